@@ -1,0 +1,212 @@
+import { createHash } from "node:crypto";
+import { isIP } from "node:net";
+import { z } from "zod";
+
+/** A rate-limit rule: at most `limit` requests in any sliding window of `windowMs`. */
+export type RateRule = Readonly<{ limit: number; windowMs: number }>;
+
+export type RateLimitName = "protect" | "scoreDeep" | "login" | "register" | "default";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export type Config = Readonly<{
+  port: number;
+  host: string;
+  dataDir: string;
+  publicUrl: string;
+  /** SHA-256 of AIEGIS_ADMIN_KEY; the key itself is never kept. */
+  adminKeyHash: Buffer | null;
+  smtpUrl: string | null;
+  mailFrom: string;
+  rateLimits: Readonly<{ enabled: boolean; rules: Readonly<Record<RateLimitName, RateRule>> }>;
+  maxBody: number;
+  /** Byte limit for every JSON body except /api/protect. */
+  publicMaxBody: number;
+  trustedProxies: readonly string[];
+  logLevel: LogLevel;
+  shutdownGraceMs: number;
+}>;
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** Parses `30/1m`, `5/h` or `100/10s` into a rule; null when the text is not of that form. */
+export function parseRateRule(text: string): RateRule | null {
+  const slash = text.indexOf("/");
+  if (slash <= 0) return null;
+  const limitText = text.slice(0, slash).trim();
+  let windowText = text.slice(slash + 1).trim();
+  const unit = DURATION_UNITS[windowText.slice(-1)];
+  if (unit === undefined) return null;
+  windowText = windowText.slice(0, -1);
+  const count = windowText === "" ? 1 : Number(windowText);
+  const limit = Number(limitText);
+  if (!/^\d+$/.test(limitText) || !Number.isInteger(count) || count <= 0) return null;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1_000_000) return null;
+  const windowMs = count * unit;
+  if (windowMs > 7 * 86_400_000) return null;
+  return Object.freeze({ limit, windowMs });
+}
+
+const rateRule = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const rule = parseRateRule(text);
+      if (rule === null) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected "<limit>/<window>" such as 30/1m or 5/1h (window ≤ 7d), got "${text}"`,
+        });
+        return z.NEVER;
+      }
+      return rule;
+    });
+
+/** An IPv4/IPv6 address or CIDR block, as accepted by AIEGIS_TRUSTED_PROXIES. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split("/");
+  if (address === undefined || rest.length > 0) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const intInRange = (name: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, ctx) => {
+      const value = Number(text);
+      if (
+        !/^\d+$/.test(text.trim()) ||
+        !Number.isSafeInteger(value) ||
+        value < min ||
+        value > max
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} must be an integer from ${min} to ${max}, got "${text}"`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const EnvSchema = z.object({
+  PORT: intInRange("PORT", 0, 65_535, 8080),
+  HOST: z
+    .string()
+    .default("127.0.0.1")
+    .refine((h) => isIP(h) !== 0 || /^[A-Za-z0-9.-]{1,253}$/.test(h), {
+      message: "must be an IP address or a host name",
+    }),
+  AIEGIS_DATA_DIR: z.string().min(1).default("./var"),
+  AIEGIS_PUBLIC_URL: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  AIEGIS_ADMIN_KEY: z
+    .string()
+    .min(32, { message: "must be at least 32 characters" })
+    .max(512, { message: "must be at most 512 characters" })
+    .optional(),
+  AIEGIS_SMTP_URL: z
+    .url({ protocol: /^smtps?$/, message: "must be an smtp:// or smtps:// URL" })
+    .optional(),
+  AIEGIS_MAIL_FROM: z.string().min(3).max(254).default("AiEGIS <no-reply@aiegis.localhost>"),
+  AIEGIS_RATE_LIMITS: z.enum(["on", "off"]).default("on"),
+  AIEGIS_RATE_LIMIT_PROTECT: rateRule("30/1m"),
+  AIEGIS_RATE_LIMIT_SCORE_DEEP: rateRule("30/1h"),
+  AIEGIS_RATE_LIMIT_LOGIN: rateRule("5/1m"),
+  AIEGIS_RATE_LIMIT_REGISTER: rateRule("5/1h"),
+  AIEGIS_RATE_LIMIT_DEFAULT: rateRule("60/1m"),
+  AIEGIS_MAX_BODY: intInRange("AIEGIS_MAX_BODY", 1024, 16 * 1024 * 1024, 65_536),
+  AIEGIS_TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((text, ctx) => {
+      const entries = text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+      for (const entry of entries) {
+        if (!isAddressOrCidr(entry)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `"${entry}" is not an IP address or CIDR block`,
+          });
+          return z.NEVER;
+        }
+      }
+      return entries;
+    }),
+  AIEGIS_LOG_LEVEL: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+    .default("info"),
+  AIEGIS_SHUTDOWN_GRACE_MS: intInRange("AIEGIS_SHUTDOWN_GRACE_MS", 0, 600_000, 10_000),
+});
+
+export type EnvInput = Readonly<Record<string, string | undefined>>;
+
+/** Thrown when the environment does not parse; the message names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Buffer.isBuffer(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Parses the environment once into a frozen Config, or throws a ConfigError naming the variable. */
+export function loadConfig(env: EnvInput): Config {
+  // An empty assignment (`AIEGIS_SMTP_URL=`) means "unset", as in most shells' .env files.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== "") cleaned[key] = value.trim();
+  }
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      // Messages never echo AIEGIS_ADMIN_KEY or AIEGIS_SMTP_URL: they may hold secrets.
+      return `${String(issue.path[0] ?? "environment")}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const e = parsed.data;
+  const adminKey = e.AIEGIS_ADMIN_KEY;
+  const hostForUrl = e.HOST.includes(":") ? `[${e.HOST}]` : e.HOST;
+  return deepFreeze<Config>({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.AIEGIS_DATA_DIR,
+    publicUrl: (e.AIEGIS_PUBLIC_URL ?? `http://${hostForUrl}:${e.PORT}`).replace(/\/+$/, ""),
+    adminKeyHash: adminKey ? createHash("sha256").update(adminKey).digest() : null,
+    smtpUrl: e.AIEGIS_SMTP_URL ?? null,
+    mailFrom: e.AIEGIS_MAIL_FROM,
+    rateLimits: {
+      enabled: e.AIEGIS_RATE_LIMITS === "on",
+      rules: {
+        protect: e.AIEGIS_RATE_LIMIT_PROTECT,
+        scoreDeep: e.AIEGIS_RATE_LIMIT_SCORE_DEEP,
+        login: e.AIEGIS_RATE_LIMIT_LOGIN,
+        register: e.AIEGIS_RATE_LIMIT_REGISTER,
+        default: e.AIEGIS_RATE_LIMIT_DEFAULT,
+      },
+    },
+    maxBody: e.AIEGIS_MAX_BODY,
+    publicMaxBody: 2000,
+    trustedProxies: e.AIEGIS_TRUSTED_PROXIES,
+    logLevel: e.AIEGIS_LOG_LEVEL,
+    shutdownGraceMs: e.AIEGIS_SHUTDOWN_GRACE_MS,
+  });
+}

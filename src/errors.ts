@@ -1,0 +1,100 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every machine code the API can answer with. */
+export type ErrorCode =
+  | "VALIDATION_FAILED"
+  | "MALFORMED_JSON"
+  | "INVALID_UTF8"
+  | "BODY_REQUIRED"
+  | "TOKEN_INVALID"
+  | "TOKEN_EXPIRED"
+  | "TOKEN_USED"
+  | "UNAUTHENTICATED"
+  | "INVALID_API_KEY"
+  | "INVALID_CREDENTIALS"
+  | "AMBIGUOUS_IDENTITY"
+  | "EMAIL_UNVERIFIED"
+  | "AGENT_QUARANTINED"
+  | "AGENT_ID_MISMATCH"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
+  | "CONFLICT"
+  | "PAYLOAD_TOO_LARGE"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "RATE_LIMITED"
+  | "INTERNAL"
+  | "UNAVAILABLE";
+
+/** The HTTP status of each code; a Record so that adding a code without a status fails to compile. */
+export const CODE_TO_STATUS = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  INVALID_UTF8: 400,
+  BODY_REQUIRED: 400,
+  TOKEN_INVALID: 400,
+  TOKEN_EXPIRED: 400,
+  TOKEN_USED: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_API_KEY: 401,
+  INVALID_CREDENTIALS: 401,
+  AMBIGUOUS_IDENTITY: 401,
+  EMAIL_UNVERIFIED: 403,
+  AGENT_QUARANTINED: 403,
+  AGENT_ID_MISMATCH: 403,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
+
+export type FieldIssue = Readonly<{ field: string; message: string }>;
+
+/** Extra top-level members some errors carry, e.g. `decision` on auth denials or `limit` on 413. */
+export type ErrorExtras = Readonly<Record<string, string | number | boolean>>;
+
+/** The one error type of the gateway: a machine code, a human message, and optional details. */
+export class GatewayError extends Error {
+  override readonly name = "GatewayError";
+  readonly status: ContentfulStatusCode;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: readonly FieldIssue[],
+    readonly extras?: ErrorExtras,
+  ) {
+    super(message);
+    this.status = CODE_TO_STATUS[code];
+  }
+}
+
+/** Authentication and authorisation denials carry `decision: "DENY"` like /api/protect's answers. */
+export function denied(code: ErrorCode, message: string, extras?: ErrorExtras): GatewayError {
+  return new GatewayError(code, message, undefined, { ...extras, decision: "DENY" });
+}
+
+export type ErrorEnvelope = {
+  error: string;
+  code: ErrorCode;
+  request_id: string;
+  details?: readonly FieldIssue[];
+  [extra: string]: unknown;
+};
+
+/** Renders the one error envelope shared by every route, middleware and the rate limiter. */
+export function toEnvelope(err: GatewayError, requestId: string): ErrorEnvelope {
+  const body: ErrorEnvelope = {
+    ...err.extras,
+    error: err.message,
+    code: err.code,
+    request_id: requestId,
+  };
+  if (err.details !== undefined) body.details = err.details;
+  return body;
+}

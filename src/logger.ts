@@ -1,0 +1,39 @@
+import pino from "pino";
+import type { LogLevel } from "./config.js";
+
+export type Logger = pino.Logger;
+
+/**
+ * Paths pino censors if they ever reach a log call. Nothing logs headers or bodies today;
+ * this is the second line of defence for secrets.
+ */
+const REDACT = [
+  "api_key",
+  "*.api_key",
+  "key",
+  "*.key",
+  "token",
+  "*.token",
+  "password",
+  "*.password",
+  "headers.authorization",
+  'headers["x-api-key"]',
+  'headers["x-aiegis-key"]',
+  "req.headers.authorization",
+  'req.headers["x-api-key"]',
+  'req.headers["x-aiegis-key"]',
+];
+
+/** A JSON logger writing to `destination` (stdout by default) without blocking the event loop. */
+export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: "aiegis" },
+      redact: { paths: REDACT, censor: "[redacted]" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
