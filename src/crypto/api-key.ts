@@ -1,0 +1,52 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { base62, base62Bytes, isBase62Code } from "./base62.js";
+
+const KEY_PREFIX = "ak_";
+/** 32 random bytes need at most 43 base62 digits. */
+const BODY_LENGTH = 43;
+const CHECKSUM_LENGTH = 6;
+const KEY_LENGTH = KEY_PREFIX.length + BODY_LENGTH + CHECKSUM_LENGTH;
+/** How much of the key is kept for display: prefix plus 8 characters, about 47 bits. */
+const DISPLAY_LENGTH = KEY_PREFIX.length + 8;
+
+function checksumOf(prefixAndBody: string): string {
+  return base62(BigInt(crc32(prefixAndBody)), CHECKSUM_LENGTH);
+}
+
+export type IssuedKey = Readonly<{ key: string; hash: Buffer; prefix: string }>;
+
+/**
+ * Mints `ak_` + 43 base62 digits of 32 random bytes + a 6-digit CRC32 checksum, like GitHub's
+ * token format: secret scanners can recognise it and reject typos without a lookup.
+ */
+export function issueApiKey(): IssuedKey {
+  const body = base62Bytes(randomBytes(32));
+  const key = `${KEY_PREFIX}${body}${checksumOf(KEY_PREFIX + body)}`;
+  return { key, hash: hashSecret(key), prefix: key.slice(0, DISPLAY_LENGTH) };
+}
+
+/** True when `key` has the `ak_` shape and a correct checksum; no lookup, no regex. */
+export function isWellFormedApiKey(key: string): boolean {
+  if (key.length !== KEY_LENGTH || !key.startsWith(KEY_PREFIX)) return false;
+  for (let i = KEY_PREFIX.length; i < KEY_LENGTH; i++) {
+    if (!isBase62Code(key.charCodeAt(i))) return false;
+  }
+  const cut = KEY_LENGTH - CHECKSUM_LENGTH;
+  return checksumOf(key.slice(0, cut)) === key.slice(cut);
+}
+
+/** SHA-256 of a secret; the only form in which keys and tokens are stored. */
+export function hashSecret(secret: string): Buffer {
+  return createHash("sha256").update(secret, "utf8").digest();
+}
+
+/** Constant-time equality of two hashes (false, not a throw, when lengths differ). */
+export function hashesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A random URL-safe token for e-mail links: 32 bytes, base64url. */
+export function issueToken(): string {
+  return randomBytes(32).toString("base64url");
+}

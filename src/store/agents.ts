@@ -1,0 +1,174 @@
+import type { Db } from "./db.js";
+
+export type AgentStatus = "PENDING_VERIFICATION" | "ACTIVE" | "QUARANTINED";
+
+export type AgentRecord = Readonly<{
+  seq: number;
+  id: string;
+  name: string;
+  type: string;
+  description: string;
+  ownerName: string;
+  ownerEmail: string;
+  createdAt: number;
+  verifiedAt: number | null;
+  quarantinedAt: number | null;
+  quarantineReason: string | null;
+}>;
+
+export type NewAgent = Readonly<{
+  id: string;
+  name: string;
+  nameKey: string;
+  type: string;
+  description: string;
+  ownerName: string;
+  ownerEmail: string;
+  createdAt: number;
+  key: Readonly<{ id: string; hash: Buffer; prefix: string }>;
+  token: Readonly<{ hash: Buffer; expiresAt: number }>;
+}>;
+
+/** Status is derived from timestamps, so it can never disagree with them. */
+export function statusOf(agent: Pick<AgentRecord, "verifiedAt" | "quarantinedAt">): AgentStatus {
+  if (agent.quarantinedAt !== null) return "QUARANTINED";
+  return agent.verifiedAt === null ? "PENDING_VERIFICATION" : "ACTIVE";
+}
+
+export type PublicFilter = "ACTIVE" | "QUARANTINED" | "ANY_VERIFIED";
+
+export type StatusChange = Readonly<{ agentId: string; reason: string; actor: string; at: number }>;
+
+export type StatusChangeResult =
+  | Readonly<{ found: false }>
+  | Readonly<{ found: true; changed: boolean; agent: AgentRecord }>;
+
+const AGENT_COLUMNS = `seq, id, name, type, description, owner_name AS ownerName,
+  owner_email AS ownerEmail, created_at AS createdAt, verified_at AS verifiedAt,
+  quarantined_at AS quarantinedAt, quarantine_reason AS quarantineReason`;
+
+/** Agents and their lifecycle: registration, verification state, quarantine. */
+export class AgentRepo {
+  readonly #db: Db;
+  readonly #insertAgent;
+  readonly #insertKey;
+  readonly #insertToken;
+  readonly #byId;
+  readonly #byOwnerAndName;
+  readonly #listActive;
+  readonly #listQuarantined;
+  readonly #listVerified;
+  readonly #setQuarantine;
+  readonly #clearQuarantine;
+  readonly #logChange;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#insertAgent = db.prepare(
+      `INSERT INTO agents (id, name, name_key, type, description, owner_name, owner_email, created_at)
+       VALUES (@id, @name, @nameKey, @type, @description, @ownerName, @ownerEmail, @createdAt)`,
+    );
+    this.#insertKey = db.prepare(
+      `INSERT INTO api_keys (id, kind, agent_id, hash, prefix, created_at)
+       VALUES (?, 'agent', ?, ?, ?, ?)`,
+    );
+    this.#insertToken = db.prepare(
+      `INSERT INTO verification_tokens (hash, agent_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+    );
+    this.#byId = db.prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`);
+    this.#byOwnerAndName = db.prepare(
+      `SELECT ${AGENT_COLUMNS} FROM agents WHERE owner_email = ? AND name_key = ?`,
+    );
+    const page = (where: string) =>
+      db.prepare(
+        `SELECT ${AGENT_COLUMNS} FROM agents WHERE seq > ? AND ${where} ORDER BY seq LIMIT ?`,
+      );
+    this.#listActive = page("verified_at IS NOT NULL AND quarantined_at IS NULL");
+    this.#listQuarantined = page("quarantined_at IS NOT NULL");
+    this.#listVerified = page("(verified_at IS NOT NULL OR quarantined_at IS NOT NULL)");
+    this.#setQuarantine = db.prepare(
+      `UPDATE agents SET quarantined_at = ?, quarantine_reason = ? WHERE id = ? AND quarantined_at IS NULL`,
+    );
+    this.#clearQuarantine = db.prepare(
+      `UPDATE agents SET quarantined_at = NULL, quarantine_reason = NULL
+       WHERE id = ? AND quarantined_at IS NOT NULL`,
+    );
+    this.#logChange = db.prepare(
+      `INSERT INTO agent_status_changes (agent_id, status, reason, actor, at) VALUES (?, ?, ?, ?, ?)`,
+    );
+  }
+
+  /** Inserts the agent, its first key and its verification token in one transaction. */
+  register(agent: NewAgent): { ok: true } | { ok: false; reason: "DUPLICATE_NAME" } {
+    try {
+      this.#db.transaction(() => {
+        this.#insertAgent.run(agent);
+        this.#insertKey.run(
+          agent.key.id,
+          agent.id,
+          agent.key.hash,
+          agent.key.prefix,
+          agent.createdAt,
+        );
+        this.#insertToken.run(agent.token.hash, agent.id, agent.createdAt, agent.token.expiresAt);
+      })();
+      return { ok: true };
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+        // Only the (owner_email, name_key) constraint can collide: ids and hashes are random.
+        if (this.#byOwnerAndName.get(agent.ownerEmail, agent.nameKey) !== undefined) {
+          return { ok: false, reason: "DUPLICATE_NAME" };
+        }
+      }
+      throw err;
+    }
+  }
+
+  byId(id: string): AgentRecord | undefined {
+    return this.#byId.get(id) as AgentRecord | undefined;
+  }
+
+  byOwnerAndName(ownerEmail: string, nameKey: string): AgentRecord | undefined {
+    return this.#byOwnerAndName.get(ownerEmail, nameKey) as AgentRecord | undefined;
+  }
+
+  /** One page of agents after `afterSeq`, in registration order. */
+  listPublic(filter: PublicFilter, afterSeq: number, limit: number): AgentRecord[] {
+    const stmt =
+      filter === "ACTIVE"
+        ? this.#listActive
+        : filter === "QUARANTINED"
+          ? this.#listQuarantined
+          : this.#listVerified;
+    return stmt.all(afterSeq, limit) as AgentRecord[];
+  }
+
+  /** Quarantines an agent; idempotent (a second call changes nothing and says so). */
+  quarantine(change: StatusChange): StatusChangeResult {
+    return this.#changeStatus(change, "QUARANTINED", () =>
+      this.#setQuarantine.run(change.at, change.reason, change.agentId),
+    );
+  }
+
+  /** Lifts a quarantine; idempotent. */
+  unquarantine(change: StatusChange): StatusChangeResult {
+    return this.#changeStatus(change, "UNQUARANTINED", () =>
+      this.#clearQuarantine.run(change.agentId),
+    );
+  }
+
+  #changeStatus(
+    change: StatusChange,
+    status: string,
+    apply: () => { changes: number },
+  ): StatusChangeResult {
+    return this.#db.transaction((): StatusChangeResult => {
+      if (this.byId(change.agentId) === undefined) return { found: false };
+      const changed = apply().changes > 0;
+      if (changed) {
+        this.#logChange.run(change.agentId, status, change.reason, change.actor, change.at);
+      }
+      return { found: true, changed, agent: this.byId(change.agentId)! };
+    })();
+  }
+}

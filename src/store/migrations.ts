@@ -1,0 +1,54 @@
+/**
+ * Schema migrations, applied in order at start-up; PRAGMA user_version records how many ran.
+ * Append only: a shipped migration is never edited.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE agents (
+    seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                TEXT    NOT NULL UNIQUE,
+    name              TEXT    NOT NULL,
+    name_key          TEXT    NOT NULL,
+    type              TEXT    NOT NULL,
+    description       TEXT    NOT NULL,
+    owner_name        TEXT    NOT NULL,
+    owner_email       TEXT    NOT NULL,
+    created_at        INTEGER NOT NULL,
+    verified_at       INTEGER,
+    quarantined_at    INTEGER,
+    quarantine_reason TEXT,
+    UNIQUE (owner_email, name_key)
+  ) STRICT;
+
+  CREATE TABLE api_keys (
+    id          TEXT    PRIMARY KEY,
+    kind        TEXT    NOT NULL CHECK (kind IN ('agent', 'admin')),
+    agent_id    TEXT    REFERENCES agents(id),
+    name        TEXT,
+    hash        BLOB    NOT NULL UNIQUE CHECK (length(hash) = 32),
+    prefix      TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER,
+    CHECK ((kind = 'agent') = (agent_id IS NOT NULL))
+  ) STRICT;
+  CREATE INDEX api_keys_agent ON api_keys(agent_id) WHERE agent_id IS NOT NULL;
+
+  CREATE TABLE verification_tokens (
+    hash        BLOB    PRIMARY KEY CHECK (length(hash) = 32),
+    agent_id    TEXT    NOT NULL REFERENCES agents(id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER
+  ) STRICT;
+  CREATE INDEX verification_tokens_agent ON verification_tokens(agent_id);
+
+  CREATE TABLE agent_status_changes (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent_id    TEXT    NOT NULL REFERENCES agents(id),
+    status      TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    actor       TEXT    NOT NULL,
+    at          INTEGER NOT NULL
+  ) STRICT;
+  `,
+];
