@@ -1,0 +1,107 @@
+import { Hono, type MiddlewareHandler } from "hono";
+import type { AppEnv } from "./app-env.js";
+import type { Clock } from "./clock.js";
+import type { Config, RateLimitName } from "./config.js";
+import type { Keyring } from "./crypto/signing-keys.js";
+import { GatewayError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import type { Mailer } from "./mail/mailer.js";
+import { keyResolver } from "./middleware/auth.js";
+import { clientIp, trustedProxyList } from "./middleware/client-ip.js";
+import { jsonBody } from "./middleware/json-body.js";
+import { rateLimit } from "./middleware/rate-limit.js";
+import { renderError, requestContext } from "./middleware/request-context.js";
+import { mountAgents } from "./routes/agents.js";
+import { mountHealth } from "./routes/health.js";
+import { mountRegistration } from "./routes/registration.js";
+import type { RouteContext } from "./routes/route-context.js";
+import type { Store } from "./store/store.js";
+import { VERSION } from "./version.js";
+
+/** Everything the app needs, built by main.ts (or a test) and injected. */
+export type AppDeps = Readonly<{
+  config: Config;
+  store: Store;
+  clock: Clock;
+  keyring: Keyring;
+  mailer: Mailer;
+  logger: Logger;
+}>;
+
+/** Paths with a rate limit of their own; every other path shares the per-IP default. */
+const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
+  "/api/register",
+  "/api/verify-email/resend",
+  "/api/agents/login",
+]);
+
+const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
+
+/** Answers 405 (with Allow) for every known path called with a method it does not serve. */
+function addMethodNotAllowed(app: Hono<AppEnv>): void {
+  const methods = new Map<string, Set<string>>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const set = methods.get(route.path) ?? new Set<string>();
+    set.add(route.method);
+    if (route.method === "GET") set.add("HEAD");
+    methods.set(route.path, set);
+  }
+  for (const [path, allowed] of methods) {
+    const allow = [...allowed].sort().join(", ");
+    app.all(path, (c) => {
+      throw new GatewayError(
+        "METHOD_NOT_ALLOWED",
+        `Method ${c.req.method} not allowed`,
+        undefined,
+        {
+          allow,
+        },
+      );
+    });
+  }
+}
+
+/** Builds the gateway's Hono app from injected dependencies; no I/O happens here. */
+export function buildApp(deps: AppDeps): Hono<AppEnv> {
+  const { config, clock, logger } = deps;
+  const trusted = trustedProxyList(config.trustedProxies);
+  const byIp = (c: Parameters<typeof clientIp>[0]) => clientIp(c, trusted);
+  const limiter = (name: RateLimitName, skip?: (path: string) => boolean) =>
+    config.rateLimits.enabled
+      ? rateLimit({
+          rule: config.rateLimits.rules[name],
+          clock,
+          keyOf: byIp,
+          skip: skip && ((c) => skip(c.req.path)),
+        })
+      : passThrough;
+
+  const ctx: RouteContext = {
+    ...deps,
+    resolveKey: keyResolver(deps.store, config.adminKeyHash),
+    limits: {
+      login: limiter("login"),
+      register: limiter("register"),
+      resend: limiter("register"),
+    },
+    publicBody: jsonBody(config.publicMaxBody),
+    startedAt: clock.now(),
+    version: VERSION,
+    operationalLayers: () => 0,
+  };
+
+  const app = new Hono<AppEnv>();
+  app.use("*", requestContext(logger));
+  app.use(
+    "*",
+    limiter("default", (path) => OWN_LIMIT_PATHS.has(path)),
+  );
+  mountRegistration(app, ctx);
+  mountAgents(app, ctx);
+  mountHealth(app, ctx);
+  addMethodNotAllowed(app);
+  app.notFound((c) => renderError(new GatewayError("NOT_FOUND", "Route not found"), c, logger));
+  app.onError((err, c) => renderError(err, c, logger));
+  return app;
+}

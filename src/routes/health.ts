@@ -1,0 +1,27 @@
+import type { Hono } from "hono";
+import type { AppEnv } from "../app-env.js";
+import { publicJwk } from "../crypto/signing-keys.js";
+import type { RouteContext } from "./route-context.js";
+
+/** GET /api/health for watchdogs, and GET /.well-known/jwks.json for token verifiers. */
+export function mountHealth(app: Hono<AppEnv>, ctx: RouteContext): void {
+  app.get("/api/health", (c) => {
+    const databaseOk = ctx.store.ping();
+    return c.json(
+      {
+        status: databaseOk ? "ok" : "unavailable",
+        layers: ctx.operationalLayers(),
+        uptime_s: Math.floor((ctx.clock.now() - ctx.startedAt) / 1000),
+        version: ctx.version,
+        checks: { database: databaseOk ? "ok" : "failing" },
+      },
+      databaseOk ? 200 : 503,
+    );
+  });
+
+  const jwks = JSON.stringify({ keys: ctx.keyring.all.map(publicJwk) });
+  app.get("/.well-known/jwks.json", (c) => {
+    c.header("Cache-Control", "public, max-age=300");
+    return c.body(jwks, 200, { "Content-Type": "application/jwk-set+json" });
+  });
+}
