@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { issueApiKey } from "../../src/crypto/api-key.js";
+import {
+  ADMIN_KEY,
+  jsonOf,
+  makeTestApp,
+  type Registered,
+  registerAgent,
+  type TestApp,
+} from "../helpers/test-app.js";
+
+/**
+ * The one security suite, run against every authenticated route. A route added to the app
+ * must be added here; the last test fails when one is missing.
+ */
+type AuthRoute = {
+  method: "GET" | "POST";
+  path: (self: Registered, other: Registered) => string;
+  role: "agent" | "admin";
+  /** A valid body apart from the key carrier; undefined for body-less routes. */
+  body?: Record<string, unknown>;
+  ok: number;
+};
+
+const ROUTES: AuthRoute[] = [
+  { method: "GET", path: () => "/api/agents/me", role: "agent", ok: 200 },
+  { method: "POST", path: () => "/api/agents/me/rotate-key", role: "agent", body: {}, ok: 200 },
+  {
+    method: "POST",
+    path: (_s, other) => `/api/agents/${other.agentId}/quarantine`,
+    role: "admin",
+    body: { reason: "suspicious tool use" },
+    ok: 200,
+  },
+  {
+    method: "POST",
+    path: (_s, other) => `/api/agents/${other.agentId}/unquarantine`,
+    role: "admin",
+    body: { reason: "reviewed" },
+    ok: 200,
+  },
+];
+
+type Fixture = { t: TestApp; self: Registered; other: Registered; adminKey: string };
+
+async function fixture(): Promise<Fixture> {
+  const t = makeTestApp();
+  const self = await registerAgent(t);
+  const other = await registerAgent(t);
+  const admin = issueApiKey();
+  t.store.apiKeys.createAdmin(
+    { id: "adm_test", name: "ops", hash: admin.hash, prefix: admin.prefix },
+    0,
+  );
+  return { t, self, other, adminKey: admin.key };
+}
+
+function send(
+  f: Fixture,
+  route: AuthRoute,
+  headers: Record<string, string>,
+  extra?: Record<string, unknown>,
+) {
+  const path = route.path(f.self, f.other);
+  const body =
+    route.body === undefined && extra === undefined ? undefined : { ...route.body, ...extra };
+  return f.t.call(route.method, path, { headers, body });
+}
+
+const keyOf = (f: Fixture, route: AuthRoute) =>
+  route.role === "admin" ? f.adminKey : f.self.apiKey;
+
+async function expectDenied(res: Response, status: number, error: string) {
+  const body = await jsonOf(res);
+  assert.equal(
+    res.status,
+    status,
+    `expected ${status} ${error}, got ${res.status} ${JSON.stringify(body)}`,
+  );
+  assert.equal(body.error, error);
+  assert.equal(body.decision, "DENY");
+  assert.match(String(body.request_id), /^req_/);
+}
+
+for (const route of ROUTES) {
+  const name = `${route.method} ${route.path({ agentId: ":self" } as Registered, { agentId: ":id" } as Registered)}`;
+  describe(`auth > ${name}`, () => {
+    test("accepts the key in each carrier", async () => {
+      const carriers = ["x-api-key", "x-aiegis-key", "authorization"] as const;
+      for (const carrier of carriers) {
+        const f = await fixture();
+        const key = keyOf(f, route);
+        const value = carrier === "authorization" ? `Bearer ${key}` : key;
+        const res = await send(f, route, { [carrier]: value });
+        assert.equal(res.status, route.ok, `${carrier}: ${await res.text()}`);
+      }
+      if (route.method === "POST") {
+        const f = await fixture();
+        const res = await send(f, route, {}, { api_key: keyOf(f, route) });
+        assert.equal(res.status, route.ok, `body api_key: ${await res.text()}`);
+      }
+    });
+
+    test("accepts the same key in several carriers", async () => {
+      const f = await fixture();
+      const key = keyOf(f, route);
+      const res = await send(f, route, { "x-api-key": key, authorization: `Bearer ${key}` });
+      assert.equal(res.status, route.ok);
+    });
+
+    test("401 Missing API key", async () => {
+      const f = await fixture();
+      await expectDenied(await send(f, route, {}), 401, "Missing API key");
+      await expectDenied(
+        await send(f, route, { authorization: "Basic dXNlcjpwYXNz" }),
+        401,
+        "Missing API key",
+      );
+    });
+
+    test("401 Invalid API key: garbage, well-formed but unknown, bad checksum", async () => {
+      const f = await fixture();
+      const real = keyOf(f, route);
+      const flipped = real.slice(0, 10) + (real[10] === "A" ? "B" : "A") + real.slice(11);
+      for (const key of ["nope", issueApiKey().key, flipped]) {
+        await expectDenied(await send(f, route, { "x-api-key": key }), 401, "Invalid API key");
+      }
+    });
+
+    test("401 Ambiguous identity when two carriers hold different keys", async () => {
+      const f = await fixture();
+      const key = keyOf(f, route);
+      const pairs: Record<string, string>[] = [
+        { "x-api-key": key, "x-aiegis-key": f.other.apiKey },
+        { "x-api-key": key, authorization: `Bearer ${f.other.apiKey}` },
+        { "x-aiegis-key": f.other.apiKey, authorization: `Bearer ${key}` },
+      ];
+      for (const headers of pairs) {
+        await expectDenied(await send(f, route, headers), 401, "Ambiguous identity");
+      }
+      if (route.method === "POST") {
+        const res = await send(f, route, { "x-api-key": key }, { api_key: f.other.apiKey });
+        await expectDenied(res, 401, "Ambiguous identity");
+      }
+    });
+
+    test("403 Email unverified for a pending agent's key", async () => {
+      const f = await fixture();
+      const pending = await registerAgent(f.t, { verify: false });
+      const res = await send(f, route, { "x-api-key": pending.apiKey });
+      await expectDenied(res, 403, "Email unverified");
+    });
+
+    test("403 Agent quarantined for a quarantined agent's key", async () => {
+      const f = await fixture();
+      const victim = await registerAgent(f.t);
+      await f.t.call("POST", `/api/agents/${victim.agentId}/quarantine`, {
+        headers: { "x-api-key": ADMIN_KEY },
+        body: { reason: "test" },
+      });
+      await expectDenied(
+        await send(f, route, { "x-api-key": victim.apiKey }),
+        403,
+        "Agent quarantined",
+      );
+    });
+
+    test("401 for a rotated-out key", async () => {
+      const f = await fixture();
+      const rotated = await f.t.call("POST", "/api/agents/me/rotate-key", {
+        headers: { "x-api-key": f.self.apiKey },
+        body: {},
+      });
+      assert.equal(rotated.status, 200);
+      await expectDenied(
+        await send(f, route, { "x-api-key": f.self.apiKey }),
+        401,
+        "Invalid API key",
+      );
+    });
+
+    if (route.method === "POST" && route.role === "agent") {
+      test("403 agent_id mismatch when the body names another agent", async () => {
+        const f = await fixture();
+        const res = await send(
+          f,
+          route,
+          { "x-api-key": f.self.apiKey },
+          { agent_id: f.other.agentId },
+        );
+        await expectDenied(res, 403, "agent_id mismatch");
+        const same = await send(
+          f,
+          route,
+          { "x-api-key": f.self.apiKey },
+          { agent_id: f.self.agentId },
+        );
+        assert.equal(same.status, route.ok);
+      });
+    }
+
+    test(`403 for a key of the wrong role (needs ${route.role})`, async () => {
+      const f = await fixture();
+      const wrong = route.role === "admin" ? f.self.apiKey : ADMIN_KEY;
+      const res = await send(f, route, { "x-api-key": wrong });
+      assert.equal(res.status, 403);
+      assert.equal((await jsonOf(res)).code, "FORBIDDEN");
+    });
+  });
+}
+
+test("every authenticated route of the app is in the shared security suite", async () => {
+  const f = await fixture();
+  const covered = new Set(ROUTES.map((r) => `${r.method} ${r.path(f.self, f.other)}`));
+  const probes = f.t.app.routes
+    .filter((r) => r.method !== "ALL")
+    .map((r) => ({ method: r.method, path: r.path.replace(":id", f.other.agentId) }));
+  for (const probe of probes) {
+    const res = await f.t.call(probe.method, probe.path, {
+      body: probe.method === "POST" ? {} : undefined,
+    });
+    const body = await jsonOf(res);
+    if (body.error === "Missing API key") {
+      assert.ok(
+        covered.has(`${probe.method} ${probe.path}`),
+        `${probe.method} ${probe.path} is not covered`,
+      );
+    }
+  }
+});
