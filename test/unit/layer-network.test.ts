@@ -1,0 +1,393 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import networkData from "../../data/network.json" with { type: "json" };
+import { createNetworkLayer, parseIpv4, parseIpv6 } from "../../layers/network.js";
+import type { Layer } from "../../layers/types.js";
+import type { ProtectRequest } from "../../src/pipeline/facts.js";
+import { checkLayer, codesOf, pipeline, verdictOf } from "../helpers/layer-harness.js";
+
+function layer(): Layer {
+  const found = pipeline().layers.find((l) => l.name === "network");
+  assert.ok(found, "the registry has a network layer");
+  return found;
+}
+
+function fetch(url: string): ProtectRequest {
+  return { action: "http_request", target: url };
+}
+
+function severityOf(request: ProtectRequest): "BLOCK" | "WARN" | "ALLOW" {
+  const findings = checkLayer(layer(), request);
+  if (findings.some((f) => f.severity === "BLOCK" && f.confidence >= 0.5)) return "BLOCK";
+  if (findings.some((f) => f.confidence >= 0.3)) return "WARN";
+  return "ALLOW";
+}
+
+function expectCode(request: ProtectRequest, code: string): void {
+  const codes = codesOf(layer(), request);
+  assert.ok(
+    codes.includes(code),
+    `expected ${code} for ${JSON.stringify(request)}, got [${codes}]`,
+  );
+}
+
+function expectSeverity(request: ProtectRequest, expected: "BLOCK" | "WARN" | "ALLOW"): void {
+  const findings = checkLayer(layer(), request);
+  assert.equal(
+    severityOf(request),
+    expected,
+    `${JSON.stringify(request)} → ${JSON.stringify(findings.map((f) => [f.code, f.severity]))}`,
+  );
+}
+
+function dotted(value: number): string {
+  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join(".");
+}
+
+describe("layer > network", () => {
+  test("is built from its data file and rejects a bad range at start-up", () => {
+    assert.equal(createNetworkLayer(networkData).name, "network");
+    const broken = structuredClone(networkData) as unknown as { ipv4Ranges: string[][] };
+    broken.ipv4Ranges.push(["300.1.2.3/8", "private"]);
+    assert.throws(() => createNetworkLayer(broken), /Invalid IPv4 range/);
+  });
+
+  describe("address parsing", () => {
+    test("reads every inet_aton notation of an IPv4 address", () => {
+      for (const [text, expected] of [
+        ["127.0.0.1", "127.0.0.1"],
+        ["2130706433", "127.0.0.1"],
+        ["0177.0.0.1", "127.0.0.1"],
+        ["0x7f.0x0.0x0.0x1", "127.0.0.1"],
+        ["0x7f000001", "127.0.0.1"],
+        ["127.1", "127.0.0.1"],
+        ["0x7f.1", "127.0.0.1"],
+        ["169.254.43518", "169.254.169.254"],
+        ["017700000001", "127.0.0.1"],
+        ["0", "0.0.0.0"],
+      ] as const) {
+        const parsed = parseIpv4(text);
+        assert.ok(parsed, text);
+        assert.equal(dotted(parsed.value), expected, text);
+      }
+      assert.equal(parseIpv4("127.0.0.1")?.canonical, true);
+      assert.equal(parseIpv4("127.1")?.canonical, false);
+      assert.equal(parseIpv4("api.example.com"), null);
+      assert.equal(parseIpv4("1.2.3.4.5"), null);
+    });
+
+    test("reduces overflowing parts the way overflowing parsers do", () => {
+      assert.equal(dotted(parseIpv4("425.510.425.510")!.value), "169.254.169.254");
+      assert.equal(dotted(parseIpv4("7147006462")!.value), "169.254.169.254");
+      assert.equal(dotted(parseIpv4("0x41414141a9fea9fe")!.value), "169.254.169.254");
+      assert.equal(parseIpv4("425.510.425.510")!.overflow, true);
+    });
+
+    test("reads IPv6 with compression, an embedded IPv4 tail and a zone", () => {
+      assert.deepEqual([...parseIpv6("::1")!], [...new Array(15).fill(0), 1]);
+      assert.deepEqual([...parseIpv6("::ffff:127.0.0.1")!].slice(10), [0xff, 0xff, 127, 0, 0, 1]);
+      assert.deepEqual([...parseIpv6("fe80::1%eth0")!].slice(0, 2), [0xfe, 0x80]);
+      assert.equal(parseIpv6("1:2:3:4:5:6:7:8:9"), null);
+      assert.equal(parseIpv6("1::2::3"), null);
+      assert.equal(parseIpv6("example.com"), null);
+    });
+  });
+
+  describe("internal targets", () => {
+    test("BLOCKs cloud metadata endpoints by address and by name", () => {
+      for (const url of [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://[fd00:ec2::254]/latest/api/token",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://metadata/computeMetadata/v1/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://168.63.129.16/machine?comp=goalstate",
+        "http://169.254.170.2/v2/credentials/",
+        "http://instance-data/latest/",
+      ]) {
+        expectCode(fetch(url), "SSRF_CLOUD_METADATA");
+      }
+    });
+
+    test("BLOCKs decimal-, octal- and hex-encoded metadata addresses", () => {
+      for (const url of [
+        "http://2852039166/latest/",
+        "http://0xa9fea9fe/",
+        "http://0251.0376.0251.0376/",
+        "http://0xa9.0xfe.0xa9.0xfe/",
+        "http://169.254.43518/",
+        "http://425.510.425.510/",
+      ]) {
+        expectCode(fetch(url), "SSRF_CLOUD_METADATA");
+        expectCode(fetch(url), "SSRF_OBFUSCATED_ADDRESS");
+      }
+    });
+
+    test("BLOCKs loopback in every notation", () => {
+      for (const url of [
+        "http://127.0.0.1:8080/admin",
+        "http://127.1/",
+        "http://0177.0.0.1/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://[::1]:6379/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:7f00:1]/",
+        "http://[0:0:0:0:0:ffff:127.0.0.1]/",
+        "http://localhost:2375/containers/json",
+        "http://ip6-localhost/",
+        "http://０x7f.1/",
+      ]) {
+        expectCode(fetch(url), "SSRF_LOOPBACK");
+      }
+    });
+
+    test("BLOCKs the unspecified address", () => {
+      expectCode(fetch("http://0.0.0.0:9200/"), "SSRF_LOOPBACK");
+      expectCode(fetch("http://0/"), "SSRF_LOOPBACK");
+      expectCode(fetch("http://[::]:80/"), "SSRF_LOOPBACK");
+    });
+
+    test("BLOCKs private, CGNAT, unique-local and link-local ranges", () => {
+      for (const url of [
+        "http://10.0.0.12:10250/pods",
+        "http://172.20.0.3:8500/v1/kv/?recurse",
+        "http://192.168.50.1/cgi-bin/luci",
+        "http://3232235777/",
+        "http://100.72.4.9/",
+        "http://[fd12:3456:789a::1]/",
+      ]) {
+        expectCode(fetch(url), "SSRF_PRIVATE_NETWORK");
+      }
+      expectCode(fetch("http://169.254.10.10/"), "SSRF_LINK_LOCAL");
+      expectCode(fetch("http://[fe80::1%25eth0]/"), "SSRF_LINK_LOCAL");
+    });
+
+    test("BLOCKs IPv4 embedded in IPv6 transition prefixes", () => {
+      expectCode(fetch("http://[64:ff9b::a9fe:a9fe]/"), "SSRF_CLOUD_METADATA");
+      expectCode(fetch("http://[2002:a9fe:a9fe::1]/"), "SSRF_CLOUD_METADATA");
+      expectCode(fetch("http://[::127.0.0.1]/"), "SSRF_LOOPBACK");
+    });
+
+    test("BLOCKs cluster and container host names", () => {
+      for (const url of [
+        "https://kubernetes.default.svc/api/v1/namespaces/default/secrets",
+        "https://kubernetes.default.svc.cluster.local/api",
+        "http://vault.service.consul:8200/v1/secret",
+        "http://host.docker.internal:5432/",
+      ]) {
+        expectCode(fetch(url), "SSRF_INTERNAL_HOSTNAME");
+      }
+    });
+
+    test("BLOCKs names that resolve to an internal address by design", () => {
+      for (const url of [
+        "http://169.254.169.254.nip.io/latest/",
+        "http://169-254-169-254.sslip.io/",
+        "http://a9fea9fe.nip.io/",
+        "http://app.localhost:3000/",
+        "http://customer.localtest.me/",
+        "http://dev.lvh.me:8000/",
+        "http://127.0.0.1.cdn-example.com/",
+        "http://10-0-0-1.attacker.example/",
+        "http://7f000001.c0a80001.rbndr.us/",
+        "http://make-1.2.3.4-rebind-127.0.0.1-rr.1u.ms/",
+      ]) {
+        expectCode(fetch(url), "SSRF_DNS_REBINDING");
+        expectSeverity(fetch(url), "BLOCK");
+      }
+    });
+
+    test("BLOCKs ambiguous authorities that hide an internal host", () => {
+      expectSeverity(fetch("http://expected.example.com@127.0.0.1/"), "BLOCK");
+      expectCode(fetch("http://expected.example.com#@127.0.0.1/"), "SSRF_URL_CONFUSION");
+      expectCode(fetch("http://trusted.example.com:80\\@169.254.169.254/"), "SSRF_URL_CONFUSION");
+      expectSeverity(fetch("http://127.1.1.1:80\\@@example.com/"), "BLOCK");
+      expectCode(fetch("http://127.0.0.1@/admin"), "SSRF_URL_CONFUSION");
+      expectCode(fetch("http:\\\\169.254.169.254\\latest"), "SSRF_CLOUD_METADATA");
+      expectCode(fetch("http:/169.254.169.254/latest"), "SSRF_CLOUD_METADATA");
+    });
+
+    test("BLOCKs internal addresses carried through a public URL", () => {
+      for (const url of [
+        "https://proxy.example.net/fetch?url=http://169.254.169.254/latest/meta-data/",
+        "https://preview.example.net/render?src=http://127.0.0.1:8080/admin",
+        "https://cdn.example.net/proxy/10.1.2.3/internal/report",
+        "https://r.example.net/redirect-to-http-127.0.0.1:8080",
+        "http://allowed.example.com%2f@10.0.0.5/",
+      ]) {
+        expectCode(fetch(url), "SSRF_NESTED_INTERNAL");
+      }
+    });
+
+    test("BLOCKs bare hosts, URL parameters, webhooks and base64-hidden URLs", () => {
+      expectCode(fetch("169.254.169.254/latest/user-data"), "SSRF_CLOUD_METADATA");
+      expectCode(fetch("localhost:8080/actuator/env"), "SSRF_LOOPBACK");
+      expectCode(
+        { action: "http_get", params: { host: "169.254.169.254" } },
+        "SSRF_CLOUD_METADATA",
+      );
+      expectCode(
+        { action: "register_webhook", params: { callback_url: "http://[::1]:9000/hook" } },
+        "SSRF_LOOPBACK",
+      );
+      const hidden = Buffer.from("http://169.254.169.254/latest/meta-data/").toString("base64");
+      expectCode(
+        { action: "http_request", target: "https://api.example.com/x", params: { cfg: hidden } },
+        "SSRF_CLOUD_METADATA",
+      );
+    });
+  });
+
+  describe("schemes", () => {
+    test("BLOCKs file, gopher, dict, ldap, tftp and PHP/Java wrappers in a fetch", () => {
+      for (const url of [
+        "file:///etc/passwd",
+        "file://localhost/c:/windows/win.ini",
+        "gopher://10.0.0.5:6379/_FLUSHALL",
+        "dict://cache.example.com:11211/stats",
+        "ldap://ldap.example.com/dc=example",
+        "tftp://files.example.net/boot.cfg",
+        "jar:http://files.example.net/app.jar!/META-INF/MANIFEST.MF",
+        "netdoc:///etc/passwd",
+        "php://filter/convert.base64-encode/resource=index.php",
+        "expect://id",
+        "phar:///tmp/upload.jpg/test.txt",
+      ]) {
+        expectCode(fetch(url), "SSRF_DANGEROUS_SCHEME");
+      }
+    });
+
+    test("leaves database connection strings of other tools to their host", () => {
+      expectSeverity(
+        { action: "connect_database", params: { dsn: "postgresql://app@db.example.com:5432/app" } },
+        "ALLOW",
+      );
+      expectSeverity(
+        { action: "connect_database", params: { dsn: "postgresql://app@localhost:5432/app" } },
+        "WARN",
+      );
+    });
+  });
+
+  describe("scripts", () => {
+    test("BLOCKs metadata and disguised addresses in shell and code", () => {
+      expectSeverity(
+        { action: "shell_exec", target: "curl -s http://169.254.169.254/latest/meta-data/" },
+        "BLOCK",
+      );
+      expectSeverity(
+        { action: "shell_exec", target: "wget -qO- http://0x7f000001:2375/" },
+        "BLOCK",
+      );
+      expectSeverity(
+        {
+          action: "code_exec",
+          content: "requests.get('http://metadata.google.internal/computeMetadata/v1/')",
+        },
+        "BLOCK",
+      );
+    });
+
+    test("ignores a script calling its own dev server, WARNs on a private host", () => {
+      expectSeverity(
+        { action: "shell_exec", target: "curl http://localhost:3000/health" },
+        "ALLOW",
+      );
+      expectSeverity(
+        { action: "code_exec", content: "fetch('http://127.0.0.1:5173/api/items')" },
+        "ALLOW",
+      );
+      expectSeverity({ action: "shell_exec", target: "curl http://10.0.3.7:8080/metrics" }, "WARN");
+    });
+
+    test("only WARNs on an internal URL held by a tool that does not fetch", () => {
+      expectSeverity(
+        { action: "add_integration", params: { endpoint: "http://127.0.0.1:9000/api" } },
+        "WARN",
+      );
+      expectSeverity(
+        { action: "add_integration", params: { endpoint: "http://0x7f.1:9000/api" } },
+        "BLOCK",
+      );
+    });
+  });
+
+  describe("hard look-alikes stay ALLOW", () => {
+    test("documentation URLs that mention metadata, localhost or SSRF", () => {
+      for (const url of [
+        "https://portswigger.net/web-security/ssrf/lab-basic-ssrf-against-localhost",
+        "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html",
+        "https://cloud.google.com/compute/docs/metadata/querying-metadata",
+        "https://github.com/search?q=169.254.169.254&type=code",
+        "https://blog.example.com/2024/05/blocking-169.254.169.254-in-kubernetes",
+        "https://web.archive.org/web/2020/https://example.com/metadata",
+        "https://en.wikipedia.org/wiki/Localhost",
+        "https://localhost-tools.example.com/",
+      ]) {
+        expectSeverity(fetch(url), "ALLOW");
+      }
+    });
+
+    test("public addresses, version-like paths and credentials in a public authority", () => {
+      for (const url of [
+        "http://8.8.8.8/",
+        "https://1.1.1.1/dns-query?name=example.com",
+        "https://releases.example.com/v1.2.3.4/notes",
+        "https://user:pass@api.example.com/v2/items",
+        "https://example.com/users/me@example.org/profile",
+        "https://api.example.com/v1/items?since=2024.01.01.12",
+      ]) {
+        expectSeverity(fetch(url), "ALLOW");
+      }
+    });
+
+    test("addresses in prose, messages and non-URL text", () => {
+      expectSeverity(
+        { action: "llm_prompt", content: "Why is http://169.254.169.254/latest/meta-data risky?" },
+        "ALLOW",
+      );
+      expectSeverity(
+        { action: "send_email", target: "ops@example.com", content: "Dashboard: http://10.0.0.5" },
+        "ALLOW",
+      );
+      expectSeverity({ action: "shell_exec", target: "ping -c 3 1.2.3.4" }, "ALLOW");
+      expectSeverity(
+        { action: "shell_exec", target: "ldapsearch -H ldaps://ldap.example.com -b dc=example" },
+        "ALLOW",
+      );
+    });
+
+    test("an HTTPS API call to a private address is an integration, below the WARN threshold", () => {
+      const request = fetch("https://192.168.1.20/api/v1/status/summary");
+      expectCode(request, "SSRF_PRIVATE_API");
+      expectSeverity(request, "ALLOW");
+      assert.equal(verdictOf(request), "ALLOW");
+      expectSeverity(fetch("http://192.168.1.20/api/v1/status/summary"), "BLOCK");
+      expectSeverity(fetch("https://192.168.1.20/"), "BLOCK");
+    });
+  });
+
+  test("the whole pipeline BLOCKs an SSRF to the metadata service", () => {
+    assert.equal(verdictOf(fetch("http://[::ffff:a9fe:a9fe]/latest/meta-data/")), "BLOCK");
+  });
+
+  test("never throws on odd input and stays linear on a hostile 64 KB URL", () => {
+    const hostile = "@[::ffff:0x7f.1]\\#169.254.1.1-2-3-4.nip.io:://".repeat(1500);
+    const started = process.hrtime.bigint();
+    for (const request of [
+      fetch(`http://${hostile}`),
+      fetch(`https://x.example.com/?u=${hostile}`),
+      { action: "shell_exec", target: `curl ${hostile}` },
+      fetch("http://[::ffff:"),
+      fetch("http://[]/"),
+      fetch("http://0x/"),
+      fetch("http://.../"),
+      { action: "http_get", params: { host: "" } },
+    ] as ProtectRequest[]) {
+      assert.doesNotThrow(() => checkLayer(layer(), request));
+    }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.ok(ms < 2000, `took ${ms} ms`);
+  });
+});
