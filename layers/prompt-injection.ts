@@ -1,0 +1,426 @@
+import RE2 from "re2";
+import { z } from "zod";
+import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
+import type { Facts, Finding, Layer, Severity } from "./types.js";
+
+const SignalSchema = z.strictObject({
+  /** Lower snake name shared by every pattern of one signal. */
+  signal: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  /** RE2 syntax, written in lower case in the script it matches; folded at start-up. */
+  pattern: z.string().min(1),
+  /**
+   * A cheap pattern scanned over the whole text instead of `pattern`; `pattern` is then run only
+   * near its matches. For patterns with long bounded gaps, which make one RE2.Set over a long text
+   * slow (the automaton's states multiply with every gap counter).
+   */
+  trigger: z.string().min(1).optional(),
+  /** Look for this pattern only inside windows around anchors, never over the whole text. */
+  local: z.boolean().optional(),
+  $comment: z.string().optional(),
+});
+
+const WindowSchema = z.strictObject({
+  before: z.number().int().min(0).max(5_000),
+  after: z.number().int().min(0).max(5_000),
+  /** Clip the window to the sentence around the anchor (". ", "!", "?", newline). */
+  sentence: z.boolean().optional(),
+});
+
+const ComboSchema = z.strictObject({
+  code: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  severity: z.enum(["BLOCK", "WARN"]),
+  confidence: z.number().min(0).max(1),
+  message: z.string().min(1),
+  /** The signal whose matches are located; companions are looked for around each one. */
+  anchor: z.string(),
+  /** direct: the user's own prompt and agent text; untrusted: tool output, web, files. */
+  scope: z.enum(["direct", "untrusted", "any"]),
+  /** At least one of these signals near the anchor. */
+  with: z.array(z.string()).min(1).optional(),
+  /** Every one of these signals near the anchor. */
+  also: z.array(z.string()).min(1).optional(),
+  /** None of these signals near the anchor. */
+  without: z.array(z.string()).min(1).optional(),
+  window: WindowSchema.optional(),
+  /** Skip anchors quoted as an example ("translate 'ignore previous instructions'"). */
+  skipQuoted: z.boolean().optional(),
+});
+
+/** The layer's data file (data/prompt-injection.json). */
+export const PromptInjectionDataSchema = RuleFileSchema.extend({
+  maxInputChars: z.number().int().positive(),
+  /** Matches of one anchor pattern examined per request, to bound the work. */
+  maxAnchorHits: z.number().int().positive().max(64),
+  /**
+   * Action-name words that mean "the agent is reading something" (`read_email`,
+   * `gmail.get_message`): text such actions carry is data from elsewhere, whatever their kind.
+   */
+  readActionTokens: z.array(z.string().regex(/^[a-z0-9]+$/)).min(1),
+  /** Characters either side of a trigger match in which its full pattern is looked for. */
+  triggerReach: z.number().int().positive().max(2_000),
+  /** The finding raised when a flagged instruction was laced with invisible characters. */
+  hidden: z.strictObject({
+    code: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+    confidence: z.number().min(0).max(1),
+    message: z.string().min(1),
+  }),
+  signals: z.array(SignalSchema).min(1),
+  combos: z.array(ComboSchema).min(1),
+}).superRefine((data, ctx) => {
+  const names = new Set(data.signals.map((s) => s.signal));
+  const anchors = new Set(data.combos.map((c) => c.anchor));
+  data.signals.forEach((s, i) => {
+    if (s.local === true && (s.trigger !== undefined || anchors.has(s.signal))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["signals", i],
+        message: `local pattern of "${s.signal}" cannot anchor a combo or have a trigger`,
+      });
+    }
+  });
+  data.combos.forEach((c, i) => {
+    for (const name of [c.anchor, ...(c.with ?? []), ...(c.also ?? []), ...(c.without ?? [])]) {
+      if (!names.has(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["combos", i],
+          message: `unknown signal "${name}"`,
+        });
+      }
+    }
+  });
+});
+
+export type PromptInjectionData = z.infer<typeof PromptInjectionDataSchema>;
+
+type Scope = "direct" | "untrusted" | "any";
+type Span = Readonly<{ start: number; end: number }>;
+type Window = Readonly<{ before: number; after: number; sentence: boolean }>;
+
+type Combo = Readonly<{
+  code: string;
+  severity: Severity;
+  confidence: number;
+  message: string;
+  anchor: number;
+  scope: Scope;
+  with: readonly number[];
+  also: readonly number[];
+  without: readonly number[];
+  window: Window;
+  skipQuoted: boolean;
+  /** Scans a window for this combo's companion signals only; null when it needs none. */
+  companions: Companions | null;
+}>;
+
+type Companions = Readonly<{ id: number; set: InstanceType<typeof RE2.Set>; signalOf: number[] }>;
+
+// Characters that open or close a quotation: a phrase between them is being mentioned, not used.
+const QUOTES = new Set([..."'\"`“”‘’«»„「」『』"].map((c) => c.charCodeAt(0)));
+// Invisible characters used to lace words; U+200D (emoji joiner) and variation selectors are
+// left out because ordinary emoji sequences contain them.
+const LACING = new Set([0x200b, 0x200c, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x00ad, 0x180e]);
+const MIN_LACING = 2;
+const MAX_WINDOWS = 32;
+const DEFAULT_WINDOW: Window = { before: 200, after: 300, sentence: false };
+
+/**
+ * Brings a pattern written in natural script to the pipeline's normal form (NFKC). Look-alike
+ * folding needs nothing here: it only rewrites words that mix scripts, never a word written
+ * wholly in Cyrillic or Greek as these phrases are.
+ */
+function foldPattern(pattern: string): string {
+  return pattern.normalize("NFKC");
+}
+
+/** True when the match is wrapped in quotation marks: an example, not an instruction. */
+function isQuoted(text: string, start: number, end: number): boolean {
+  let i = start - 1;
+  while (i >= 0 && start - i <= 3 && text.charCodeAt(i) === 32) i--;
+  if (i < 0 || !QUOTES.has(text.charCodeAt(i))) return false;
+  const limit = Math.min(text.length, end + 40);
+  for (let j = end; j < limit; j++) if (QUOTES.has(text.charCodeAt(j))) return true;
+  return false;
+}
+
+function isBoundary(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c === 10) return true;
+  if (c === 46 || c === 33 || c === 63) {
+    // "www.example.com" and "v3.2" keep their dots; a sentence ends at ". " or the text end.
+    const next = text.charCodeAt(i + 1);
+    return Number.isNaN(next) || next === 32 || next === 10 || next === 9 || next === 13;
+  }
+  return false;
+}
+
+function windowBounds(text: string, start: number, end: number, w: Window): [number, number] {
+  let a = Math.max(0, start - w.before);
+  let b = Math.min(text.length, end + w.after);
+  if (w.sentence) {
+    for (let i = start - 1; i >= a; i--) {
+      if (isBoundary(text, i)) {
+        a = i + 1;
+        break;
+      }
+    }
+    for (let i = end; i < b; i++) {
+      if (isBoundary(text, i)) {
+        b = i + 1;
+        break;
+      }
+    }
+  }
+  return [a, b];
+}
+
+/** Counts invisible characters inside the raw text, stopping once there are enough. */
+function lacedWithInvisibles(raw: string): boolean {
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (LACING.has(c) || (c === 0xfeff && i > 0)) n++;
+    // Unicode tag characters (U+E0020–E007F) arrive as a surrogate pair starting with U+DB40.
+    else if (c === 0xdb40) n++;
+    if (n >= MIN_LACING) return true;
+  }
+  return false;
+}
+
+/**
+ * Layer 7: instruction override, system-prompt extraction and role hijack in a user's prompt
+ * (direct), and instructions hidden in text the agent reads — e-mails, web pages, files, tool
+ * results (indirect). Signals are found in one RE2.Set pass over the whole text (cheap
+ * triggers stand in for gap-heavy patterns, checked only near them); an anchor signal plus
+ * companions in a window around it decide, so "forward the invoice to accounting@…" in an
+ * e-mail is harmless while the same words after "Note to the AI reading this" are an injection.
+ * Provenance weighs: data that steers only the answer's format is a WARN, data that redirects
+ * the agent (exfiltration, links, code, deception) is a BLOCK.
+ */
+export function createPromptInjectionLayer(input: unknown): Layer {
+  const data = PromptInjectionDataSchema.parse(input);
+  // Stand-alone pattern rules (no companions needed) go through the shared rule compiler.
+  const rules = compileRules(
+    "prompt_injection",
+    data.rules.map((r) => ({ ...r, pattern: foldPattern(r.pattern) })),
+  );
+  const signalNames = [...new Set(data.signals.map((s) => s.signal))];
+  const signalIndex = new Map(signalNames.map((name, i) => [name, i]));
+  const compile = (pattern: string, flags: string, what: string): RE2 => {
+    try {
+      return new RE2(foldPattern(pattern), flags);
+    } catch (error) {
+      throw new TypeError(`Invalid prompt-injection ${what}: ${String(error)}`);
+    }
+  };
+  const patterns = data.signals.map((s, i) => ({
+    signal: signalIndex.get(s.signal)!,
+    re: compile(s.pattern, "gu", `pattern #${i} (${s.signal})`),
+    trigger:
+      s.trigger === undefined ? null : compile(s.trigger, "gu", `trigger #${i} (${s.signal})`),
+    local: s.local === true,
+  }));
+  // Whole-text scan: cheap patterns and triggers. Window scan: every full pattern.
+  const globalIndex = patterns.flatMap((p, i) => (p.local ? [] : [i]));
+  const globalSet = new RE2.Set(
+    globalIndex.map((i) => foldPattern(data.signals[i]!.trigger ?? data.signals[i]!.pattern)),
+    "u",
+  );
+  // Signals with window-only patterns may be present although the whole-text scan cannot tell.
+  const maybe = new Uint8Array(signalNames.length);
+  for (const p of patterns) if (p.local) maybe[p.signal] = 1;
+  const reach = data.triggerReach;
+  const readTokens = new Set(data.readActionTokens);
+  /** True when the action reads data from elsewhere (mail, pages, files, search results). */
+  const readsData = (facts: Facts): boolean => {
+    if (facts.content.raw === "") return false;
+    for (const token of facts.actionName.split("_")) if (readTokens.has(token)) return true;
+    return false;
+  };
+  const ids = (names: readonly string[] | undefined) =>
+    (names ?? []).map((n) => signalIndex.get(n)!);
+  // One small RE2.Set per distinct companion list: a window is scanned only for what its combo
+  // needs, which keeps the automaton small even with gap-heavy companion patterns.
+  const companionSets = new Map<string, Companions>();
+  const companionsOf = (signals: readonly number[]): Companions | null => {
+    const wanted = [...new Set(signals)].sort((a, b) => a - b);
+    if (wanted.length === 0) return null;
+    const key = wanted.join(",");
+    let found = companionSets.get(key);
+    if (found === undefined) {
+      const members = patterns.flatMap((p, i) => (wanted.includes(p.signal) ? [i] : []));
+      found = {
+        id: companionSets.size,
+        set: new RE2.Set(
+          members.map((i) => foldPattern(data.signals[i]!.pattern)),
+          "u",
+        ),
+        signalOf: members.map((i) => patterns[i]!.signal),
+      };
+      companionSets.set(key, found);
+    }
+    return found;
+  };
+  const combos: Combo[] = data.combos.map((c) => ({
+    code: c.code,
+    severity: c.severity,
+    confidence: c.confidence,
+    message: c.message,
+    anchor: signalIndex.get(c.anchor)!,
+    scope: c.scope,
+    with: ids(c.with),
+    also: ids(c.also),
+    without: ids(c.without),
+    window: c.window
+      ? { before: c.window.before, after: c.window.after, sentence: c.window.sentence === true }
+      : DEFAULT_WINDOW,
+    skipQuoted: c.skipQuoted === true,
+    companions: companionsOf([...ids(c.with), ...ids(c.also), ...ids(c.without)]),
+  }));
+  const maxHits = data.maxAnchorHits;
+
+  // For each signal, the indices of its patterns (anchors are located pattern by pattern).
+  const anchorPatterns: number[][] = signalNames.map(() => []);
+  patterns.forEach((p, i) => {
+    anchorPatterns[p.signal]!.push(i);
+  });
+
+  /** Signals and patterns (or their triggers) present in the whole text, as bitmaps. */
+  const scanText = (subject: Buffer) => {
+    const signals = new Uint8Array(signalNames.length);
+    const hits = new Uint8Array(patterns.length);
+    for (const k of globalSet.match(subject)) {
+      const i = globalIndex[k]!;
+      signals[patterns[i]!.signal] = 1;
+      hits[i] = 1;
+    }
+    return { signals, hits };
+  };
+
+  /** Companion signals present in a window. */
+  const scanWindow = (companions: Companions, subject: string): Uint8Array => {
+    const signals = new Uint8Array(signalNames.length);
+    for (const k of companions.set.match(subject)) signals[companions.signalOf[k]!] = 1;
+    return signals;
+  };
+
+  /** Up to `limit` matches of `re` in text[from, to), as absolute spans. */
+  const execAll = (re: RE2, text: string, from: number, to: number, out: Span[], limit: number) => {
+    const subject = from === 0 && to === text.length ? text : text.slice(from, to);
+    re.lastIndex = 0;
+    while (out.length < limit) {
+      const m = re.exec(subject);
+      if (m === null) break;
+      const start = from + m.index;
+      const end = start + m[0].length;
+      if (end === start) re.lastIndex = m.index + 1;
+      if (!out.some((s) => s.start === start)) out.push({ start, end });
+    }
+  };
+
+  return {
+    name: "prompt_injection",
+    maxInputChars: data.maxInputChars,
+    check(facts: Facts): readonly Finding[] {
+      const all = facts.all;
+      const found = rules(facts);
+      if (all.buf.length === 0 || !globalSet.test(all.buf)) return done(found);
+      const { signals: present, hits: matched } = scanText(all.buf);
+      const text = all.norm;
+      // Where each matched pattern occurs, located once and shared by every combo.
+      const spanCache = new Map<number, Span[]>();
+      const spansOf = (index: number): Span[] => {
+        let spans = spanCache.get(index);
+        if (spans !== undefined) return spans;
+        spans = [];
+        const p = patterns[index]!;
+        if (p.trigger === null) {
+          execAll(p.re, text, 0, text.length, spans, maxHits);
+        } else {
+          const near: Span[] = [];
+          execAll(p.trigger, text, 0, text.length, near, maxHits);
+          for (const t of near) {
+            const from = Math.max(0, t.start - reach);
+            execAll(p.re, text, from, Math.min(text.length, t.end + reach), spans, maxHits);
+          }
+        }
+        spanCache.set(index, spans);
+        return spans;
+      };
+      const untrusted =
+        facts.kind === "tool_output" ||
+        facts.source === "tool_output" ||
+        facts.source === "web" ||
+        facts.source === "file" ||
+        (!facts.sourceDeclared && facts.kind !== "llm_prompt" && readsData(facts));
+      const codes = new Set(found.map((f) => f.code));
+      // Windows are looked at once per (start, end) however many combos ask for them.
+      const windowCache = new Map<string, Uint8Array>();
+      let windowsLeft = MAX_WINDOWS;
+
+      for (const combo of combos) {
+        if (codes.has(combo.code) || present[combo.anchor] !== 1) continue;
+        if (combo.scope === "direct" && untrusted) continue;
+        if (combo.scope === "untrusted" && !untrusted) continue;
+        // Cheap whole-text pre-check before locating anchors.
+        if (combo.with.length > 0 && !combo.with.some((s) => present[s] === 1 || maybe[s] === 1))
+          continue;
+        if (combo.also.some((s) => present[s] !== 1 && maybe[s] !== 1)) continue;
+        const needsWindow = combo.companions !== null;
+        let hit: Span | null = null;
+        for (const index of anchorPatterns[combo.anchor]!) {
+          if (hit !== null) break;
+          if (matched[index] !== 1) continue;
+          for (const span of spansOf(index)) {
+            if (combo.skipQuoted && isQuoted(text, span.start, span.end)) continue;
+            if (!needsWindow) {
+              hit = span;
+              break;
+            }
+            const [a, b] = windowBounds(text, span.start, span.end, combo.window);
+            const key = `${combo.companions!.id}:${a}:${b}`;
+            let near = windowCache.get(key);
+            if (near === undefined) {
+              if (windowsLeft-- <= 0) break;
+              near = scanWindow(combo.companions!, text.slice(a, b));
+              windowCache.set(key, near);
+            }
+            if (combo.with.length > 0 && !combo.with.some((s) => near[s] === 1)) continue;
+            if (combo.also.some((s) => near[s] !== 1)) continue;
+            if (combo.without.some((s) => near[s] === 1)) continue;
+            hit = span;
+            break;
+          }
+        }
+        if (hit === null) continue;
+        codes.add(combo.code);
+        found.push({
+          layer: "prompt_injection",
+          code: combo.code,
+          severity: combo.severity,
+          confidence: combo.confidence,
+          message: combo.message,
+          evidence: evidenceOf(text.slice(hit.start, Math.max(hit.end, hit.start + 80))),
+        });
+      }
+
+      if (found.length === 0) return done(found);
+      const blocked = found.some((f) => f.severity === "BLOCK");
+      if (!blocked && lacedWithInvisibles(facts.all.raw)) {
+        return [
+          {
+            layer: "prompt_injection",
+            code: data.hidden.code,
+            severity: "BLOCK",
+            confidence: data.hidden.confidence,
+            message: data.hidden.message,
+            evidence: found[0]!.evidence ?? "",
+          },
+          ...found,
+        ];
+      }
+      // One verdict per request: a BLOCK makes the layer's WARNs noise.
+      return blocked ? found.filter((f) => f.severity === "BLOCK") : found;
+    },
+  };
+}
