@@ -1,0 +1,883 @@
+import RE2 from "re2";
+import { z } from "zod";
+import secretsData from "../data/secrets.json" with { type: "json" };
+import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
+import {
+  createSinkClassifier,
+  Re2PatternSchema,
+  SecretsDataSchema,
+  type Sink,
+  type SinkInfo,
+  type Strength,
+} from "./secrets.js";
+import type { Facts, Finding, Layer, Severity } from "./types.js";
+
+const StrengthSchema = z.enum(["strong", "medium", "weak"]);
+const ActionSchema = z.tuple([z.enum(["BLOCK", "WARN"]), z.number().min(0).max(1)]).nullable();
+const RowSchema = z.strictObject({
+  strong: ActionSchema,
+  medium: ActionSchema,
+  weak: ActionSchema,
+});
+
+const ID_CHECKS = [
+  "us_ssn",
+  "uk_nino",
+  "fr_insee",
+  "de_tax_id",
+  "es_dni",
+  "es_nie",
+  "it_cf",
+  "nl_bsn",
+  "in_aadhaar",
+  "ca_sin",
+  "br_cpf",
+  "pl_pesel",
+  "cn_rid",
+  "se_pnr",
+  "has_digits",
+] as const;
+type IdCheck = (typeof ID_CHECKS)[number];
+
+export const PiiDataSchema = RuleFileSchema.extend({
+  maxInputChars: z.number().int().positive(),
+  recipientParamKeys: z.array(z.string()),
+  cards: z.strictObject({
+    pattern: Re2PatternSchema,
+    contextPattern: Re2PatternSchema,
+    contextWindow: z.number().int().positive(),
+    brands: z.array(
+      z.strictObject({
+        brand: z.string(),
+        ranges: z.array(z.tuple([z.string().regex(/^\d+$/), z.string().regex(/^\d+$/)])),
+        lengths: z.array(z.number().int().min(12).max(19)),
+      }),
+    ),
+    $testNumbersComment: z.string().optional(),
+    testNumbers: z.array(z.string().regex(/^\d{12,19}$/)),
+  }),
+  iban: z.strictObject({
+    pattern: Re2PatternSchema,
+    invoiceContextPattern: Re2PatternSchema,
+    lengths: z.record(z.string().regex(/^[A-Z]{2}$/), z.number().int().min(15).max(34)),
+  }),
+  nationalIds: z.array(
+    z.strictObject({
+      id: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+      label: z.string(),
+      pattern: Re2PatternSchema,
+      check: z.enum(ID_CHECKS),
+      /** Words that make the number what it looks like; empty when the pattern already has them. */
+      keywords: z.union([z.literal(""), Re2PatternSchema]),
+      withKeyword: StrengthSchema,
+      withoutKeyword: StrengthSchema.nullable(),
+    }),
+  ),
+  keywordWindow: z.number().int().positive(),
+  knownFakeSsns: z.array(z.string()),
+  ninoInvalidPrefixes: z.array(z.string()),
+  $ninoExampleComment: z.string().optional(),
+  ninoExamplePrefixes: z.array(z.string()),
+  dob: z.strictObject({ pattern: Re2PatternSchema }),
+  $identityKitComment: z.string().optional(),
+  addressPattern: Re2PatternSchema,
+  personNounPattern: Re2PatternSchema,
+  personNamePattern: Re2PatternSchema,
+  anchorWindow: z.number().int().positive(),
+  specialCategories: z.array(
+    z.strictObject({ category: z.string(), label: z.string(), pattern: Re2PatternSchema }),
+  ),
+  specialExclusions: z.array(z.string()),
+  contacts: z.strictObject({
+    emailPattern: Re2PatternSchema,
+    phonePattern: Re2PatternSchema,
+    roleLocalParts: z.array(z.string()),
+    headerPattern: Re2PatternSchema,
+    moreRowsPattern: Re2PatternSchema,
+    minRecordsWithHeader: z.number().int().positive(),
+    minRecords: z.number().int().positive(),
+    minRecordsWeak: z.number().int().positive(),
+    minDistinct: z.number().int().positive(),
+    maxMatches: z.number().int().positive(),
+  }),
+  severities: z.strictObject({
+    $comment: z.string().optional(),
+    public: RowSchema,
+    external: RowSchema,
+    model: RowSchema,
+    note: RowSchema,
+    local: RowSchema,
+    store: RowSchema,
+    incoming: RowSchema,
+  }),
+  cardInNote: z.tuple([z.enum(["BLOCK", "WARN"]), z.number().min(0).max(1)]),
+  /** Kinds of personal data worth a WARN when pasted into a prompt. */
+  modelTypes: z.array(z.enum(["card", "iban", "national_id", "contacts", "special", "dob"])),
+});
+export type PiiData = z.infer<typeof PiiDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Checksums (pure, exported for tests and the exfiltration layer).
+
+function digitsOf(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) out += text[i];
+  }
+  return out;
+}
+
+/** Luhn (mod 10) over a string of digits. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** ISO 13616 IBAN check: move the first four characters to the end, letters to numbers, mod 97 = 1. */
+export function ibanValid(iban: string): boolean {
+  const s = iban.slice(4) + iban.slice(0, 4);
+  let rem = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) rem = (rem * 10 + (c - 48)) % 97;
+    else if (c >= 65 && c <= 90) rem = (rem * 100 + (c - 55)) % 97;
+    else return false;
+  }
+  return rem === 1;
+}
+
+function allSame(digits: string): boolean {
+  for (let i = 1; i < digits.length; i++) if (digits[i] !== digits[0]) return false;
+  return true;
+}
+
+/** SSA rules: area 001–899 except 666, group 01–99, serial 0001–9999. */
+export function ssnValid(digits: string): boolean {
+  if (digits.length !== 9) return false;
+  const area = Number(digits.slice(0, 3));
+  const group = Number(digits.slice(3, 5));
+  const serial = Number(digits.slice(5));
+  return area !== 0 && area !== 666 && area < 900 && group !== 0 && serial !== 0;
+}
+
+const NINO_FIRST_BAD = new Set(["D", "F", "I", "Q", "U", "V"]);
+const NINO_SECOND_BAD = new Set(["D", "F", "I", "O", "Q", "U", "V"]);
+
+/** INSEE/NIR: key = 97 − (first 13 digits mod 97); Corsica 2A/2B count as 19/18. */
+export function inseeValid(compact: string): boolean {
+  if (compact.length !== 15) return false;
+  const body = compact.slice(0, 13).replace("2A", "19").replace("2B", "18");
+  let rem = 0;
+  for (let i = 0; i < body.length; i++) {
+    const d = body.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    rem = (rem * 10 + d) % 97;
+  }
+  return 97 - rem === Number(compact.slice(13));
+}
+
+/** German Steuer-ID: ISO 7064 MOD 11,10 and one digit repeated two or three times in the first ten. */
+export function deTaxIdValid(digits: string): boolean {
+  if (digits.length !== 11 || digits[0] === "0") return false;
+  const counts = new Array<number>(10).fill(0);
+  for (let i = 0; i < 10; i++) counts[digits.charCodeAt(i) - 48]!++;
+  let repeated = 0;
+  for (const n of counts) {
+    if (n > 3) return false;
+    if (n >= 2) repeated++;
+  }
+  if (repeated !== 1) return false;
+  let product = 10;
+  for (let i = 0; i < 10; i++) {
+    let sum = (digits.charCodeAt(i) - 48 + product) % 10;
+    if (sum === 0) sum = 10;
+    product = (sum * 2) % 11;
+  }
+  let check = 11 - product;
+  if (check === 10) check = 0;
+  return check === digits.charCodeAt(10) - 48;
+}
+
+const DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE";
+
+/** Spanish DNI/NIE control letter: number mod 23. */
+export function dniValid(number: string, letter: string): boolean {
+  return DNI_LETTERS[Number(number) % 23] === letter;
+}
+
+const CF_ODD: Readonly<Record<string, number>> = {
+  "0": 1,
+  "1": 0,
+  "2": 5,
+  "3": 7,
+  "4": 9,
+  "5": 13,
+  "6": 15,
+  "7": 17,
+  "8": 19,
+  "9": 21,
+  A: 1,
+  B: 0,
+  C: 5,
+  D: 7,
+  E: 9,
+  F: 13,
+  G: 15,
+  H: 17,
+  I: 19,
+  J: 21,
+  K: 2,
+  L: 4,
+  M: 18,
+  N: 20,
+  O: 11,
+  P: 3,
+  Q: 6,
+  R: 8,
+  S: 12,
+  T: 14,
+  U: 16,
+  V: 10,
+  W: 22,
+  X: 25,
+  Y: 24,
+  Z: 23,
+};
+
+/** Italian codice fiscale control character. */
+export function codiceFiscaleValid(cf: string): boolean {
+  if (cf.length !== 16) return false;
+  let sum = 0;
+  for (let i = 0; i < 15; i++) {
+    const ch = cf[i]!;
+    const c = ch.charCodeAt(0);
+    if (i % 2 === 0) {
+      const v = CF_ODD[ch];
+      if (v === undefined) return false;
+      sum += v;
+    } else sum += c >= 48 && c <= 57 ? c - 48 : c - 65;
+  }
+  return String.fromCharCode(65 + (sum % 26)) === cf[15];
+}
+
+/** Dutch BSN eleven-test. */
+export function bsnValid(digits: string): boolean {
+  const d = digits.padStart(9, "0");
+  if (d.length !== 9 || allSame(d)) return false;
+  let sum = 0;
+  for (let i = 0; i < 8; i++) sum += (d.charCodeAt(i) - 48) * (9 - i);
+  sum -= d.charCodeAt(8) - 48;
+  return sum % 11 === 0;
+}
+
+const VERHOEFF_D = [
+  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+  [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+  [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+  [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+  [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+  [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+  [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+  [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+];
+const VERHOEFF_P = [
+  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+  [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+  [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+  [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+  [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+  [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+  [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+];
+
+/** Verhoeff check (Aadhaar). */
+export function verhoeffValid(digits: string): boolean {
+  let c = 0;
+  for (let i = 0; i < digits.length; i++) {
+    const d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    c = VERHOEFF_D[c]![VERHOEFF_P[i % 8]![d]!]!;
+  }
+  return c === 0;
+}
+
+/** Brazilian CPF: two mod-11 check digits. */
+export function cpfValid(digits: string): boolean {
+  if (digits.length !== 11 || allSame(digits)) return false;
+  const d = (i: number) => digits.charCodeAt(i) - 48;
+  let s = 0;
+  for (let i = 0; i < 9; i++) s += d(i) * (10 - i);
+  if (((s * 10) % 11) % 10 !== d(9)) return false;
+  s = 0;
+  for (let i = 0; i < 10; i++) s += d(i) * (11 - i);
+  return ((s * 10) % 11) % 10 === d(10);
+}
+
+/** Polish PESEL: weights 1-3-7-9. */
+export function peselValid(digits: string): boolean {
+  if (digits.length !== 11) return false;
+  const w = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
+  let s = 0;
+  for (let i = 0; i < 10; i++) s += (digits.charCodeAt(i) - 48) * w[i]!;
+  return (10 - (s % 10)) % 10 === digits.charCodeAt(10) - 48;
+}
+
+/** Chinese resident identity number: ISO 7064 MOD 11-2. */
+export function chineseIdValid(id: string): boolean {
+  if (id.length !== 18) return false;
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  let s = 0;
+  for (let i = 0; i < 17; i++) s += (id.charCodeAt(i) - 48) * w[i]!;
+  return "10X98765432"[s % 11] === id[17];
+}
+
+function luhnTen(digits: string): boolean {
+  return digits.length >= 10 && luhnValid(digits.slice(-10));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scanner.
+
+export type PiiType = "card" | "iban" | "national_id" | "contacts" | "special" | "dob";
+
+/** One piece of personal data; `evidence` is already masked. */
+export type PiiHit = Readonly<{
+  type: PiiType;
+  label: string;
+  strength: Strength;
+  evidence: string;
+}>;
+
+export type PiiScanner = Readonly<{
+  /** Personal data in one text (normalised view for patterns, as-sent view for names). */
+  scan(norm: string, raw: string): PiiHit[];
+  /** Cheap test on a normalised UTF-8 buffer: could this text hold anything the scanner reports? */
+  mayContain(buf: Buffer): boolean;
+}>;
+
+type BrandRange = { low: string; high: string };
+type Brand = { brand: string; ranges: BrandRange[]; lengths: ReadonlySet<number> };
+
+const STRENGTH_RANK: Readonly<Record<Strength, number>> = { strong: 3, medium: 2, weak: 1 };
+
+function maskDigits(text: string, keep = 4): string {
+  const d = digitsOf(text);
+  return `…${d.slice(-keep)} (${d.length} digits)`;
+}
+
+/** Builds the personal-data scanner from data/pii.json (validated). */
+export function createPiiScanner(data: PiiData): PiiScanner {
+  const g = "gu";
+  const card = new RE2(data.cards.pattern, g);
+  const cardContext = new RE2(data.cards.contextPattern, "u");
+  const brands: Brand[] = data.cards.brands.map((b) => ({
+    brand: b.brand,
+    ranges: b.ranges.map(([low, high]) => ({ low, high })),
+    lengths: new Set(b.lengths),
+  }));
+  const testCards = new Set(data.cards.testNumbers);
+  const iban = new RE2(data.iban.pattern, g);
+  const invoiceContext = new RE2(data.iban.invoiceContextPattern, "u");
+  const ibanLengths = data.iban.lengths;
+  const ids = data.nationalIds.map((spec) => ({
+    spec,
+    re: new RE2(spec.pattern, g),
+    keywords: spec.keywords === "" ? null : new RE2(spec.keywords, "u"),
+  }));
+  const fakeSsns = new Set(data.knownFakeSsns.map(digitsOf));
+  const ninoBad = new Set(data.ninoInvalidPrefixes);
+  const ninoExamples = new Set(data.ninoExamplePrefixes);
+  const dob = new RE2(data.dob.pattern, g);
+  const personNoun = new RE2(data.personNounPattern, "u");
+  const address = new RE2(data.addressPattern, "u");
+  // Non-global twins for yes/no questions (a global RE2's test() would start at lastIndex).
+  const anyEmail = new RE2(data.contacts.emailPattern, "u");
+  const anyPhone = new RE2(data.contacts.phonePattern, "u");
+  const personName = new RE2(data.personNamePattern, "u");
+  const specials = data.specialCategories.map((s) => ({ ...s, re: new RE2(s.pattern, g) }));
+  const exclusions = data.specialExclusions;
+  const c = data.contacts;
+  const email = new RE2(c.emailPattern, g);
+  const phone = new RE2(c.phonePattern, g);
+  const roles = new Set(c.roleLocalParts);
+  const header = new RE2(c.headerPattern, "u");
+  const moreRows = new RE2(c.moreRowsPattern, "u");
+
+  // One pass answers "is there anything at all"; e-mail alone is not enough (it is everywhere).
+  const prefilter = new RE2.Set(
+    [
+      data.cards.pattern,
+      data.iban.pattern,
+      ...data.nationalIds.map((i) => i.pattern),
+      data.dob.pattern,
+      ...data.specialCategories.map((s) => s.pattern),
+      c.phonePattern,
+      c.headerPattern,
+      c.moreRowsPattern,
+    ],
+    "u",
+  );
+
+  const brandOf = (digits: string): string | null => {
+    for (const b of brands) {
+      if (!b.lengths.has(digits.length)) continue;
+      for (const r of b.ranges) {
+        const p = digits.slice(0, r.low.length);
+        if (p >= r.low && p <= r.high) return b.brand;
+      }
+    }
+    return null;
+  };
+
+  /** Separators must be uniform and split the number the way cards are printed. */
+  const grouping = (text: string): "none" | "card" | "odd" => {
+    let sep = "";
+    const groups: number[] = [];
+    let run = 0;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i]!;
+      if (ch === " " || ch === "-") {
+        if (sep !== "" && sep !== ch) return "odd";
+        sep = ch;
+        groups.push(run);
+        run = 0;
+      } else run++;
+    }
+    groups.push(run);
+    if (groups.length === 1) return "none";
+    const shape = groups.join("-");
+    if (shape === "4-6-5" || shape === "4-6-4") return "card";
+    for (let i = 0; i < groups.length - 1; i++) if (groups[i] !== 4) return "odd";
+    const last = groups[groups.length - 1]!;
+    return last >= 1 && last <= 4 ? "card" : "odd";
+  };
+
+  // Everything below works on UTF-8 buffers: RE2 reads them without re-encoding, so the cost
+  // of a scan stays linear in the text however many matches it has. Offsets are bytes.
+  const windowOf = (buf: Buffer, start: number, end: number, size: number): Buffer =>
+    buf.subarray(Math.max(0, start - size), Math.min(buf.length, end + size));
+  const text = (b: Buffer | string | undefined): string =>
+    b === undefined ? "" : typeof b === "string" ? b : b.toString("utf8");
+  // The re2 typings only declare group 0 for Buffer matches; numbered groups are there too.
+  const group = (m: NonNullable<ReturnType<RE2["exec"]>>, i: number): string =>
+    text((m as unknown as readonly (Buffer | undefined)[])[i]);
+
+  const scanCards = (buf: Buffer, out: PiiHit[]): void => {
+    card.lastIndex = 0;
+    // Bounded: a text of thousands of digit runs costs a few dozen matches, not thousands.
+    for (let n = 0; n < 16; n++) {
+      const m = card.exec(buf);
+      if (m === null) break;
+      const value = group(m, 1);
+      // The number's own offset (the match may start on the character before it).
+      const at = buf.indexOf(value, m.index);
+      const from = at >= 0 ? at : m.index;
+      const end = from + value.length;
+      // Part of a longer number ("1234 5678 9012 3456 7890"): not a card.
+      const next = buf[end];
+      const after = buf[end + 1] ?? 0;
+      if ((next === 32 || next === 45) && after >= 48 && after <= 57) continue;
+      const digits = digitsOf(value);
+      if (digits.length < 12 || digits.length > 19 || allSame(digits)) continue;
+      const shape = grouping(value);
+      if (shape === "odd" || !luhnValid(digits) || testCards.has(digits)) continue;
+      const brand = brandOf(digits);
+      if (brand === null) continue;
+      const context = cardContext.test(windowOf(buf, from, end, data.cards.contextWindow));
+      const strength: Strength = context ? "strong" : shape === "card" ? "medium" : "weak";
+      out.push({
+        type: "card",
+        label: `${brand} card number`,
+        strength,
+        evidence: `${brand} ${maskDigits(digits)}`,
+      });
+    }
+  };
+
+  const scanIbans = (buf: Buffer, out: PiiHit[]): void => {
+    iban.lastIndex = 0;
+    let invoice: boolean | null = null;
+    for (let n = 0; n < 16; n++) {
+      const m = iban.exec(buf);
+      if (m === null) break;
+      let compact = "";
+      for (const ch of group(m, 1)) if (ch !== " " && ch !== "-") compact += ch;
+      compact = compact.toUpperCase();
+      const length = ibanLengths[compact.slice(0, 2)];
+      if (length === undefined || compact.length < length) continue;
+      const candidate = compact.slice(0, length);
+      if (!ibanValid(candidate)) continue;
+      invoice ??= invoiceContext.test(buf);
+      // A supplier's own account on an invoice is how invoices work, not a leak.
+      if (invoice) continue;
+      out.push({
+        type: "iban",
+        label: "IBAN",
+        strength: "strong",
+        evidence: `IBAN ${candidate.slice(0, 2)}…${candidate.slice(-2)} (${candidate.length} chars)`,
+      });
+    }
+  };
+
+  const idVerdict = (check: IdCheck, value: string): "valid" | "unallocated" | "invalid" => {
+    const digits = digitsOf(value);
+    switch (check) {
+      case "us_ssn":
+        return ssnValid(digits) && !fakeSsns.has(digits) ? "valid" : "invalid";
+      case "uk_nino": {
+        const v = value.replaceAll(" ", "").toUpperCase();
+        const prefix = v.slice(0, 2);
+        if (ninoExamples.has(prefix)) return "invalid";
+        if (NINO_FIRST_BAD.has(v[0]!) || NINO_SECOND_BAD.has(v[1]!) || ninoBad.has(prefix))
+          return "unallocated";
+        return "valid";
+      }
+      case "fr_insee":
+        return inseeValid(value.replaceAll(" ", "").toUpperCase()) ? "valid" : "invalid";
+      case "de_tax_id":
+        return deTaxIdValid(digits) ? "valid" : "invalid";
+      case "es_dni":
+        return dniValid(digits, value.slice(-1).toUpperCase()) ? "valid" : "invalid";
+      case "es_nie": {
+        const v = value.replaceAll(" ", "").replaceAll("-", "").toUpperCase();
+        const lead = "XYZ".indexOf(v[0]!);
+        return lead >= 0 && dniValid(`${lead}${v.slice(1, 8)}`, v.slice(-1)) ? "valid" : "invalid";
+      }
+      case "it_cf":
+        return codiceFiscaleValid(value.toUpperCase()) ? "valid" : "invalid";
+      case "nl_bsn":
+        return bsnValid(digits) ? "valid" : "invalid";
+      case "in_aadhaar":
+        return digits.length === 12 && verhoeffValid(digits) ? "valid" : "invalid";
+      case "ca_sin":
+        return digits.length === 9 && digits[0] !== "0" && digits[0] !== "8" && luhnValid(digits)
+          ? "valid"
+          : "invalid";
+      case "br_cpf":
+        return cpfValid(digits) ? "valid" : "invalid";
+      case "pl_pesel":
+        return peselValid(digits) ? "valid" : "invalid";
+      case "cn_rid":
+        return chineseIdValid(value.toUpperCase()) ? "valid" : "invalid";
+      case "se_pnr":
+        return luhnTen(digits) ? "valid" : "invalid";
+      case "has_digits":
+        return digits.length >= 2 && !allSame(value) ? "valid" : "invalid";
+    }
+  };
+
+  const scanIds = (buf: Buffer, id: (typeof ids)[number], out: PiiHit[]): void => {
+    const { spec, re, keywords } = id;
+    re.lastIndex = 0;
+    for (let n = 0; n < 8; n++) {
+      const m = re.exec(buf);
+      if (m === null) break;
+      const value = group(m, 1);
+      const verdict = idVerdict(spec.check, value);
+      if (verdict === "invalid") continue;
+      const at = buf.indexOf(value, m.index);
+      const start = at >= 0 ? at : m.index;
+      const keyword =
+        keywords === null ||
+        keywords.test(windowOf(buf, start, start + Buffer.byteLength(value), data.keywordWindow));
+      let strength: Strength | null = keyword ? spec.withKeyword : spec.withoutKeyword;
+      // A number in an unallocated range is only what it claims when the text says so.
+      if (verdict === "unallocated") strength = keyword ? "medium" : null;
+      if (strength === null) continue;
+      out.push({
+        type: "national_id",
+        label: spec.label,
+        strength,
+        evidence: `${spec.label} ${evidenceOf(value, true)}`,
+      });
+    }
+  };
+
+  type Doc = { buf: Buffer; raw: string; rawBuf: Buffer | null };
+
+  /** A person nearby: a person word or pronoun around the match, or a capitalised full name. */
+  const anchored = (doc: Doc, start: number, end: number): boolean => {
+    const w = data.anchorWindow;
+    if (personNoun.test(windowOf(doc.buf, start, end, w))) return true;
+    doc.rawBuf ??= Buffer.from(doc.raw, "utf8");
+    // Same byte length: the texts line up and the window can be used on the raw one too.
+    const view =
+      doc.rawBuf.length === doc.buf.length ? windowOf(doc.rawBuf, start, end, w) : doc.rawBuf;
+    return personName.test(view);
+  };
+
+  const scanSpecial = (doc: Doc, matched: ReadonlySet<number>, out: PiiHit[]): void => {
+    for (let i = 0; i < specials.length; i++) {
+      if (!matched.has(specialBase + i)) continue;
+      const s = specials[i]!;
+      s.re.lastIndex = 0;
+      for (let n = 0; n < 8; n++) {
+        const m = s.re.exec(doc.buf);
+        if (m === null) break;
+        const phrase = text(m[0]);
+        if (exclusions.some((e) => phrase.includes(e))) continue;
+        if (!anchored(doc, m.index, m.index + m[0].length)) continue;
+        out.push({
+          type: "special",
+          label: s.label,
+          strength: "medium",
+          evidence: `${s.category}: ${evidenceOf(phrase)}`,
+        });
+        break;
+      }
+    }
+  };
+
+  const scanDob = (doc: Doc, out: PiiHit[]): void => {
+    dob.lastIndex = 0;
+    const m = dob.exec(doc.buf);
+    if (m === null) return;
+    if (!anchored(doc, m.index, m.index + m[0].length)) return;
+    // With a home address or a personal contact next to it, it is an identity kit.
+    const kit = address.test(doc.buf) || anyEmail.test(doc.buf) || anyPhone.test(doc.buf);
+    out.push({
+      type: "dob",
+      label: kit ? "date of birth with address or contact details" : "date of birth",
+      strength: kit ? "medium" : "weak",
+      evidence: kit ? "date of birth, name and address or contact" : "date of birth next to a name",
+    });
+  };
+
+  /** Lines that look like rows of a contact table: several personal addresses or numbers. */
+  const scanContacts = (buf: Buffer, out: PiiHit[]): void => {
+    const lines = new Set<number>();
+    const distinct = new Set<string>();
+    let line = 0;
+    let cursor = 0;
+    const lineOf = (index: number): number => {
+      for (let i = buf.indexOf(10, cursor); i >= 0 && i < index; i = buf.indexOf(10, i + 1)) {
+        line++;
+        cursor = i + 1;
+      }
+      return line;
+    };
+    // Whether a line is a row (has a delimiter) is computed once per line: linear on long lines.
+    const rows = new Map<number, boolean>();
+    const rowLike = (index: number, l: number): boolean => {
+      const known = rows.get(l);
+      if (known !== undefined) return known;
+      const s = buf.lastIndexOf(10, index) + 1;
+      let e = buf.indexOf(10, index);
+      if (e < 0) e = buf.length;
+      let found = false;
+      for (let i = s; i < e && !found; i++) {
+        const ch = buf[i];
+        if (ch === 44 || ch === 59 || ch === 9 || ch === 124) found = true;
+      }
+      rows.set(l, found);
+      return found;
+    };
+    // Lines carrying a role address (sales@, support@) list a business, not a person.
+    const roleLines = new Set<number>();
+    const enoughRows = Math.max(c.minRecords, c.minRecordsWithHeader);
+    const collect = (re: RE2, isEmail: boolean) => {
+      re.lastIndex = 0;
+      line = 0;
+      cursor = 0;
+      for (let n = 0; n < c.maxMatches; n++) {
+        // Enough rows and addresses to decide the strongest verdict: stop reading.
+        if (lines.size >= enoughRows && distinct.size >= c.minDistinct) break;
+        const m = re.exec(buf);
+        if (m === null) break;
+        const value = text(m[0]);
+        const l = lineOf(m.index);
+        if (isEmail && roles.has(value.slice(0, value.indexOf("@")))) {
+          roleLines.add(l);
+          continue;
+        }
+        if (!isEmail && roleLines.has(l)) continue;
+        distinct.add(value);
+        if (rowLike(m.index, l)) lines.add(l);
+      }
+    };
+    collect(email, true);
+    collect(phone, false);
+    const records = lines.size;
+    if (records < c.minRecordsWeak && distinct.size < c.minDistinct) return;
+    const table = header.test(buf) || moreRows.test(buf);
+    let strength: Strength | null = null;
+    if (records >= c.minRecordsWithHeader && table) strength = "strong";
+    else if (records >= c.minRecords || distinct.size >= c.minDistinct) strength = "medium";
+    else if (records >= c.minRecordsWeak) strength = "weak";
+    if (strength === null) return;
+    out.push({
+      type: "contacts",
+      label: "contact list",
+      strength,
+      evidence: `${records} rows of personal contact details${table ? " (table export)" : ""}`,
+    });
+  };
+
+  const idBase = 2;
+  const dobIndex = idBase + ids.length;
+  const specialBase = dobIndex + 1;
+  const contactBase = specialBase + specials.length;
+
+  /** Occurrences of one byte, counting stops at `limit`. */
+  const countByte = (buf: Buffer, byte: number, limit: number): number => {
+    let n = 0;
+    for (let i = buf.indexOf(byte); i >= 0 && n < limit; i = buf.indexOf(byte, i + 1)) n++;
+    return n;
+  };
+  const countAt = (buf: Buffer): number => countByte(buf, 64, c.minRecordsWeak);
+
+  return {
+    mayContain(buf) {
+      if (buf.length < 8) return false;
+      // Three or more addresses could be a contact list.
+      return prefilter.test(buf) || countAt(buf) >= c.minRecordsWeak;
+    },
+    scan(norm, raw) {
+      const out: PiiHit[] = [];
+      if (norm.length < 8) return out;
+      const doc: Doc = { buf: Buffer.from(norm, "utf8"), raw, rawBuf: null };
+      const buf = doc.buf;
+      const matched = new Set(prefilter.match(buf));
+      if (matched.has(0)) scanCards(buf, out);
+      if (matched.has(1)) scanIbans(buf, out);
+      for (let i = 0; i < ids.length; i++) if (matched.has(idBase + i)) scanIds(buf, ids[i]!, out);
+      if (matched.size > 0) scanSpecial(doc, matched, out);
+      if (matched.has(dobIndex)) scanDob(doc, out);
+      // A table needs rows: a header, a "… more rows" line, several addresses, or a phone
+      // number on a multi-line text. A lone address or number in a letter costs nothing.
+      const table = matched.has(contactBase + 1) || matched.has(contactBase + 2);
+      const phones =
+        matched.has(contactBase) && countByte(buf, 10, c.minRecordsWeak) >= c.minRecordsWeak - 1;
+      if (table || phones || countAt(buf) >= c.minRecordsWeak) scanContacts(buf, out);
+      return out;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layer.
+
+const CODES: Readonly<Record<PiiType, string>> = {
+  card: "PII_PAYMENT_CARD",
+  iban: "PII_IBAN",
+  national_id: "PII_NATIONAL_ID",
+  contacts: "PII_CONTACT_EXPORT",
+  special: "PII_SPECIAL_CATEGORY",
+  dob: "PII_DATE_OF_BIRTH",
+};
+
+const VERBS: Readonly<Record<Sink, string>> = {
+  public: "published where anyone can read it",
+  external: "sent outside the organisation",
+  model: "pasted into a prompt for a model provider",
+  note: "written into a note or local file",
+  local: "written into a note or local file",
+  store: "stored",
+  incoming: "received",
+};
+
+/** Which texts of the request carry payload to the sink (recipients and responses do not). */
+function payloadOf(
+  facts: Facts,
+  info: SinkInfo,
+  recipients: ReadonlySet<string>,
+): { norm: string; raw: string } {
+  const norm: string[] = [];
+  const raw: string[] = [];
+  if (!info.skipTarget && facts.target.norm !== "") {
+    norm.push(facts.target.norm);
+    raw.push(facts.target.raw);
+  }
+  if (!info.contentIncoming && facts.content.norm !== "") {
+    norm.push(facts.content.norm);
+    raw.push(facts.content.raw);
+  }
+  for (const p of facts.paramStrings) {
+    if (recipients.has(p.key.toLowerCase())) continue;
+    norm.push(p.value.norm);
+    raw.push(p.value.raw);
+  }
+  if (!info.contentIncoming) {
+    for (const d of facts.decoded) {
+      norm.push(d.norm);
+      raw.push(d.raw);
+    }
+  }
+  return { norm: norm.join("\n"), raw: raw.join("\n") };
+}
+
+/**
+ * Layer 10: personal data leaving. Payment cards (Luhn, issuer ranges, published test numbers
+ * excluded), IBANs (mod 97, country lengths), national identifiers with their checksums or
+ * allocation rules, contact tables, dates of birth next to a person and GDPR special categories
+ * attached to a person. Sent outside or published → BLOCK (WARN for weak signals); pasted into a
+ * prompt → WARN; kept inside → nothing, except a card number in a note (PCI DSS). A lone e-mail
+ * address or phone number is ordinary business and never a finding.
+ */
+export function createPiiLayer(input: unknown): Layer {
+  const data = PiiDataSchema.parse(input);
+  const scanner = createPiiScanner(data);
+  const sinkOf = createSinkClassifier(SecretsDataSchema.parse(secretsData).sinks);
+  const rules = compileRules("pii", data.rules);
+  const recipients = new Set(data.recipientParamKeys);
+  const modelTypes = new Set<PiiType>(data.modelTypes);
+
+  return {
+    name: "pii",
+    maxInputChars: data.maxInputChars,
+    check(facts: Facts): readonly Finding[] {
+      const found: Finding[] = data.rules.length > 0 ? rules(facts) : [];
+      // Where the text goes first: text coming in is never scanned (the cheap exit for tool output).
+      const info = sinkOf(facts);
+      // Nothing is reported for text that comes in, is stored by design or stays local.
+      if (info.sink === "incoming" || info.sink === "store" || info.sink === "local")
+        return done(found);
+      if (!scanner.mayContain(facts.all.buf)) return done(found);
+      const payload = payloadOf(facts, info, recipients);
+      const hits = scanner.scan(payload.norm, payload.raw);
+      if (hits.length === 0) return done(found);
+      const best = new Map<PiiType, PiiHit>();
+      for (const h of hits) {
+        const prev = best.get(h.type);
+        if (prev === undefined || STRENGTH_RANK[h.strength] > STRENGTH_RANK[prev.strength])
+          best.set(h.type, h);
+      }
+      // Several kinds together (a name, a birth date and an ID) are an identity kit.
+      const kit = best.size >= 2 ? 0.04 : 0;
+      const row = data.severities[info.sink];
+      for (const [type, hit] of best) {
+        // People ask models about their own health or birthday; identifiers are another matter.
+        if (info.sink === "model" && !modelTypes.has(type)) continue;
+        let action = row[hit.strength];
+        // PCI DSS: a full card number must not be kept in clear in notes and documents.
+        if (action === null && type === "card" && hit.strength !== "weak" && info.sink === "note")
+          action = data.cardInNote;
+        if (action === null) continue;
+        const severity: Severity = action[0];
+        found.push({
+          layer: "pii",
+          code: CODES[type],
+          severity,
+          confidence: Math.min(0.99, action[1] + kit),
+          message: `A ${hit.label} is ${VERBS[info.sink]}`,
+          evidence: evidenceOf(hit.evidence),
+        });
+      }
+      return done(found);
+    },
+  };
+}

@@ -1,0 +1,797 @@
+import { crc32 } from "node:zlib";
+import RE2 from "re2";
+import { z } from "zod";
+import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
+import type { ActionKind, Facts, Finding, Layer, Severity } from "./types.js";
+
+/** An RE2 pattern in a data file: checked at start-up so a bad file names its rule. */
+export const Re2PatternSchema = z.string().refine(
+  (pattern) => {
+    try {
+      new RE2(pattern, "u");
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: "is not a valid RE2 pattern" },
+);
+
+const StrengthSchema = z.enum(["strong", "medium", "weak"]);
+export type Strength = z.infer<typeof StrengthSchema>;
+
+const DetectorSchema = z.strictObject({
+  id: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  label: z.string().min(1),
+  /** Matched against the text as sent: key formats are case-sensitive. */
+  pattern: Re2PatternSchema,
+  /** Lower-case variant for text that had to be de-obfuscated (the normalised view is lower case). */
+  normPattern: Re2PatternSchema.optional(),
+  group: z.number().int().min(0),
+  userGroup: z.number().int().min(1).optional(),
+  hostGroup: z.number().int().min(1).optional(),
+  keywordGroup: z.number().int().min(1).optional(),
+  strength: StrengthSchema,
+  minEntropy: z.number().min(0),
+  /** Entropy is measured on the last N characters (webhook URLs carry their secret at the end). */
+  tailEntropy: z.number().int().positive().optional(),
+  check: z
+    .enum([
+      "crc32_base62_tail",
+      "gateway_checksum",
+      "jwt",
+      "discord_id",
+      "mixed_case",
+      "connection",
+      "generic_token",
+      "generic_password",
+      "keyword",
+      "basic_auth",
+    ])
+    .optional(),
+  /** The match sits where credentials are presented (a header, -u user:pass): use, not payload. */
+  authContext: z.boolean().optional(),
+  /** Key material (DER in base64) legitimately has long runs such as AAAA. */
+  allowRepeats: z.boolean().optional(),
+  /**
+   * In a link's query string this is most likely a link token (a sign-in or invitation link
+   * meant for its recipient): it counts as weak there.
+   */
+  linkToken: z.boolean().optional(),
+  providers: z.array(z.string()),
+});
+export type Detector = z.infer<typeof DetectorSchema>;
+
+const SinkSchema = z.enum(["public", "external", "model", "note", "local", "store", "incoming"]);
+/** Where the text of a request ends up. */
+export type Sink = z.infer<typeof SinkSchema>;
+
+/** How to tell where a request's text goes (shared by the secrets, pii and exfiltration layers). */
+export const SinkDataSchema = z.strictObject({
+  $comment: z.string().optional(),
+  outboundActionTokens: z.array(z.string()),
+  noteActionTokens: z.array(z.string()),
+  /** Tools (not messages) whose name says they write into an internal system: tickets, wikis. */
+  internalToolTokens: z.array(z.string()).default([]),
+  publicTargetPattern: Re2PatternSchema,
+  publicHosts: z.array(z.string()),
+  publicPathPattern: Re2PatternSchema,
+  secretStorePathPattern: Re2PatternSchema,
+  notePathPattern: Re2PatternSchema,
+  bodyMethods: z.array(z.string()),
+  bodyParamKeys: z.array(z.string()),
+  authParamKeys: z.array(z.string()),
+});
+export type SinkData = z.infer<typeof SinkDataSchema>;
+
+const ActionSchema = z.tuple([z.enum(["BLOCK", "WARN"]), z.number().min(0).max(1)]).nullable();
+const RowSchema = z.strictObject({
+  strong: ActionSchema,
+  medium: ActionSchema,
+  weak: ActionSchema,
+});
+
+export const SecretsDataSchema = RuleFileSchema.extend({
+  maxInputChars: z.number().int().positive(),
+  maxMatchesPerDetector: z.number().int().positive(),
+  detectors: z.array(DetectorSchema).min(1),
+  placeholders: z.strictObject({
+    $comment: z.string().optional(),
+    markers: z.array(z.string()),
+    genericMarkers: z.array(z.string()),
+    maxRepeatRun: z.number().int().min(2),
+    trivialPasswords: z.array(z.string()),
+    localHosts: z.array(z.string()),
+  }),
+  generic: z.strictObject({
+    $comment: z.string().optional(),
+    passwordKeywords: z.array(z.string()),
+    passwordMinLength: z.number().int().positive(),
+    passwordMinClasses: z.number().int().min(1).max(4),
+    tokenMinLength: z.number().int().positive(),
+    tokenMinEntropy: z.number(),
+    strongTokenMinLength: z.number().int().positive(),
+    strongTokenMinEntropy: z.number(),
+    keywordNoise: z.array(z.string()),
+    /** Key words that in a link's query string name a link token, not a credential. */
+    linkKeywords: z.array(z.string()),
+  }),
+  authContextPattern: Re2PatternSchema,
+  sinks: SinkDataSchema,
+  severities: z.strictObject({
+    $comment: z.string().optional(),
+    public: RowSchema,
+    external: RowSchema,
+    model: RowSchema,
+    note: RowSchema,
+    local: RowSchema,
+    store: RowSchema,
+    incoming: RowSchema,
+    unrelatedHost: RowSchema,
+  }),
+});
+export type SecretsData = z.infer<typeof SecretsDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers (exported: the exfiltration layer reuses them).
+
+const ENTROPY_COUNTS = new Uint16Array(256);
+const ENTROPY_SEEN: number[] = [];
+
+/** Shannon entropy in bits per character of the first 512 characters. */
+export function shannonEntropy(text: string): number {
+  const n = Math.min(text.length, 512);
+  if (n === 0) return 0;
+  ENTROPY_SEEN.length = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i) & 0xff;
+    const prev = ENTROPY_COUNTS[c]!;
+    ENTROPY_COUNTS[c] = prev + 1;
+    if (prev === 0) ENTROPY_SEEN.push(c);
+  }
+  let h = 0;
+  for (const c of ENTROPY_SEEN) {
+    const p = ENTROPY_COUNTS[c]! / n;
+    h -= p * Math.log2(p);
+    ENTROPY_COUNTS[c] = 0;
+  }
+  return h;
+}
+
+/** How many of lower case, upper case, digits and symbols a string uses (0–4). */
+export function charClasses(text: string): number {
+  let lower = 0;
+  let upper = 0;
+  let digit = 0;
+  let other = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 97 && c <= 122) lower = 1;
+    else if (c >= 65 && c <= 90) upper = 1;
+    else if (c >= 48 && c <= 57) digit = 1;
+    else other = 1;
+  }
+  return lower + upper + digit + other;
+}
+
+/** Longest run of one repeated character. */
+export function longestRun(text: string): number {
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    run = i > 0 && text.charCodeAt(i) === text.charCodeAt(i - 1) ? run + 1 : 1;
+    if (run > best) best = run;
+  }
+  return best;
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** Big-endian base62 of a 32-bit value, left-padded to `width` digits. */
+export function base62Of(value: number, width: number): string {
+  let rest = value >>> 0;
+  let out = "";
+  while (rest > 0) {
+    out = BASE62[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out.padStart(width, "0");
+}
+
+/**
+ * GitHub and npm tokens end in six base62 digits of the CRC32 of the 30 random characters
+ * between the prefix and the checksum; a match is a real token shape, not a typo or a made-up one.
+ */
+export function hasGithubChecksum(token: string): boolean {
+  const underscore = token.indexOf("_");
+  const body = token.slice(underscore + 1);
+  if (body.length < 7) return false;
+  const random = body.slice(0, -6);
+  return base62Of(crc32(random), 6) === body.slice(-6);
+}
+
+/** This gateway's `ak_` keys: CRC32 of prefix and body, six base62 digits (src/crypto/api-key.ts). */
+export function hasGatewayChecksum(key: string): boolean {
+  if (key.length !== 52) return false;
+  return base62Of(crc32(key.slice(0, 46)), 6) === key.slice(46);
+}
+
+/** A JWT's first part must decode to a JSON header naming its algorithm. */
+export function isJwtShape(token: string): boolean {
+  const dot = token.indexOf(".");
+  if (dot <= 0 || dot > 800) return false;
+  const header = Buffer.from(token.slice(0, dot), "base64url").toString("latin1");
+  return header.startsWith("{") && header.includes('"alg"');
+}
+
+/** A Discord bot token starts with the bot's numeric snowflake id in base64. */
+function isDiscordShape(token: string): boolean {
+  const dot = token.indexOf(".");
+  if (dot <= 0) return false;
+  const id = Buffer.from(token.slice(0, dot), "base64").toString("latin1");
+  if (id.length < 17 || id.length > 20) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Base64 of `user:password` (Docker's and HTTP Basic's encoding), with a real password part. */
+function isBasicAuthShape(value: string): boolean {
+  const text = Buffer.from(value, "base64").toString("latin1");
+  const colon = text.indexOf(":");
+  if (colon <= 0 || text.length - colon - 1 < 4) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 32 || c > 126) return false;
+  }
+  return true;
+}
+
+/** True when `host` is one of `domains` or a subdomain of one. */
+export function hostMatches(host: string, domains: readonly string[]): boolean {
+  for (const d of domains) {
+    if (
+      host === d ||
+      (host.length > d.length && host.endsWith(d) && host[host.length - d.length - 1] === ".")
+    )
+      return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scanner.
+
+/** Which part of the request a match came from. */
+export type HitField = "target" | "content" | "params" | "decoded" | "norm";
+
+/** One credential found in a text. `value` is the secret itself: never put it in evidence unmasked. */
+export type SecretHit = Readonly<{
+  id: string;
+  label: string;
+  strength: Strength;
+  verified: boolean;
+  value: string;
+  field: HitField;
+  /** Offset of the match in the scanned text. */
+  index: number;
+  /** Presented as a credential (header, -u, key-named param) rather than as payload. */
+  auth: boolean;
+  providers: readonly string[];
+}>;
+
+type CompiledDetector = Readonly<{
+  spec: Detector;
+  re: RE2;
+  normRe: RE2 | null;
+}>;
+
+export type SecretScanner = Readonly<{
+  /** Every credential in one text, most specific formats first, overlapping matches dropped. */
+  scanText(text: string, field: HitField, out?: SecretHit[]): SecretHit[];
+  /** Credentials anywhere in the request (memoised for the last request). */
+  scanFacts(facts: Facts): readonly SecretHit[];
+}>;
+
+const DOWNGRADE: Readonly<Record<Strength, Strength>> = {
+  strong: "medium",
+  medium: "weak",
+  weak: "weak",
+};
+
+function disguised(facts: Facts): boolean {
+  const o = facts.obfuscation;
+  return (
+    o.zeroWidth + o.bidiControls + o.confusables + o.escapes + o.htmlEntities + o.nfkcChanges > 0 ||
+    o.percentRounds > 0 ||
+    o.overlongUtf8 > 0
+  );
+}
+
+/** Builds the credential scanner from data/secrets.json (validated). */
+export function createSecretScanner(data: SecretsData): SecretScanner {
+  const detectors: CompiledDetector[] = data.detectors.map((spec) => ({
+    spec,
+    re: new RE2(spec.pattern, "gu"),
+    normRe: spec.normPattern === undefined ? null : new RE2(spec.normPattern, "gu"),
+  }));
+  const rawSet = new RE2.Set(
+    detectors.map((d) => d.spec.pattern),
+    "u",
+  );
+  // The gate runs on the normalised UTF-8 buffer the facts already hold (no re-encoding, the
+  // common path): case-insensitive versions of every pattern, a superset of the raw matches.
+  const gateSet = new RE2.Set(
+    detectors.map((d) => `(?i)${d.spec.pattern}`),
+    "u",
+  );
+  const normDetectors = detectors.filter((d) => d.normRe !== null);
+  const normSet = new RE2.Set(
+    normDetectors.map((d) => d.spec.normPattern!),
+    "u",
+  );
+  const authContext = new RE2(data.authContextPattern, "u");
+  const markers = data.placeholders.markers.map((m) => m.toLowerCase());
+  const genericMarkers = data.placeholders.genericMarkers.map((m) => m.toLowerCase());
+  const trivial = new Set(data.placeholders.trivialPasswords);
+  const localHosts = data.placeholders.localHosts;
+  const g = data.generic;
+  const passwordWords = g.passwordKeywords;
+  const noise = g.keywordNoise;
+  const maxMatches = data.maxMatchesPerDetector;
+  // One-entry memo: the secrets and exfiltration layers ask about the same request in turn.
+  // (A WeakMap keyed per request costs more in GC than the scan it saves.)
+  let memoFacts: Facts | null = null;
+  let memoHits: readonly SecretHit[] = [];
+
+  const hasMarker = (lower: string, list: readonly string[]): boolean => {
+    for (const m of list) if (lower.includes(m)) return true;
+    return false;
+  };
+
+  /** A value that reads as documentation: placeholders, templates, masks, sequences. */
+  const isPlaceholder = (value: string, spec: Detector): boolean => {
+    const lower = value.toLowerCase();
+    if (hasMarker(lower, markers)) return true;
+    if (spec.allowRepeats !== true && longestRun(value) >= data.placeholders.maxRepeatRun)
+      return true;
+    return false;
+  };
+
+  /** Validates one match; returns its strength or null when it is not a credential. */
+  const judge = (
+    spec: Detector,
+    value: string,
+    match: RegExpExecArray,
+  ): { strength: Strength; verified: boolean; linkable: boolean } | null => {
+    if (isPlaceholder(value, spec)) return null;
+    const measured = spec.tailEntropy === undefined ? value : value.slice(-spec.tailEntropy);
+    if (shannonEntropy(measured) < spec.minEntropy) return null;
+    let strength = spec.strength;
+    let verified = false;
+    let linkable = spec.linkToken === true;
+    switch (spec.check) {
+      case "crc32_base62_tail":
+        verified = hasGithubChecksum(value);
+        if (!verified) strength = DOWNGRADE[strength];
+        break;
+      case "gateway_checksum":
+        verified = hasGatewayChecksum(value);
+        if (!verified) strength = "weak";
+        break;
+      case "jwt":
+        if (!isJwtShape(value)) return null;
+        break;
+      case "discord_id":
+        if (!isDiscordShape(value)) return null;
+        break;
+      case "basic_auth":
+        if (!isBasicAuthShape(value)) return null;
+        break;
+      case "mixed_case":
+        if (charClasses(value) < 3) return null;
+        break;
+      case "connection": {
+        const lower = value.toLowerCase();
+        if (trivial.has(lower) || hasMarker(lower, genericMarkers)) return null;
+        const first = value.charCodeAt(0);
+        if (first === 36 /* $ */ || first === 37 /* % */ || first === 123 /* { */ || first === 58)
+          return null;
+        const user = spec.userGroup === undefined ? undefined : match[spec.userGroup];
+        if (user !== undefined && user === value) return null;
+        const host = spec.hostGroup === undefined ? undefined : match[spec.hostGroup];
+        if (host !== undefined && hostMatches(host.toLowerCase(), localHosts)) strength = "weak";
+        break;
+      }
+      case "generic_token": {
+        if (value.length < g.tokenMinLength || charClasses(value) < 2) return null;
+        if (hasMarker(value.toLowerCase(), genericMarkers)) return null;
+        if (shannonEntropy(value) < g.tokenMinEntropy) return null;
+        break;
+      }
+      case "generic_password": {
+        if (value.length < g.passwordMinLength || charClasses(value) < 2) return null;
+        if (hasMarker(value.toLowerCase(), genericMarkers)) return null;
+        if (value.startsWith("$") || value.startsWith("%")) return null;
+        strength =
+          value.length >= g.tokenMinLength && shannonEntropy(value) >= g.tokenMinEntropy
+            ? "medium"
+            : "weak";
+        break;
+      }
+      case "keyword": {
+        const keyword = (spec.keywordGroup === undefined ? "" : (match[spec.keywordGroup] ?? ""))
+          .toLowerCase()
+          .replaceAll("-", "_");
+        for (const n of noise) if (keyword.endsWith(n)) return null;
+        const lower = value.toLowerCase();
+        if (hasMarker(lower, genericMarkers)) return null;
+        // Paths, URLs, references and identifiers name where a secret lives, not the secret.
+        const first = value.charCodeAt(0);
+        if (first === 36 || first === 37 || first === 47 || first === 126 || first === 46)
+          return null;
+        if (lower.includes("://") || lower.startsWith("env.") || lower.startsWith("secrets."))
+          return null;
+        const classes = charClasses(value);
+        const h = shannonEntropy(value);
+        let password = false;
+        for (const w of passwordWords) if (keyword.includes(w)) password = true;
+        linkable &&= !password && !keyword.includes("secret") && !keyword.includes("key");
+        if (linkable) linkable = g.linkKeywords.some((w) => keyword.includes(w));
+        if (password) {
+          if (value.length < g.passwordMinLength) return null;
+          if (classes < g.passwordMinClasses && !(classes >= 2 && value.length >= 12)) return null;
+          strength = value.length >= g.tokenMinLength && h >= g.tokenMinEntropy ? "medium" : "weak";
+        } else {
+          if (value.length < g.tokenMinLength || classes < 2 || h < g.tokenMinEntropy) return null;
+          strength = "medium";
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    return { strength, verified, linkable };
+  };
+
+  const lineKey = (text: string, index: number): string => {
+    const start = text.lastIndexOf("\n", index) + 1;
+    const colon = text.indexOf(": ", start);
+    return colon < 0 || colon > index ? "" : text.slice(start, colon).toLowerCase();
+  };
+  const authKeys = new Set(data.sinks.authParamKeys.map((k) => k.toLowerCase()));
+
+  const isAuth = (spec: Detector, text: string, index: number, field: HitField): boolean => {
+    if (spec.authContext === true) return true;
+    // A key-word credential in the URL being called (`?api_key=…`) is presented to that host:
+    // with no known issuer, the host in the URL is the best guess.
+    if (field === "target" && (spec.check === "keyword" || spec.check === "generic_token"))
+      return true;
+    if (field === "params" && authKeys.has(lineKey(text, index))) return true;
+    const before = text.slice(Math.max(0, index - 48), index);
+    return before !== "" && authContext.test(before);
+  };
+
+  const runDetector = (
+    d: CompiledDetector,
+    re: RE2,
+    text: string,
+    field: HitField,
+    spans: number[],
+    out: SecretHit[],
+  ): void => {
+    re.lastIndex = 0;
+    for (let n = 0; n < maxMatches; n++) {
+      const match = re.exec(text);
+      if (match === null) break;
+      const value = match[d.spec.group];
+      if (value === undefined || value === "") continue;
+      const index = match.index + match[0].indexOf(value);
+      const end = index + value.length;
+      let overlaps = false;
+      for (let i = 0; i < spans.length; i += 2) {
+        if (index < spans[i + 1]! && end > spans[i]!) overlaps = true;
+      }
+      if (overlaps) continue;
+      const verdict = judge(d.spec, value, match);
+      if (verdict === null) continue;
+      if (verdict.linkable && inUrlQuery(text, index)) verdict.strength = "weak";
+      spans.push(index, end);
+      out.push({
+        id: d.spec.id,
+        label: d.spec.label,
+        strength: verdict.strength,
+        verified: verdict.verified,
+        value,
+        field,
+        index,
+        auth: isAuth(d.spec, text, index, field),
+        providers: d.spec.providers,
+      });
+    }
+  };
+
+  const scanText = (text: string, field: HitField, out: SecretHit[] = []): SecretHit[] => {
+    if (text.length < 8 || !rawSet.test(text)) return out;
+    const spans: number[] = [];
+    // Set indexes come back sorted; data order puts specific formats before key-word rules.
+    for (const i of rawSet.match(text))
+      runDetector(detectors[i]!, detectors[i]!.re, text, field, spans, out);
+    return out;
+  };
+
+  const scanNorm = (norm: string, buf: Buffer, out: SecretHit[]): void => {
+    if (norm.length < 8 || !normSet.test(buf)) return;
+    const known = new Set(out.map((h) => h.value.toLowerCase()));
+    const found: SecretHit[] = [];
+    const spans: number[] = [];
+    for (const i of normSet.match(norm)) {
+      const d = normDetectors[i]!;
+      runDetector(d, d.normRe!, norm, "norm", spans, found);
+    }
+    for (const h of found) if (!known.has(h.value)) out.push({ ...h, verified: false });
+  };
+
+  return {
+    scanText,
+    scanFacts(facts) {
+      if (memoFacts === facts) return memoHits;
+      const out: SecretHit[] = [];
+      if (facts.all.raw.length >= 8 && gateSet.test(facts.all.buf)) {
+        scanText(facts.target.raw, "target", out);
+        scanText(facts.content.raw, "content", out);
+        scanText(facts.paramsText.raw, "params", out);
+        for (const d of facts.decoded) scanText(d.raw, "decoded", out);
+      }
+      if (disguised(facts)) scanNorm(facts.all.norm, facts.all.buf, out);
+      const result = out.length === 0 ? NO_HITS : out;
+      memoFacts = facts;
+      memoHits = result;
+      return result;
+    },
+  };
+}
+
+const NO_HITS: readonly SecretHit[] = Object.freeze([]);
+
+/** True when `index` falls in the query string of a URL (`https://…?…=here`). */
+export function inUrlQuery(text: string, index: number): boolean {
+  let question = -1;
+  for (let i = index - 1; i >= 0 && index - i < 2048; i--) {
+    const c = text.charCodeAt(i);
+    // Whitespace, quotes and angle brackets end a URL.
+    if (c <= 32 || c === 34 || c === 39 || c === 60 || c === 62 || c === 96) return false;
+    if (c === 63 /* ? */ && question < 0) question = i;
+    if (c === 47 && text.charCodeAt(i - 1) === 47 && text.charCodeAt(i - 2) === 58)
+      return question > i;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where the text goes.
+
+/** Where a request's payload goes, and what else the judgement needs. */
+export type SinkInfo = Readonly<{
+  sink: Sink;
+  kind: ActionKind;
+  /** The target is a destination (recipient, file path), not payload: do not scan it. */
+  skipTarget: boolean;
+  /** The content is what came back (an HTTP response), not what is sent. */
+  contentIncoming: boolean;
+  /** Hosts the request is sent to (HTTP target; every URL for shell and code). */
+  hosts: readonly string[];
+  /** The action carries a body out (POST/PUT, upload verbs). */
+  sendsBody: boolean;
+}>;
+
+export type SinkClassifier = (facts: Facts) => SinkInfo;
+
+/** Builds the function that says where a request's text goes (memoised for the last request). */
+export function createSinkClassifier(data: SinkData): SinkClassifier {
+  const outbound = new Set(data.outboundActionTokens);
+  const notes = new Set(data.noteActionTokens);
+  const internalTools = new Set([...data.noteActionTokens, ...data.internalToolTokens]);
+  const publicTarget = new RE2(data.publicTargetPattern, "u");
+  const publicPath = new RE2(data.publicPathPattern, "u");
+  const storePath = new RE2(data.secretStorePathPattern, "u");
+  const notePath = new RE2(data.notePathPattern, "u");
+  const bodyMethods = new Set(data.bodyMethods);
+  const bodyKeys = new Set(data.bodyParamKeys);
+  let memoFacts: Facts | null = null;
+  let memoInfo: SinkInfo | null = null;
+
+  /** True when one of the `_`-separated tokens of the action name is in `set` (no allocation). */
+  const hasToken = (name: string, set: ReadonlySet<string>): boolean => {
+    let start = 0;
+    for (let i = 0; i <= name.length; i++) {
+      if (i === name.length || name.charCodeAt(i) === 95 /* _ */) {
+        if (i > start && set.has(name.slice(start, i))) return true;
+        start = i + 1;
+      }
+    }
+    return false;
+  };
+  const hostsOf = (facts: Facts, targetOnly: boolean): string[] => {
+    const hosts: string[] = [];
+    for (const u of facts.urls) {
+      if (u.host !== "" && (!targetOnly || u.field === "target")) hosts.push(u.host);
+    }
+    return hosts;
+  };
+  const anyPublic = (hosts: readonly string[]): boolean => {
+    for (const h of hosts) if (hostMatches(h, data.publicHosts)) return true;
+    return false;
+  };
+  const info = (
+    kind: ActionKind,
+    sink: Sink,
+    hosts: readonly string[],
+    skipTarget = false,
+    sendsBody = false,
+    contentIncoming = false,
+  ): SinkInfo => ({ sink, kind, skipTarget, contentIncoming, hosts, sendsBody });
+  const NONE: readonly string[] = Object.freeze([]);
+
+  const classify = (facts: Facts): SinkInfo => {
+    const name = facts.actionName;
+    const kind = facts.kind;
+    switch (kind) {
+      case "message": {
+        // A message is not an API call: a key in it is never "used with its issuer".
+        if (hasToken(name, notes)) return info(kind, "note", NONE, true);
+        const isPublic =
+          (facts.target.buf.length > 0 && publicTarget.test(facts.target.buf)) ||
+          anyPublic(hostsOf(facts, true));
+        return info(kind, isPublic ? "public" : "external", NONE, true, true);
+      }
+      case "http": {
+        const params = facts.params as Record<string, unknown> | undefined | null;
+        const hasParams = params !== undefined && params !== null && typeof params === "object";
+        const method =
+          hasParams && typeof params.method === "string" ? params.method.toLowerCase() : "";
+        let sendsBody =
+          bodyMethods.has(method) || hasToken(name, bodyMethods) || hasToken(name, outbound);
+        if (!sendsBody && hasParams) {
+          for (const k of Object.keys(params)) if (bodyKeys.has(k.toLowerCase())) sendsBody = true;
+        }
+        const incomingSource =
+          facts.source === "web" || facts.source === "tool_output" || facts.source === "file";
+        const hosts = hostsOf(facts, true);
+        const sink: Sink = anyPublic(hosts) ? "public" : "external";
+        return info(kind, sink, hosts, false, sendsBody, !sendsBody && incomingSource);
+      }
+      case "file_write": {
+        if (hasToken(name, outbound)) {
+          const hosts = hostsOf(facts, false);
+          return info(kind, anyPublic(hosts) ? "public" : "external", hosts, true, true);
+        }
+        // Patterns are case-insensitive: the normalised (decoded) path serves.
+        const path = facts.target.norm.trim();
+        if (publicPath.test(path)) return info(kind, "public", NONE, true);
+        if (storePath.test(path)) return info(kind, "store", NONE, true);
+        if (notePath.test(path)) return info(kind, "note", NONE, true);
+        return info(kind, "local", NONE, true);
+      }
+      case "llm_prompt":
+        return info(kind, "model", NONE);
+      case "payment":
+        return info(kind, "store", NONE);
+      case "file_read":
+      case "file_delete":
+      case "tool_output":
+        return info(kind, "incoming", NONE);
+      case "other": {
+        if (hasToken(name, internalTools)) return info(kind, "note", NONE);
+        const hosts = hostsOf(facts, false);
+        if (hasToken(name, outbound))
+          return info(kind, anyPublic(hosts) ? "public" : "external", hosts, false, true);
+        return info(kind, "local", hosts);
+      }
+      default:
+        // shell, code_exec, sql: the text runs here; what it sends is the exfiltration layer's.
+        return info(kind, "local", hostsOf(facts, false));
+    }
+  };
+
+  return (facts) => {
+    if (memoFacts !== facts || memoInfo === null) {
+      memoInfo = classify(facts);
+      memoFacts = facts;
+    }
+    return memoInfo;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layer.
+
+type Row = SecretsData["severities"]["public"];
+type Verdict = { severity: Severity; confidence: number; code: string; verb: string };
+
+const SINK_CODES: Readonly<Record<Sink | "unrelatedHost", { code: string; verb: string }>> = {
+  public: { code: "SECRET_PUBLIC_EXPOSURE", verb: "published where anyone can read it" },
+  external: { code: "SECRET_SENT_OUTSIDE", verb: "sent outside the organisation" },
+  unrelatedHost: {
+    code: "SECRET_TO_UNRELATED_HOST",
+    verb: "presented to a host not known to have issued it",
+  },
+  model: { code: "SECRET_IN_PROMPT", verb: "pasted into a prompt for a model provider" },
+  note: { code: "SECRET_IN_NOTE", verb: "written into a note or document" },
+  local: { code: "SECRET_HARDCODED", verb: "hard-coded in a command, code or a local file" },
+  store: { code: "SECRET_STORED", verb: "stored" },
+  incoming: { code: "SECRET_INCOMING", verb: "received" },
+};
+
+/** True when the hit is used with its own issuer (a GitHub token sent to api.github.com). */
+export function isProviderUse(hit: SecretHit, hosts: readonly string[]): boolean {
+  if (hit.providers.length === 0) return false;
+  for (const h of hosts) if (hostMatches(h, hit.providers)) return true;
+  return false;
+}
+
+/**
+ * Layer 9: credentials in the request. Provider key formats (with checksums where the format
+ * has one), private keys, JWTs, connection strings with passwords and high-entropy values next
+ * to key words are found on the text as sent; placeholders, templates and low-entropy values
+ * are dropped. The verdict depends on where the text goes: out of the organisation or to a
+ * public place BLOCKs, into a prompt or a note WARNs, a local file or command at most WARNs,
+ * and text coming in (a file read, a tool result) is not a leak at all.
+ */
+export function createSecretsLayer(input: unknown): Layer {
+  const data = SecretsDataSchema.parse(input);
+  const scanner = createSecretScanner(data);
+  const sinkOf = createSinkClassifier(data.sinks);
+  const rules = compileRules("secrets", data.rules);
+  const severities = data.severities;
+
+  const rowFor = (sink: Sink | "unrelatedHost"): Row => severities[sink];
+
+  return {
+    name: "secrets",
+    maxInputChars: data.maxInputChars,
+    check(facts: Facts): readonly Finding[] {
+      const found: Finding[] = data.rules.length > 0 ? rules(facts) : [];
+      const info = sinkOf(facts);
+      if (info.sink === "incoming" || info.sink === "store") return done(found);
+      const hits = scanner.scanFacts(facts);
+      if (hits.length === 0) return done(found);
+      let best: Verdict | null = null;
+      let bestHit: SecretHit | null = null;
+      let count = 0;
+      for (const hit of hits) {
+        if (hit.field === "target" && info.skipTarget) continue;
+        // Text that came back (an HTTP response) is not sent; "norm" hits may come from it too.
+        if (hit.field !== "target" && hit.field !== "params" && info.contentIncoming) continue;
+        if (isProviderUse(hit, info.hosts)) continue;
+        let where: Sink | "unrelatedHost" = info.sink;
+        if (info.kind === "http" && hit.auth && info.sink === "external") where = "unrelatedHost";
+        const action = rowFor(where)[hit.strength];
+        if (action === null) continue;
+        count++;
+        const confidence = Math.min(0.99, action[1] + (hit.verified ? 0.04 : 0));
+        const better =
+          best === null ||
+          (action[0] === "BLOCK" && best.severity === "WARN") ||
+          (action[0] === best.severity && confidence > best.confidence);
+        if (better) {
+          best = { severity: action[0], confidence, ...SINK_CODES[where] };
+          bestHit = hit;
+        }
+      }
+      if (best === null || bestHit === null) return done(found);
+      const more = count > 1 ? ` (+${count - 1} more)` : "";
+      found.push({
+        layer: "secrets",
+        code: best.code,
+        severity: best.severity,
+        confidence: best.confidence,
+        message: `A ${bestHit.label}${bestHit.verified ? " (checksum valid)" : ""} is ${best.verb}${more}`,
+        evidence: evidenceOf(`${bestHit.label}: ${evidenceOf(bestHit.value, true)}`),
+      });
+      return found;
+    },
+  };
+}

