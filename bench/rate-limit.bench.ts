@@ -6,6 +6,8 @@ import { loadConfig } from "../src/config.js";
 import { ephemeralKeyring } from "../src/crypto/signing-keys.js";
 import { createLogger } from "../src/logger.js";
 import { SlidingWindowStore } from "../src/middleware/rate-limit.js";
+import { createPipeline } from "../src/pipeline/pipeline.js";
+import { DecisionLog } from "../src/store/decision-log.js";
 import { openStore } from "../src/store/store.js";
 
 const ROUNDS = 15;
@@ -23,13 +25,17 @@ function appWith(rateLimits: "on" | "off") {
     AIEGIS_RATE_LIMIT_DEFAULT: "1000000/1m",
     AIEGIS_LOG_LEVEL: "silent",
   });
+  const store = openStore(":memory:");
+  const logger = createLogger("silent");
   return buildApp({
     config,
-    store: openStore(":memory:"),
+    store,
     clock: systemClock,
     keyring: ephemeralKeyring(Date.now()),
     mailer: { send: async () => {}, close: () => {} },
-    logger: createLogger("silent"),
+    logger,
+    pipeline: createPipeline(),
+    decisionLog: new DecisionLog(store.db, logger),
   });
 }
 

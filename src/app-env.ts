@@ -12,6 +12,8 @@ export type AppEnv = {
   Bindings: Partial<HttpBindings>;
   Variables: {
     requestId: string;
+    /** performance.now() when the request reached the app. */
+    startedAt: number;
     /** The parsed JSON body; undefined when the request had none. */
     body: unknown;
     principal: Principal;

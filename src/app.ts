@@ -11,10 +11,14 @@ import { clientIp, trustedProxyList } from "./middleware/client-ip.js";
 import { jsonBody } from "./middleware/json-body.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { renderError, requestContext } from "./middleware/request-context.js";
+import { AutoQuarantine } from "./pipeline/auto-quarantine.js";
+import type { Pipeline } from "./pipeline/pipeline.js";
 import { mountAgents } from "./routes/agents.js";
 import { mountHealth } from "./routes/health.js";
+import { mountProtect } from "./routes/protect.js";
 import { mountRegistration } from "./routes/registration.js";
 import type { RouteContext } from "./routes/route-context.js";
+import type { DecisionLog } from "./store/decision-log.js";
 import type { Store } from "./store/store.js";
 import { VERSION } from "./version.js";
 
@@ -26,10 +30,13 @@ export type AppDeps = Readonly<{
   keyring: Keyring;
   mailer: Mailer;
   logger: Logger;
+  pipeline: Pipeline;
+  decisionLog: DecisionLog;
 }>;
 
 /** Paths with a rate limit of their own; every other path shares the per-IP default. */
 const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
+  "/api/protect",
   "/api/register",
   "/api/verify-email/resend",
   "/api/agents/login",
@@ -67,12 +74,20 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   const { config, clock, logger } = deps;
   const trusted = trustedProxyList(config.trustedProxies);
   const byIp = (c: Parameters<typeof clientIp>[0]) => clientIp(c, trusted);
-  const limiter = (name: RateLimitName, skip?: (path: string) => boolean) =>
+  const byPrincipal = (c: Parameters<typeof clientIp>[0]) => {
+    const principal = c.get("principal");
+    return principal.kind === "agent" ? principal.agent.id : principal.keyId;
+  };
+  const limiter = (
+    name: RateLimitName,
+    skip?: (path: string) => boolean,
+    keyOf: typeof byIp = byIp,
+  ) =>
     config.rateLimits.enabled
       ? rateLimit({
           rule: config.rateLimits.rules[name],
           clock,
-          keyOf: byIp,
+          keyOf,
           skip: skip && ((c) => skip(c.req.path)),
         })
       : passThrough;
@@ -84,11 +99,14 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
       login: limiter("login"),
       register: limiter("register"),
       resend: limiter("register"),
+      protect: limiter("protect", undefined, byPrincipal),
     },
+    autoQuarantine:
+      config.autoQuarantine === null ? null : new AutoQuarantine(config.autoQuarantine, clock),
     publicBody: jsonBody(config.publicMaxBody),
+    protectBody: jsonBody(config.maxBody),
     startedAt: clock.now(),
     version: VERSION,
-    operationalLayers: () => 0,
   };
 
   const app = new Hono<AppEnv>();
@@ -99,6 +117,7 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   );
   mountRegistration(app, ctx);
   mountAgents(app, ctx);
+  mountProtect(app, ctx);
   mountHealth(app, ctx);
   addMethodNotAllowed(app);
   app.notFound((c) => renderError(new GatewayError("NOT_FOUND", "Route not found"), c, logger));

@@ -20,6 +20,8 @@ export type Config = Readonly<{
   mailFrom: string;
   rateLimits: Readonly<{ enabled: boolean; rules: Readonly<Record<RateLimitName, RateRule>> }>;
   maxBody: number;
+  /** N BLOCK decisions within the window quarantine the agent; null when off. */
+  autoQuarantine: RateRule | null;
   /** Byte limit for every JSON body except /api/protect. */
   publicMaxBody: number;
   trustedProxies: readonly string[];
@@ -126,6 +128,21 @@ const EnvSchema = z.object({
   AIEGIS_RATE_LIMIT_REGISTER: rateRule("5/1h"),
   AIEGIS_RATE_LIMIT_DEFAULT: rateRule("60/1m"),
   AIEGIS_MAX_BODY: intInRange("AIEGIS_MAX_BODY", 1024, 16 * 1024 * 1024, 65_536),
+  AIEGIS_AUTO_QUARANTINE: z
+    .string()
+    .default("5/10m")
+    .transform((text, ctx) => {
+      if (text.toLowerCase() === "off") return null;
+      const rule = parseRateRule(text);
+      if (rule === null) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected "<blocks>/<window>" such as 5/10m, or "off", got "${text}"`,
+        });
+        return z.NEVER;
+      }
+      return rule;
+    }),
   AIEGIS_TRUSTED_PROXIES: z
     .string()
     .default("")
@@ -204,6 +221,7 @@ export function loadConfig(env: EnvInput): Config {
       },
     },
     maxBody: e.AIEGIS_MAX_BODY,
+    autoQuarantine: e.AIEGIS_AUTO_QUARANTINE,
     publicMaxBody: 2000,
     trustedProxies: e.AIEGIS_TRUSTED_PROXIES,
     logLevel: e.AIEGIS_LOG_LEVEL,

@@ -10,6 +10,8 @@ import { loadKeyring } from "./crypto/signing-keys.js";
 import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type Mailer, outboxMailer, smtpMailer } from "./mail/mailer.js";
+import { createPipeline } from "./pipeline/pipeline.js";
+import { DecisionLog } from "./store/decision-log.js";
 import { databasePath, openStore, type Store } from "./store/store.js";
 
 // The only module with side effects: it reads the environment, opens files and sockets.
@@ -40,11 +42,29 @@ function serveGateway(config: Config): void {
   const store = openStore(databasePath(config.dataDir));
   const keyring = loadKeyring(config.dataDir, systemClock.now());
   const mailer = mailerFor(config, logger);
-  const app = buildApp({ config, store, clock: systemClock, keyring, mailer, logger });
+  const pipeline = createPipeline();
+  const decisionLog = new DecisionLog(store.db, logger);
+  const app = buildApp({
+    config,
+    store,
+    clock: systemClock,
+    keyring,
+    mailer,
+    logger,
+    pipeline,
+    decisionLog,
+  });
+  const resources = { store, mailer, decisionLog, logger };
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info(
-      { host: info.address, port: info.port, data_dir: config.dataDir, kid: keyring.active.kid },
+      {
+        host: info.address,
+        port: info.port,
+        data_dir: config.dataDir,
+        kid: keyring.active.kid,
+        layers: pipeline.operationalLayers,
+      },
       "listening",
     );
   }) as Server;
@@ -53,7 +73,7 @@ function serveGateway(config: Config): void {
   server.requestTimeout = 30_000;
   server.on("error", (err) => {
     logger.fatal({ err }, "server error");
-    closeAndExit(store, mailer, logger, 1);
+    closeAndExit(resources, 1);
   });
 
   let stopping = false;
@@ -61,7 +81,7 @@ function serveGateway(config: Config): void {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: no new connections, finishing in-flight requests");
-    server.close(() => closeAndExit(store, mailer, logger, 0));
+    server.close(() => closeAndExit(resources, 0));
     // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
     const idleCloser = setInterval(() => server.closeIdleConnections(), 100);
     idleCloser.unref();
@@ -74,8 +94,17 @@ function serveGateway(config: Config): void {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-function closeAndExit(store: Store, mailer: Mailer, logger: Logger, code: number): void {
+type Resources = Readonly<{
+  store: Store;
+  mailer: Mailer;
+  decisionLog: DecisionLog;
+  logger: Logger;
+}>;
+
+function closeAndExit({ store, mailer, decisionLog, logger }: Resources, code: number): void {
   mailer.close();
+  // Queued decisions are written before the database closes.
+  decisionLog.close();
   store.close();
   logger.info({ code }, "stopped");
   process.exitCode = code;

@@ -14,6 +14,7 @@ export function requestContext(logger: Logger): MiddlewareHandler<AppEnv> {
     const started = performance.now();
     const requestId = newRequestId();
     c.set("requestId", requestId);
+    c.set("startedAt", started);
     c.header("X-Request-Id", requestId);
     c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");

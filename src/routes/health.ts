@@ -10,7 +10,7 @@ export function mountHealth(app: Hono<AppEnv>, ctx: RouteContext): void {
     return c.json(
       {
         status: databaseOk ? "ok" : "unavailable",
-        layers: ctx.operationalLayers(),
+        layers: ctx.pipeline.operationalLayers,
         uptime_s: Math.floor((ctx.clock.now() - ctx.startedAt) / 1000),
         version: ctx.version,
         checks: { database: databaseOk ? "ok" : "failing" },

@@ -6,6 +6,9 @@ import type { Keyring } from "../crypto/signing-keys.js";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { KeyResolver } from "../middleware/auth.js";
+import type { AutoQuarantine } from "../pipeline/auto-quarantine.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
+import type { DecisionLog } from "../store/decision-log.js";
 import type { Store } from "../store/store.js";
 
 /** What every route module is handed: injected services plus shared middleware. */
@@ -16,17 +19,23 @@ export type RouteContext = Readonly<{
   keyring: Keyring;
   mailer: Mailer;
   logger: Logger;
+  pipeline: Pipeline;
+  decisionLog: DecisionLog;
+  /** Null when AIEGIS_AUTO_QUARANTINE=off. */
+  autoQuarantine: AutoQuarantine | null;
   resolveKey: KeyResolver;
   /** Middleware, one per rule with its own counter; a pass-through when limits are off. */
   limits: Readonly<{
     login: MiddlewareHandler<AppEnv>;
     register: MiddlewareHandler<AppEnv>;
     resend: MiddlewareHandler<AppEnv>;
+    /** Per agent key, after authentication. */
+    protect: MiddlewareHandler<AppEnv>;
   }>;
   /** JSON body reader for everything but /api/protect (2000 bytes). */
   publicBody: MiddlewareHandler<AppEnv>;
+  /** JSON body reader for /api/protect (AIEGIS_MAX_BODY). */
+  protectBody: MiddlewareHandler<AppEnv>;
   startedAt: number;
   version: string;
-  /** How many /api/protect layers are operational (reported by /api/health). */
-  operationalLayers: () => number;
 }>;

@@ -51,4 +51,22 @@ export const MIGRATIONS: readonly string[] = [
     at          INTEGER NOT NULL
   ) STRICT;
   `,
+  `
+  CREATE TABLE decisions (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id     TEXT    NOT NULL,
+    agent_id       TEXT    NOT NULL,
+    action         TEXT    NOT NULL,
+    target_sha256  TEXT,
+    content_sha256 TEXT,
+    decision       TEXT    NOT NULL CHECK (decision IN ('ALLOW', 'WARN', 'BLOCK')),
+    findings       TEXT    NOT NULL,
+    score          REAL    NOT NULL,
+    latency_us     INTEGER NOT NULL,
+    policy_id      TEXT    NOT NULL,
+    policy_hash    TEXT    NOT NULL,
+    at             INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX decisions_agent_at ON decisions(agent_id, at);
+  `,
 ];

@@ -4,6 +4,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { hashSecret } from "../../src/crypto/api-key.js";
 import { type RunningServer, runCli, startServer } from "../helpers/server-process.js";
 
@@ -108,6 +109,24 @@ describe("e2e: the real server process", () => {
     });
     assert.equal(me.status, 200);
 
+    const blocked = await post(
+      base,
+      "/api/protect",
+      { action: "read_file", target: "/etc/passwd" },
+      { "x-api-key": api_key },
+    );
+    assert.equal(blocked.status, 200);
+    assert.equal(((await blocked.json()) as { decision: string }).decision, "BLOCK");
+    const allowed = await post(
+      base,
+      "/api/protect",
+      { action: "read_file", target: "docs/index.md" },
+      { "x-api-key": api_key },
+    );
+    assert.equal(((await allowed.json()) as { decision: string }).decision, "ALLOW");
+    const health2 = (await (await fetch(`${base}/api/health`)).json()) as { layers: number };
+    assert.equal(health2.layers, 12);
+
     const rotated = await post(base, "/api/agents/me/rotate-key", {}, { "x-api-key": api_key });
     assert.equal(rotated.status, 200);
     issuedKeys.push(((await rotated.json()) as { api_key: string }).api_key);
@@ -129,6 +148,13 @@ describe("e2e: the real server process", () => {
     exitCode = await server.stop();
     assert.equal(exitCode, 0, server.output());
     assert.match(server.output(), /"msg":"stopped"/);
+    // Decisions queued in memory were written before the process exited.
+    const db = new Database(join(dataDir, "aiegis.db"), { readonly: true });
+    const rows = db
+      .prepare("SELECT decision FROM decisions WHERE agent_id = ? ORDER BY seq")
+      .all(agent_id);
+    db.close();
+    assert.deepEqual(rows, [{ decision: "BLOCK" }, { decision: "ALLOW" }]);
   });
 
   test("SIGTERM lets an in-flight request finish before the process exits", async () => {

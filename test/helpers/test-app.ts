@@ -6,6 +6,8 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { ephemeralKeyring, type Keyring } from "../../src/crypto/signing-keys.js";
 import { createLogger } from "../../src/logger.js";
 import type { Mailer, MailMessage } from "../../src/mail/mailer.js";
+import { createPipeline, type Pipeline } from "../../src/pipeline/pipeline.js";
+import { DecisionLog } from "../../src/store/decision-log.js";
 import { openStore, type Store } from "../../src/store/store.js";
 
 /** A clock tests move by hand. */
@@ -49,6 +51,7 @@ export type CallOptions = {
 export type TestApp = {
   app: Hono<AppEnv>;
   store: Store;
+  decisionLog: DecisionLog;
   clock: FakeClock;
   mailer: MemoryMailer;
   keyring: Keyring;
@@ -58,13 +61,19 @@ export type TestApp = {
   call(method: string, path: string, options?: CallOptions): Promise<Response>;
 };
 
+let sharedPipeline: Pipeline | undefined;
+
 /** The app in-process on an in-memory database, a fresh key pair and a fake clock. */
-export function makeTestApp(env: Record<string, string> = {}): TestApp {
+export function makeTestApp(
+  env: Record<string, string> = {},
+  options: { pipeline?: Pipeline } = {},
+): TestApp {
   const config = loadConfig({
     AIEGIS_LOG_LEVEL: "info",
     AIEGIS_PUBLIC_URL: "https://gateway.test",
     AIEGIS_ADMIN_KEY: ADMIN_KEY,
     AIEGIS_RATE_LIMITS: "off",
+    AIEGIS_AUTO_QUARANTINE: "off",
     ...env,
   });
   const store = openStore(":memory:");
@@ -73,7 +82,11 @@ export function makeTestApp(env: Record<string, string> = {}): TestApp {
   const mailer = new MemoryMailer();
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
-  const app = buildApp({ config, store, clock, keyring, mailer, logger });
+  // Compiling every layer's patterns takes a while; one pipeline serves every test app.
+  sharedPipeline ??= createPipeline();
+  const pipeline = options.pipeline ?? sharedPipeline;
+  const decisionLog = new DecisionLog(store.db, logger);
+  const app = buildApp({ config, store, clock, keyring, mailer, logger, pipeline, decisionLog });
   const call = (method: string, path: string, options: CallOptions = {}) => {
     const headers: Record<string, string> = { ...options.headers };
     let body: RequestInit["body"] = options.raw;
@@ -86,7 +99,7 @@ export function makeTestApp(env: Record<string, string> = {}): TestApp {
     const bindings = { incoming: { socket: { remoteAddress: options.ip ?? "192.0.2.1" } } };
     return Promise.resolve(app.request(`http://gateway.test${path}`, init, bindings as never));
   };
-  return { app, store, clock, mailer, keyring, config, logs, call };
+  return { app, store, decisionLog, clock, mailer, keyring, config, logs, call };
 }
 
 let counter = 0;

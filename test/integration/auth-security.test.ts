@@ -24,6 +24,13 @@ type AuthRoute = {
 };
 
 const ROUTES: AuthRoute[] = [
+  {
+    method: "POST",
+    path: () => "/api/protect",
+    role: "agent",
+    body: { action: "read_file", target: "README.md" },
+    ok: 200,
+  },
   { method: "GET", path: () => "/api/agents/me", role: "agent", ok: 200 },
   { method: "POST", path: () => "/api/agents/me/rotate-key", role: "agent", body: {}, ok: 200 },
   {
