@@ -1,17 +1,20 @@
 /** The twelve layers, in registry order. */
-export type LayerName =
-  | "normalize"
-  | "policy"
-  | "path"
-  | "command"
-  | "network"
-  | "sql"
-  | "prompt_injection"
-  | "jailbreak"
-  | "secrets"
-  | "pii"
-  | "exfiltration"
-  | "financial";
+export const LAYER_NAMES = [
+  "normalize",
+  "policy",
+  "path",
+  "command",
+  "network",
+  "sql",
+  "prompt_injection",
+  "jailbreak",
+  "secrets",
+  "pii",
+  "exfiltration",
+  "financial",
+] as const;
+
+export type LayerName = (typeof LAYER_NAMES)[number];
 
 export type Severity = "BLOCK" | "WARN";
 

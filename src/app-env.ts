@@ -1,6 +1,14 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { RateLimitInfo } from "hono-rate-limiter";
+import type { Clock } from "./clock.js";
+import type { Config } from "./config.js";
+import type { Keyring } from "./crypto/signing-keys.js";
+import type { Logger } from "./logger.js";
+import type { Mailer } from "./mail/mailer.js";
+import type { Pipeline } from "./pipeline/pipeline.js";
 import type { AgentRecord } from "./store/agents.js";
+import type { DecisionLog } from "./store/decision-log.js";
+import type { Store } from "./store/store.js";
 
 /** Who a request authenticated as. */
 export type Principal =
@@ -21,3 +29,15 @@ export type AppEnv = {
     rateLimit: RateLimitInfo;
   };
 };
+
+/** Everything the app needs, built by main.ts (or a test) and injected. */
+export type AppDeps = Readonly<{
+  config: Config;
+  store: Store;
+  clock: Clock;
+  keyring: Keyring;
+  mailer: Mailer;
+  logger: Logger;
+  pipeline: Pipeline;
+  decisionLog: DecisionLog;
+}>;

@@ -1,38 +1,19 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import type { AppEnv } from "./app-env.js";
-import type { Clock } from "./clock.js";
-import type { Config, RateLimitName } from "./config.js";
-import type { Keyring } from "./crypto/signing-keys.js";
+import type { AppDeps, AppEnv } from "./app-env.js";
+import type { RateLimitName } from "./config.js";
 import { GatewayError } from "./errors.js";
-import type { Logger } from "./logger.js";
-import type { Mailer } from "./mail/mailer.js";
 import { keyResolver } from "./middleware/auth.js";
 import { clientIp, trustedProxyList } from "./middleware/client-ip.js";
 import { jsonBody } from "./middleware/json-body.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { renderError, requestContext } from "./middleware/request-context.js";
 import { AutoQuarantine } from "./pipeline/auto-quarantine.js";
-import type { Pipeline } from "./pipeline/pipeline.js";
 import { mountAgents } from "./routes/agents.js";
 import { mountHealth } from "./routes/health.js";
 import { mountProtect } from "./routes/protect.js";
 import { mountRegistration } from "./routes/registration.js";
 import type { RouteContext } from "./routes/route-context.js";
-import type { DecisionLog } from "./store/decision-log.js";
-import type { Store } from "./store/store.js";
 import { VERSION } from "./version.js";
-
-/** Everything the app needs, built by main.ts (or a test) and injected. */
-export type AppDeps = Readonly<{
-  config: Config;
-  store: Store;
-  clock: Clock;
-  keyring: Keyring;
-  mailer: Mailer;
-  logger: Logger;
-  pipeline: Pipeline;
-  decisionLog: DecisionLog;
-}>;
 
 /** Paths with a rate limit of their own; every other path shares the per-IP default. */
 const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
@@ -41,6 +22,8 @@ const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
   "/api/verify-email/resend",
   "/api/agents/login",
 ]);
+
+export type { AppDeps } from "./app-env.js";
 
 const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
 

@@ -1,17 +1,12 @@
 import confusables from "../../data/confusables.json" with { type: "json" };
+import type { ObfuscationFacts } from "../../layers/types.js";
 
 // Text normalisation for inspection. Everything here is a linear scan with charCodeAt: no
 // regular expressions touch request text outside RE2, and no step can grow its input.
 
+/** What normalisation removed, counted as it goes (the decoded-blob count is added later). */
 export type NormalizeStats = {
-  zeroWidth: number;
-  bidiControls: number;
-  percentRounds: number;
-  htmlEntities: number;
-  confusables: number;
-  escapes: number;
-  overlongUtf8: number;
-  nfkcChanges: number;
+  -readonly [K in Exclude<keyof ObfuscationFacts, "decodedBlobs">]: number;
 };
 
 export function emptyStats(): NormalizeStats {
@@ -70,6 +65,17 @@ function hexValue(code: number): number {
   const lower = code | 0x20;
   if (lower >= 97 && lower <= 102) return lower - 87;
   return -1;
+}
+
+/** The value of the four hex digits at `start` (`%u002e`, `\\u002e`), or -1. */
+function fourHexDigits(text: string, start: number): number {
+  let value = 0;
+  for (let k = start; k < start + 4; k++) {
+    const h = hexValue(text.charCodeAt(k));
+    if (h < 0) return -1;
+    value = value * 16 + h;
+  }
+  return value;
 }
 
 function isAlnum(code: number): boolean {
@@ -217,14 +223,8 @@ function percentDecodeOnce(text: string, stats: NormalizeStats): string {
         continue;
       }
       if ((text.charCodeAt(i + 1) | 0x20) === 117 /* u */) {
-        let cp = 0;
-        let k = 2;
-        for (; k < 6; k++) {
-          const h = hexValue(text.charCodeAt(i + k));
-          if (h < 0) break;
-          cp = cp * 16 + h;
-        }
-        if (k === 6) {
+        const cp = fourHexDigits(text, i + 2);
+        if (cp >= 0) {
           flush();
           out += safeFromCodePoint(cp);
           i += 6;
@@ -300,14 +300,8 @@ export function decodeEscapes(text: string, stats: NormalizeStats): string {
             }
           }
         } else {
-          let cp = 0;
-          let k = 2;
-          for (; k < 6; k++) {
-            const h = hexValue(text.charCodeAt(i + k));
-            if (h < 0) break;
-            cp = cp * 16 + h;
-          }
-          if (k === 6) {
+          const cp = fourHexDigits(text, i + 2);
+          if (cp >= 0) {
             out += String.fromCharCode(cp);
             stats.escapes++;
             i += 6;

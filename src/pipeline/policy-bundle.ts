@@ -1,22 +1,7 @@
 import { createHash } from "node:crypto";
 import RE2 from "re2";
 import { z } from "zod";
-import type { LayerName, PolicyView } from "../../layers/types.js";
-
-const LAYER_NAMES = [
-  "normalize",
-  "policy",
-  "path",
-  "command",
-  "network",
-  "sql",
-  "prompt_injection",
-  "jailbreak",
-  "secrets",
-  "pii",
-  "exfiltration",
-  "financial",
-] as const satisfies readonly LayerName[];
+import { LAYER_NAMES, type LayerName, type PolicyView } from "../../layers/types.js";
 
 const Glob = z.string().min(1).max(256);
 
@@ -84,6 +69,8 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+const REGEX_META: ReadonlySet<string> = new Set([..."\\^$.|+()[]{}"]);
+
 function globToRe2(globs: readonly string[]): RE2 | null {
   if (globs.length === 0) return null;
   const alternatives = globs.map((glob) => {
@@ -91,7 +78,7 @@ function globToRe2(globs: readonly string[]): RE2 | null {
     for (const ch of glob.toLowerCase()) {
       if (ch === "*") out += ".*";
       else if (ch === "?") out += ".";
-      else out += /[\\^$.|+()[\]{}]/.test(ch) ? `\\${ch}` : ch;
+      else out += REGEX_META.has(ch) ? `\\${ch}` : ch;
     }
     return out;
   });

@@ -1,25 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import type { Finding, Layer, LayerName, Severity } from "../../layers/types.js";
+import {
+  type Finding,
+  LAYER_NAMES,
+  type Layer,
+  type LayerName,
+  type Severity,
+} from "../../layers/types.js";
 import { decide } from "../../src/pipeline/engine.js";
 import { compilePolicy } from "../../src/pipeline/policy-bundle.js";
 import { pipeline } from "../helpers/layer-harness.js";
 
-const NAMES: LayerName[] = [
-  "normalize",
-  "policy",
-  "path",
-  "command",
-  "network",
-  "sql",
-  "prompt_injection",
-  "jailbreak",
-  "secrets",
-  "pii",
-  "exfiltration",
-  "financial",
-];
+const NAMES: readonly LayerName[] = LAYER_NAMES;
 
 function layerFinding(name: LayerName, severity: Severity | null, confidence = 0.9): Layer {
   const findings: Finding[] =
