@@ -8,7 +8,16 @@ import type { Facts, Finding, Layer, Severity, TextView } from "./types.js";
  * is an injection inside a tool argument, `cd x && make` is ordinary shell use, and a page of
  * tool output that documents `rm -rf` is not a command at all.
  */
-const SCOPES = ["command", "script", "code", "arg", "decoded", "written", "sql"] as const;
+const SCOPES = [
+  "command",
+  "script",
+  "code",
+  "arg",
+  "address",
+  "decoded",
+  "written",
+  "sql",
+] as const;
 type Scope = (typeof SCOPES)[number];
 
 const CommandRuleSchema = RuleSpecSchema.omit({
@@ -28,6 +37,8 @@ const CommandRuleSchema = RuleSpecSchema.omit({
   downgradeIf: z.string().min(1).optional(),
   /** Skip param values whose key names a list or pattern (`fields: "name|id"`). */
   skipListKeys: z.boolean().optional(),
+  /** "raw": match the text as sent, before escapes are decoded (for escape-spelled commands). */
+  view: z.enum(["norm", "raw"]).optional(),
 });
 
 type CommandRule = z.infer<typeof CommandRuleSchema>;
@@ -55,6 +66,22 @@ export const CommandDataSchema = RuleFileSchema.extend({
   codeKeys: z.array(z.string().min(1)),
   /** Param keys whose value is a list or pattern (`fields: "name|id"`). */
   listKeys: z.array(z.string().min(1)),
+  /** Param keys of a message that end up on a mail command line and in its headers. */
+  addressKeys: z.array(z.string().min(1)),
+  /** Param keys of a message that only end up in its headers (the subject: prose). */
+  headerKeys: z.array(z.string().min(1)),
+  /** A written file whose path matches runs by itself later (hooks, shell start-up, units, CI). */
+  autorunTargets: z.string().min(1),
+  /** Environment variables that make a program load code (LD_PRELOAD, NODE_OPTIONS…). */
+  hijackEnvKeys: z.array(z.string().min(1)),
+  /** A value of one of them that points at a temporary or hidden file or a command. */
+  hijackEnvValue: z.string().min(1),
+  /** First tokens of action names that wrap a CLI (kubectl_delete, aws_cli, git_push). */
+  cliActions: z.array(z.string().regex(/^[a-z0-9]+$/)),
+  /** Param keys of such an action that hold prose (a commit message), not arguments. */
+  proseKeys: z.array(z.string().min(1)),
+  /** Words in such an action's name that are not part of the command (aws_cli, run_kubectl). */
+  cliFillerTokens: z.array(z.string().min(1)),
 });
 
 export type CommandData = z.infer<typeof CommandDataSchema>;
@@ -144,6 +171,10 @@ function buildSets(
 }
 
 const LAYER = "command";
+/** A message target longer than this is not an address list. */
+const MAX_ADDRESS_CHARS = 1_000;
+/** The command line rebuilt for a CLI-wrapping action is cut here. */
+const MAX_CLI_LINE_CHARS = 16_384;
 
 /**
  * Layer 4: shell and code execution. Finds injected second commands in tool arguments and
@@ -154,9 +185,12 @@ export function createCommandLayer(input: unknown): Layer {
   const data = CommandDataSchema.parse(input);
   const macros = data.macros;
 
-  const byScope = new Map<Scope, { patterns: string[]; rules: CompiledRule[] }>();
+  // Rules on the text as sent live in their own sets, keyed `scope:raw`.
+  const byScope = new Map<string, { patterns: string[]; rules: CompiledRule[] }>();
   for (const spec of data.rules) {
-    const source = expand(spec.pattern, macros, spec.id);
+    const raw = spec.view === "raw";
+    // The text as sent keeps its case: raw rules ignore it themselves.
+    const source = `${raw ? "(?i)" : ""}${expand(spec.pattern, macros, spec.id)}`;
     const compiled: CompiledRule = {
       spec,
       re: compile(source, spec.id),
@@ -166,15 +200,21 @@ export function createCommandLayer(input: unknown): Layer {
         : null,
     };
     for (const scope of spec.scopes) {
-      const bucket = byScope.get(scope) ?? { patterns: [], rules: [] };
+      const key = raw ? `${scope}:raw` : scope;
+      const bucket = byScope.get(key) ?? { patterns: [], rules: [] };
       bucket.patterns.push(source);
       bucket.rules.push(compiled);
-      byScope.set(scope, bucket);
+      byScope.set(key, bucket);
     }
   }
-  const groups = new Map<Scope, readonly ScopeGroup[]>();
-  for (const [scope, bucket] of byScope) {
-    groups.set(scope, buildSets(bucket.patterns, bucket.rules, scope));
+  const groups = new Map<string, readonly ScopeGroup[]>();
+  for (const [key, bucket] of byScope) {
+    groups.set(key, buildSets(bucket.patterns, bucket.rules, key));
+  }
+  const rawGroups = new Map<Scope, readonly ScopeGroup[]>();
+  for (const scope of SCOPES) {
+    const g = groups.get(`${scope}:raw`);
+    if (g !== undefined) rawGroups.set(scope, g);
   }
 
   const splitWords = compile(splitWordsPattern(data.splitWords), "splitWords");
@@ -195,6 +235,17 @@ export function createCommandLayer(input: unknown): Layer {
   const listKeys = new Set(data.listKeys.map((k) => k.toLowerCase()));
   const commandKeys = new Set(data.commandKeys.map((k) => k.toLowerCase()));
   const codeKeys = new Set(data.codeKeys.map((k) => k.toLowerCase()));
+  const addressKeys = new Set(data.addressKeys.map((k) => k.toLowerCase()));
+  const headerKeys = new Set(data.headerKeys.map((k) => k.toLowerCase()));
+  const autorun = compile(expand(data.autorunTargets, macros, "autorunTargets"), "autorunTargets");
+  const hijackKeys = new Set(data.hijackEnvKeys.map((k) => k.toLowerCase()));
+  const cliActions = new Set(data.cliActions);
+  const proseKeys = new Set(data.proseKeys.map((k) => k.toLowerCase()));
+  const cliFiller = new Set(data.cliFillerTokens);
+  const hijackValue = compile(
+    expand(data.hijackEnvValue, macros, "hijackEnvValue"),
+    "hijackEnvValue",
+  );
 
   function push(
     found: Finding[],
@@ -215,27 +266,40 @@ export function createCommandLayer(input: unknown): Layer {
     });
   }
 
-  /** Runs one scope's rules over one piece of text. */
-  function scan(scope: Scope, view: TextView, key: string | null, found: Finding[]): void {
-    const buf = view.buf;
-    if (buf.length === 0) return;
-    for (const group of groups.get(scope) ?? NO_GROUPS) {
-      if (!group.set.test(buf)) continue;
-      const listKey = key !== null && listKeys.has(key.toLowerCase());
-      for (const index of group.set.match(buf)) {
+  function runGroups(
+    list: readonly ScopeGroup[],
+    subject: Buffer | string,
+    listKey: boolean,
+    found: Finding[],
+  ): void {
+    for (const group of list) {
+      if (!group.set.test(subject)) continue;
+      for (const index of group.set.match(subject)) {
         const rule = group.rules[index]!;
         const spec = rule.spec;
         if (listKey && spec.skipListKeys === true) continue;
-        if (rule.skip?.test(buf)) continue;
-        const match = rule.re.exec(buf);
+        if (rule.skip?.test(subject)) continue;
+        const match = typeof subject === "string" ? rule.re.exec(subject) : rule.re.exec(subject);
         const text = match === null ? "" : String(match[0]);
-        if (spec.severity === "BLOCK" && rule.downgrade?.test(buf)) {
+        if (spec.severity === "BLOCK" && rule.downgrade?.test(subject)) {
           push(found, spec.id, "WARN", Math.min(spec.confidence, 0.6), spec.message, text);
         } else {
           push(found, spec.id, spec.severity, spec.confidence, spec.message, text);
         }
       }
     }
+  }
+
+  /** Runs one scope's rules over one piece of text. */
+  function scan(scope: Scope, view: TextView, key: string | null, found: Finding[]): void {
+    const buf = view.buf;
+    if (buf.length === 0) return;
+    const listKey = key !== null && listKeys.has(key.toLowerCase());
+    runGroups(groups.get(scope) ?? NO_GROUPS, buf, listKey, found);
+    // Raw rules exist for escapes (\x63, \143) the normalised text has decoded: without a
+    // backslash there is nothing for them to see.
+    const raw = rawGroups.get(scope);
+    if (raw !== undefined && view.raw.includes("\\")) runGroups(raw, view.raw, listKey, found);
     if (splitScopes.has(scope) && splitWords.test(buf)) {
       const match = splitWords.exec(buf);
       push(
@@ -260,9 +324,66 @@ export function createCommandLayer(input: unknown): Layer {
   function scanArgs(facts: Facts, found: Finding[]): void {
     for (const p of facts.paramStrings) {
       const key = p.key.toLowerCase();
+      // An environment map handed to a tool: {"LD_PRELOAD": "/tmp/.x.so"}.
+      if (hijackKeys.has(key) && p.value.buf.length > 0 && hijackValue.test(p.value.buf)) {
+        push(
+          found,
+          "LIBRARY_INJECTION",
+          "BLOCK",
+          0.85,
+          "A loader or runtime hook variable loads code from a temporary or hidden file or runs a command",
+          `${p.key}=${p.value.norm}`,
+        );
+      }
       const scope: Scope = commandKeys.has(key) ? "command" : codeKeys.has(key) ? "code" : "arg";
       scan(scope, p.value, p.key, found);
     }
+  }
+
+  /** The sender, recipients and subject of a message, as mail command-line arguments. */
+  function scanAddresses(facts: Facts, found: Finding[]): void {
+    if (facts.target.raw.length <= MAX_ADDRESS_CHARS) {
+      scan("address", facts.target, null, found);
+      scan("arg", facts.target, null, found);
+    }
+    for (const p of facts.paramStrings) {
+      const key = p.key.toLowerCase();
+      if (addressKeys.has(key)) {
+        scan("address", p.value, p.key, found);
+        scan("arg", p.value, p.key, found);
+      } else if (headerKeys.has(key)) scan("address", p.value, p.key, found);
+    }
+  }
+
+  /**
+   * An unknown action named after a CLI hands its arguments to that CLI: `kubectl_delete`
+   * {resource: "namespace", name: "production"} runs `kubectl delete namespace production`.
+   * The line is rebuilt from the action's name, target and argument values and judged as a
+   * command. Prose params (a commit message) are left out.
+   */
+  function scanCliLine(facts: Facts, found: Finding[]): void {
+    const tokens = facts.actionName.split("_").filter((t) => !cliFiller.has(t));
+    if (!cliActions.has(tokens[0] ?? "")) return;
+    const name = tokens.join(" ");
+    const raw: string[] = [name];
+    const norm: string[] = [name];
+    let length = norm[0]!.length;
+    const add = (view: TextView) => {
+      if (view.raw === "" || length > MAX_CLI_LINE_CHARS) return;
+      raw.push(view.raw);
+      norm.push(view.norm);
+      length += view.norm.length + 1;
+    };
+    add(facts.target);
+    for (const p of facts.paramStrings) if (!proseKeys.has(p.key.toLowerCase())) add(p.value);
+    if (norm.length === 1) return;
+    const line = norm.join(" ").slice(0, MAX_CLI_LINE_CHARS);
+    scan(
+      "command",
+      { raw: raw.join(" ").slice(0, MAX_CLI_LINE_CHARS), norm: line, buf: Buffer.from(line) },
+      null,
+      found,
+    );
   }
 
   function scanDecoded(facts: Facts, found: Finding[]): void {
@@ -280,9 +401,14 @@ export function createCommandLayer(input: unknown): Layer {
     check(facts: Facts): readonly Finding[] {
       const found: Finding[] = [];
       switch (facts.kind) {
-        // Text that describes commands is not a command: prompts, messages and tool output
-        // belong to the injection layers.
-        case "message":
+        // A message body describes, it does not run; but its sender, recipients and subject
+        // may be handed to a mail command line (sendmail -X) or written into its headers.
+        case "message": {
+          scanAddresses(facts, found);
+          return done(found);
+        }
+        // Text that describes commands is not a command: prompts and tool output belong to
+        // the injection layers.
         case "llm_prompt":
         case "tool_output":
           return done(found);
@@ -310,6 +436,11 @@ export function createCommandLayer(input: unknown): Layer {
           scan("arg", facts.target, null, found);
           scanArgs(facts, found);
           if (!isDocumentation(facts.target.norm)) scan("written", facts.content, null, found);
+          // Hooks, shell start-up files, units and CI files run by themselves: judge them as
+          // the scripts they are.
+          if (facts.target.buf.length > 0 && autorun.test(facts.target.buf)) {
+            scan("script", facts.content, null, found);
+          }
           scanDecoded(facts, found);
           if (facts.target.buf.length > 0 && privileged.test(facts.target.buf)) {
             push(
@@ -355,6 +486,7 @@ export function createCommandLayer(input: unknown): Layer {
           scan("arg", facts.target, null, found);
           scanArgs(facts, found);
           scanDecoded(facts, found);
+          if (facts.kind === "other") scanCliLine(facts, found);
         }
       }
       return done(found);
