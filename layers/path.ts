@@ -1,7 +1,7 @@
 import RE2 from "re2";
 import { z } from "zod";
 import { ACTION_KINDS, compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
-import type { ActionKind, Facts, Finding, Layer, Severity } from "./types.js";
+import type { ActionKind, Facts, Finding, Layer, Severity, TextView } from "./types.js";
 
 // The RE2 patterns in the data file are checked at start-up so a bad one names its rule.
 function compilesRe2(pattern: string): boolean {
@@ -30,6 +30,13 @@ const SensitiveSpecSchema = z.strictObject({
   pattern: Re2Pattern,
   /** Only for these action kinds (writes of start-up files, say); all kinds when absent. */
   kinds: z.array(z.enum(ACTION_KINDS)).min(1).optional(),
+  /**
+   * A write only matters when it puts a literal secret in the file: a template whose values
+   * are ${VAR} or <%= ENV[...] %> placeholders passes.
+   */
+  writeNeedsSecret: z.boolean().optional(),
+  /** false: a shell redirection (>> ~/.bashrc) does not count as the write (PATH exports). */
+  viaShell: z.boolean().optional(),
   $comment: z.string().optional(),
 });
 
@@ -44,6 +51,9 @@ const FINDING_CODES = [
   "SENSITIVE_FILE_IN_URL",
   "PATH_LFI_WRAPPER",
   "PATH_ALTERNATE_DATA_STREAM",
+  "PATH_ARCHIVE_ENTRY",
+  "PATH_UNC_REMOTE",
+  "PATH_UNC_COERCION",
 ] as const;
 type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -63,12 +73,41 @@ export const PathDataSchema = RuleFileSchema.extend({
   readerCommands: z.array(z.string().min(1)),
   /** Readers whose last argument is a destination (cp src dst). */
   copyCommands: z.array(z.string().min(1)),
+  /** Commands whose file arguments are written (tee). */
+  writerCommands: z.array(z.string().min(1)),
+  /** Flags after which a quoted string is a command or code (`-c`, `-e`, `/c`, `-Command`). */
+  interpreterFlags: z.array(z.string().min(1)),
+  /** Commands whose quoted arguments are commands or code (ssh host '…', awk '…', eval). */
+  nestingCommands: z.array(z.string().min(1)),
   shellCommandKeys: z.array(z.string().min(1)),
   codeKeys: z.array(z.string().min(1)),
   pathParamKeys: z.array(z.string().min(1)),
+  /** Words that make any parameter name a path (attachment_path, local_file, output_folder). */
+  pathParamWords: z.array(z.string().min(1)),
+  /** Parameters of any tool naming where it writes (save_as, dest): judged as file writes. */
+  destParamKeys: z.array(z.string().min(1)),
+  /** Parameters naming what a copy or move reads (src, from): judged as file reads. */
+  sourceParamKeys: z.array(z.string().min(1)),
+  /** Words of an action name that make it an archive tool (extract, unzip…). */
+  archiveActionWords: z.array(z.string().min(1)),
+  /** Parameters listing the entries of an archive: absolute entries escape the destination. */
+  archiveEntryKeys: z.array(z.string().min(1)),
   allow: z.array(Re2Pattern),
-  /** Test fixtures, examples, fakes: they silence WARN-level entries, never BLOCK ones. */
+  /** Test fixture directories: they silence WARN-level entries, never BLOCK ones. */
   allowDev: z.array(Re2Pattern),
+  /** File names that say fake, example, test…: they silence WARN-level entries too… */
+  allowDevNames: z.array(Re2Pattern),
+  /** …except these, whose suffix names a deployment stage, not a fake (.env.test). */
+  devNameExempt: Re2Pattern,
+  /**
+   * A literal secret in written content: group 1 is the value, which must not be a
+   * placeholder. Only then does a write to a WARN-level secrets file count.
+   */
+  literalSecret: Re2Pattern,
+  /** Values of a secret-named key that are not secrets (booleans, empty markers). */
+  literalSecretIgnore: z.array(z.string()),
+  /** Canonical sensitive paths a shell glob (/e?c/sh*dow) is matched against; ~ is any home. */
+  globTargets: z.array(z.string().min(1)),
   /** Overlong or out-of-range UTF-8 lead bytes in percent form, matched on the raw text. */
   overlongPattern: Re2Pattern,
   sensitive: z.array(SensitiveSpecSchema).min(1),
@@ -98,6 +137,8 @@ type PathShape = {
   oddSeparator: boolean;
   /** A name segment with a run of two or more dots inside it (`..o..o`, `....boot.ini`). */
   dotsInName: boolean;
+  /** A name followed by `..` and a separator (`static../`): the off-by-slash alias climb. */
+  aliasDots: boolean;
   /** How many levels the path climbs above where it starts. */
   escape: number;
   /** The first name after the last dot segment: where the traversal lands. */
@@ -181,7 +222,11 @@ function pushSegment(st: Splitter, segment: string, rightKind: number): void {
   let end = seg.length;
   while (end > 0 && seg.charCodeAt(end - 1) === 46) end--;
   const name = end === seg.length ? seg : seg.slice(0, end);
-  if (seg.indexOf("..") >= 0) shape.dotsInName = true;
+  if (seg.indexOf("..") >= 0) {
+    shape.dotsInName = true;
+    // `static../`: with an nginx `alias` missing its slash, the dots climb out of the alias.
+    if (rightKind !== 0 && end <= seg.length - 2) shape.aliasDots = true;
+  }
   if (st.afterDots) {
     shape.landing = name;
     st.afterDots = false;
@@ -204,6 +249,7 @@ function shapeOf(text: string, separators: ReadonlySet<number>): PathShape {
     oddDots: false,
     oddSeparator: false,
     dotsInName: false,
+    aliasDots: false,
     escape: 0,
     landing: "",
     nul: false,
@@ -307,6 +353,12 @@ type Origin = Readonly<{
   traversal: boolean;
   /** Query values and file targets get the full sensitive-file check; URL paths only warn. */
   sensitive: "full" | "block-only" | "url";
+  /** What the path is used for when it differs from the action (a copy's destination writes). */
+  kind?: ActionKind;
+  /** An entry of an archive being extracted: any climb or absolute name escapes the target. */
+  archive?: boolean;
+  /** Written by a shell redirection or tee rather than by a file tool. */
+  shell?: boolean;
 }>;
 
 type Compiled = Readonly<{
@@ -316,11 +368,22 @@ type Compiled = Readonly<{
   systemRoots: ReadonlySet<string>;
   readers: ReadonlySet<string>;
   copiers: ReadonlySet<string>;
+  writers: ReadonlySet<string>;
+  interpreterFlags: ReadonlySet<string>;
+  nestingCommands: ReadonlySet<string>;
   shellKeys: ReadonlySet<string>;
   codeKeys: ReadonlySet<string>;
   pathKeys: ReadonlySet<string>;
+  destKeys: ReadonlySet<string>;
+  sourceKeys: ReadonlySet<string>;
+  archiveWords: ReadonlySet<string>;
+  archiveKeys: ReadonlySet<string>;
   allow: InstanceType<typeof RE2.Set>;
   allowDev: InstanceType<typeof RE2.Set>;
+  allowDevNames: InstanceType<typeof RE2.Set>;
+  devNameExempt: RE2;
+  literalSecret: RE2;
+  literalIgnore: ReadonlySet<string>;
   sensitive: InstanceType<typeof RE2.Set>;
   sensitiveSpecs: readonly SensitiveSpec[];
   sensitiveKinds: readonly (ReadonlySet<ActionKind> | null)[];
@@ -337,6 +400,11 @@ type Scan = {
   kind: ActionKind;
   /** Once something BLOCKs, further candidates cannot change the decision: stop looking. */
   blocked: boolean;
+  facts: Facts;
+  /** Whether the written text holds a literal secret; computed on first need. */
+  literal: boolean | null;
+  /** Quoted strings re-read as commands (bash -c '…'); bounded. */
+  nested: number;
 };
 
 function add(
@@ -365,6 +433,41 @@ function reportCode(c: Compiled, scan: Scan, code: FindingCode, evidence: string
   add(scan, code, spec.severity, spec.confidence, spec.message, evidence);
 }
 
+const MAX_LITERAL_SCAN = 65_536;
+const MAX_LITERAL_MATCHES = 32;
+
+/**
+ * Does the text being written hold a literal secret (password: hunter2, a private key block,
+ * user:pass@ in a URL)? A template of ${VAR} or <%= ENV[...] %> placeholders does not.
+ */
+function writesSecret(c: Compiled, scan: Scan): boolean {
+  if (scan.literal !== null) return scan.literal;
+  const facts = scan.facts;
+  let found = false;
+  // A copy or an empty write puts no literal in the file: only written text can.
+  if (facts.content.norm.trim() !== "" || scan.kind === "shell" || scan.kind === "code_exec") {
+    const text = facts.all.norm.slice(0, MAX_LITERAL_SCAN);
+    const re = c.literalSecret;
+    re.lastIndex = 0;
+    for (let k = 0; k < MAX_LITERAL_MATCHES; k++) {
+      const m = re.exec(text);
+      if (m === null) break;
+      const value = m[1];
+      if (value === undefined || !c.literalIgnore.has(value)) {
+        found = true;
+        break;
+      }
+    }
+  }
+  scan.literal = found;
+  return found;
+}
+
+function isDev(c: Compiled, buf: Buffer): boolean {
+  if (c.allowDev.test(buf)) return true;
+  return c.allowDevNames.test(buf) && !c.devNameExempt.test(buf);
+}
+
 /** Matches one canonical path against the sensitive-file list; the allow list wins. */
 function matchSensitive(
   c: Compiled,
@@ -372,6 +475,8 @@ function matchSensitive(
   segments: readonly string[],
   absolute: boolean,
   mode: Origin["sensitive"],
+  kind: ActionKind,
+  shell = false,
 ): void {
   if (segments.length === 0) return;
   const canonical = (absolute ? "/" : "") + segments.join("/");
@@ -382,10 +487,12 @@ function matchSensitive(
   for (const index of c.sensitive.match(buf)) {
     const spec = c.sensitiveSpecs[index]!;
     const kinds = c.sensitiveKinds[index];
-    if (kinds && !kinds.has(scan.kind)) continue;
+    if (kinds && !kinds.has(kind)) continue;
+    if (shell && spec.viaShell === false) continue;
     if (spec.severity === "WARN") {
-      dev ??= c.allowDev.test(buf);
+      dev ??= isDev(c, buf);
       if (dev) continue;
+      if (spec.writeNeedsSecret && kind === "file_write" && !writesSecret(c, scan)) continue;
     }
     if (mode === "block-only" && spec.severity !== "BLOCK") continue;
     if (mode === "url") {
@@ -412,16 +519,27 @@ function checkPath(c: Compiled, scan: Scan, text: string, origin: Origin): void 
   if (scan.blocked || scan.candidates >= MAX_CANDIDATES || text.length === 0) return;
   if (!origin.explicit && !looksPathy(text)) return;
   scan.seen ??= new Set();
-  if (scan.seen.has(text)) return;
-  scan.seen.add(text);
+  // The same string used for another purpose (read, then written) is judged again.
+  const key = origin.kind === undefined ? text : `${origin.kind}\u0000${text}`;
+  if (scan.seen.has(key)) return;
+  scan.seen.add(key);
   scan.candidates++;
+  const unc = uncRisk(text);
+  if (unc === "remote") reportCode(c, scan, "PATH_UNC_REMOTE", text);
+  else if (unc !== null) reportCode(c, scan, "PATH_UNC_COERCION", text);
   const shape = shapeOf(text, c.separators);
+  const kind = origin.kind ?? scan.kind;
   if (!origin.traversal) {
-    matchSensitive(c, scan, shape.resolved, shape.absolute, origin.sensitive);
+    const shell = origin.shell === true;
+    matchSensitive(c, scan, shape.resolved, shape.absolute, origin.sensitive, kind, shell);
     if (shape.truncated !== null) {
-      matchSensitive(c, scan, shape.truncated, shape.absolute, origin.sensitive);
+      matchSensitive(c, scan, shape.truncated, shape.absolute, origin.sensitive, kind, shell);
     }
     return;
+  }
+  if (origin.archive === true && (shape.escape > 0 || shape.absolute)) {
+    // Zip slip: an entry name that climbs out of, or ignores, the extraction directory.
+    reportCode(c, scan, "PATH_ARCHIVE_ENTRY", text);
   }
   if (shape.dotSegments > 0) {
     const literal = !origin.hidden && c.literalTraversal.test(origin.raw);
@@ -432,7 +550,7 @@ function checkPath(c: Compiled, scan: Scan, text: string, origin: Origin): void 
       // An argument of a tool that is neither a file nor an HTTP action, climbing a level or two
       // to an ordinary file (load_dataset("../data/train.csv")), is usually a project layout.
       const routine =
-        !FILE_KINDS.has(scan.kind) &&
+        !FILE_KINDS.has(kind) &&
         scan.kind !== "http" &&
         shape.escape <= 2 &&
         !c.systemRoots.has(shape.landing);
@@ -443,6 +561,10 @@ function checkPath(c: Compiled, scan: Scan, text: string, origin: Origin): void 
   } else if (shape.dotsInName && (origin.hidden || origin.raw.indexOf("..") < 0)) {
     // Dots that only exist after decoding: nobody percent-encodes a dot in an honest path.
     reportCode(c, scan, "PATH_TRAVERSAL_ENCODED", text);
+  }
+  // Only a web server's alias mapping climbs through `static../`; a file name may end in dots.
+  if (shape.aliasDots && origin.sensitive === "url") {
+    reportCode(c, scan, "PATH_TRAVERSAL_BYPASS", text);
   }
   if (shape.nul) reportCode(c, scan, "PATH_NULL_BYTE", text);
   if (shape.stream) reportCode(c, scan, "PATH_ALTERNATE_DATA_STREAM", text);
@@ -455,10 +577,34 @@ function checkPath(c: Compiled, scan: Scan, text: string, origin: Origin): void 
     // separators and dots past a filter that decodes differently from the server.
     reportCode(c, scan, "PATH_MALFORMED_ENCODING", text);
   }
-  matchSensitive(c, scan, shape.resolved, shape.absolute, origin.sensitive);
+  matchSensitive(c, scan, shape.resolved, shape.absolute, origin.sensitive, kind);
   if (shape.truncated !== null) {
-    matchSensitive(c, scan, shape.truncated, shape.absolute, origin.sensitive);
+    matchSensitive(c, scan, shape.truncated, shape.absolute, origin.sensitive, kind);
   }
+}
+
+function endOfUncPart(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && text.charCodeAt(i) !== 92 && text.charCodeAt(i) !== 47) i++;
+  return i;
+}
+
+/**
+ * `\\host\share\…`: Windows opens it over SMB, or WebDAV (`host@ssl`, `davwwwroot`), and
+ * authenticates with the user's NTLM hash. An administrative share (`c$`, `admin$`) or a
+ * WebDAV form is a lateral-movement or coercion technique; a share on a dotted name or an IP
+ * leaves the network; a bare server name (`\\fileserver\reports`) is an ordinary share.
+ */
+function uncRisk(text: string): "admin" | "webdav" | "remote" | null {
+  if (text.charCodeAt(0) !== 92 || text.charCodeAt(1) !== 92) return null;
+  const hostEnd = endOfUncPart(text, 2);
+  const host = text.slice(2, hostEnd);
+  if (host === "" || host === "?" || host === "." || host === "localhost") return null;
+  const share = text.slice(hostEnd + 1, endOfUncPart(text, hostEnd + 1));
+  if (share.length > 1 && share.endsWith("$")) return "admin";
+  if (host.indexOf("@") >= 0 || share === "davwwwroot") return "webdav";
+  if (host.indexOf(".") >= 0 || host.indexOf(":") >= 0) return "remote";
+  return null;
 }
 
 /** Splits a URL into path and query values and judges each; file: URLs are plain paths. */
@@ -531,17 +677,10 @@ function isUrl(text: string): boolean {
   return true;
 }
 
-function checkPathOrUrl(
-  c: Compiled,
-  scan: Scan,
-  text: string,
-  raw: string,
-  hidden: boolean,
-  explicit: boolean,
-): void {
+function checkPathOrUrl(c: Compiled, scan: Scan, text: string, raw: string, origin: Origin): void {
   const trimmed = text.trim();
-  if (isUrl(trimmed)) checkUrl(c, scan, trimmed, raw, hidden);
-  else checkPath(c, scan, trimmed, { raw, hidden, explicit, traversal: true, sensitive: "full" });
+  if (isUrl(trimmed)) checkUrl(c, scan, trimmed, raw, origin.hidden);
+  else checkPath(c, scan, trimmed, origin);
 }
 
 function isShellBoundary(code: number): boolean {
@@ -571,12 +710,176 @@ function baseName(word: string): string {
   return w;
 }
 
+const MAX_GLOB_CHARS = 160;
+const MAX_NESTED_COMMANDS = 16;
+const MAX_BRACE_ALTERNATIVES = 16;
+
+/** The end of a `[...]` class starting at `start`, or -1 when it is not closed. */
+function classEnd(p: string, start: number): number {
+  let i = start + 1;
+  if (p.charCodeAt(i) === 33 || p.charCodeAt(i) === 94) i++;
+  if (p.charCodeAt(i) === 93) i++;
+  while (i < p.length && i - start < 64) {
+    if (p.charCodeAt(i) === 93) return i;
+    i++;
+  }
+  return -1;
+}
+
+function classMatches(p: string, start: number, end: number, ch: number): boolean {
+  let i = start + 1;
+  const negate = p.charCodeAt(i) === 33 || p.charCodeAt(i) === 94;
+  if (negate) i++;
+  let hit = false;
+  for (; i < end; i++) {
+    const lo = p.charCodeAt(i);
+    if (p.charCodeAt(i + 1) === 45 && i + 2 < end) {
+      if (ch >= lo && ch <= p.charCodeAt(i + 2)) hit = true;
+      i += 2;
+    } else if (ch === lo) hit = true;
+  }
+  return hit !== negate;
+}
+
+/** Shell glob match (`*`, `?`, `[...]`), where no wildcard crosses a `/`. */
+function globMatch(p: string, s: string): boolean {
+  let pi = 0;
+  let si = 0;
+  let starP = -1;
+  let starS = 0;
+  while (si < s.length) {
+    const sc = s.charCodeAt(si);
+    if (pi < p.length) {
+      const pc = p.charCodeAt(pi);
+      if (pc === 42) {
+        starP = pi++;
+        starS = si;
+        continue;
+      }
+      if (pc === 63 && sc !== 47) {
+        pi++;
+        si++;
+        continue;
+      }
+      if (pc === 91) {
+        const end = classEnd(p, pi);
+        if (end > 0 && sc !== 47 && classMatches(p, pi, end, sc)) {
+          pi = end + 1;
+          si++;
+          continue;
+        }
+      } else if (pc === sc) {
+        pi++;
+        si++;
+        continue;
+      }
+    }
+    if (starP >= 0 && s.charCodeAt(starS) !== 47) {
+      pi = starP + 1;
+      si = ++starS;
+      continue;
+    }
+    return false;
+  }
+  while (pi < p.length && p.charCodeAt(pi) === 42) pi++;
+  return pi === p.length;
+}
+
+function hasGlob(text: string): boolean {
+  return text.indexOf("*") >= 0 || text.indexOf("?") >= 0 || text.indexOf("[") >= 0;
+}
+
+/** `/home/x/`, `/root/`, `/users/x/`, `$home/` all mean "a home directory": written `~/`. */
+function homeAlias(path: string): string {
+  // `${home}` is written with an escaped brace so it is not read as a template placeholder.
+  for (const prefix of ["$home/", "$\u007bhome}/", "/root/", "%userprofile%/"]) {
+    if (path.startsWith(prefix)) return `~/${path.slice(prefix.length)}`;
+  }
+  for (const prefix of ["/home/", "/users/", "c:/users/"]) {
+    if (!path.startsWith(prefix)) continue;
+    const slash = path.indexOf("/", prefix.length);
+    if (slash > prefix.length) return `~/${path.slice(slash + 1)}`;
+  }
+  return path;
+}
+
+/**
+ * A shell glob that expands to a credential or system-secret file (/e?c/sh*dow, /???/??ss??,
+ * /home/*\/.ssh/id_*) is matched against the canonical targets and judged as that file.
+ */
+function checkGlob(c: Compiled, scan: Scan, word: string, origin: Origin): void {
+  if (word.length > MAX_GLOB_CHARS || !hasGlob(word)) return;
+  // Each glob costs a pass over the targets: it counts as a candidate.
+  if (scan.blocked || scan.candidates >= MAX_CANDIDATES) return;
+  scan.candidates++;
+  const pattern = homeAlias(word.replaceAll("\\", "/"));
+  for (const target of c.data.globTargets) {
+    if (!globMatch(pattern, target)) continue;
+    const home = target.startsWith("~/");
+    const segments = (home ? target : target.slice(1)).split("/");
+    const kind = origin.kind ?? scan.kind;
+    matchSensitive(c, scan, segments, !home, origin.sensitive, kind, origin.shell === true);
+    if (scan.blocked) return;
+  }
+}
+
+/** `a{b,c}d` → `abd`, `acd` (the first group; enough for `/etc/{passwd,shadow}`). */
+function braceExpand(word: string): string[] | null {
+  const open = word.indexOf("{");
+  if (open < 0) return null;
+  const close = word.indexOf("}", open);
+  if (close < 0) return null;
+  const body = word.slice(open + 1, close);
+  if (body.indexOf(",") < 0) return null;
+  const head = word.slice(0, open);
+  const tail = word.slice(close + 1);
+  const out: string[] = [];
+  for (const alt of body.split(",", MAX_BRACE_ALTERNATIVES)) out.push(head + alt + tail);
+  return out;
+}
+
+/** `$IFS`, `${IFS}` (optionally followed by `$9`-style empty parameters): a word break. */
+function ifsLength(command: string, i: number): number {
+  let len = 0;
+  if (command.startsWith("$\u007bifs}", i)) len = 6;
+  else if (command.startsWith("$ifs", i)) len = 4;
+  else return 0;
+  if (command.charCodeAt(i + len) === 36 && isDigitCode(command.charCodeAt(i + len + 1))) len += 2;
+  return len;
+}
+
+function isDigitCode(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/** In a Unix-style word, `\x` is `x` (pa\sswd); Windows paths keep their backslashes. */
+function unescapeUnixWord(word: string): string {
+  if (word.indexOf("\\") < 0 || word.indexOf("/") < 0) return word;
+  if (word.charCodeAt(1) === 58 || word.startsWith("\\\\")) return word;
+  return word.replaceAll("\\", "");
+}
+
+type ShellState = {
+  reading: boolean;
+  copying: boolean;
+  writing: boolean;
+  /** 1: the next word is read (`<`); 2: the next word is written (`>`, `>>`). */
+  redirect: 0 | 1 | 2;
+  args: string[];
+  /** The command of this pipeline segment and the word before the current one. */
+  verb: string;
+  prev: string;
+};
+
 /**
  * Shell commands: in each pipeline segment, the arguments after a command that reads, copies
  * or sends file contents (cat, type, base64, scp, curl -F @file…) and every `<` redirection
- * are paths to check; the destination of a copy (`cp .env.example .env`) is not read. `cd ..`
- * or `ls ~/.ssh` read nothing and pass. In code, every path-shaped literal is checked, for
- * credential and system-secret files only (`load_dotenv(".env")` is routine).
+ * are paths to check; the destination of a copy and every `>` redirection or `tee` argument
+ * are checked as writes (persistence files). `cd ..` or `ls ~/.ssh` read nothing and pass.
+ * Quotes are removed the way the shell does (`pa''sswd`, "Login Data" keeps its space); globs
+ * and brace lists are matched against the files they would expand to. In code, every
+ * path-shaped literal is checked, for credential and system-secret files only
+ * (`load_dotenv(".env")` is routine).
  */
 function checkShell(
   c: Compiled,
@@ -585,6 +888,7 @@ function checkShell(
   mode: "shell" | "code",
   raw: string,
   hidden: boolean,
+  depth = 0,
 ): void {
   const n = Math.min(command.length, MAX_SHELL_CHARS);
   const origin: Origin = {
@@ -594,27 +898,117 @@ function checkShell(
     traversal: false,
     sensitive: mode === "code" ? "block-only" : "full",
   };
-  let reading = mode === "code";
-  let copying = false;
-  let redirect = false;
-  const args: string[] = [];
-  const flush = () => {
-    // The last argument of a copy is where it writes.
-    const count = copying && args.length > 1 ? args.length - 1 : args.length;
-    for (let a = 0; a < count; a++) checkPath(c, scan, args[a]!, origin);
-    args.length = 0;
-    reading = mode === "code";
-    copying = false;
+  const writeOrigin: Origin = { ...origin, explicit: true, kind: "file_write", shell: true };
+  const st: ShellState = {
+    reading: mode === "code",
+    copying: false,
+    writing: false,
+    redirect: 0,
+    args: [],
+    verb: "",
+    prev: "",
   };
+  const checkArg = (arg: string, o: Origin) => {
+    const words = mode === "shell" ? braceExpand(arg) : null;
+    for (const w of words ?? [arg]) {
+      checkPath(c, scan, w, o);
+      checkGlob(c, scan, mode === "shell" ? varsToGlob(w) : w, o);
+    }
+  };
+  const flush = (boundary = 0) => {
+    // `readalltext(` or `get-content(`: the parenthesis opens the reader's arguments.
+    if (boundary === 40 && st.reading && mode === "shell" && st.args.length === 0) return;
+    const args = st.args;
+    // The last argument of a copy is where it writes.
+    const dest = st.copying && args.length > 1 ? args.length - 1 : args.length;
+    for (let a = 0; a < args.length; a++) {
+      checkArg(args[a]!, a >= dest || st.writing ? writeOrigin : origin);
+    }
+    args.length = 0;
+    st.reading = mode === "code";
+    st.copying = false;
+    st.writing = false;
+    st.verb = "";
+    st.prev = "";
+  };
+  const onWord = (text: string) => {
+    let word = mode === "shell" ? unescapeUnixWord(text) : text;
+    if (word === "") return;
+    const prev = st.prev;
+    st.prev = word;
+    if (st.verb === "") st.verb = baseName(word);
+    if (mode === "shell" && depth < 2 && scan.nested < MAX_NESTED_COMMANDS) {
+      // A string handed to another shell or interpreter (bash -c '…', ssh host '…',
+      // python -c "open('/etc/shadow')", awk '{…}') is a command or code of its own; a quoted
+      // commit message or file name ("Login Data") is not.
+      const handed = c.interpreterFlags.has(prev) || c.nestingCommands.has(st.verb);
+      if (handed && (word.indexOf(" ") > 0 || word.indexOf("\t") > 0)) {
+        scan.nested++;
+        checkShell(c, scan, word, "shell", raw, hidden, depth + 1);
+      }
+      if (handed && word.indexOf("(") >= 0 && scan.nested < MAX_NESTED_COMMANDS) {
+        scan.nested++;
+        checkShell(c, scan, word, "code", raw, hidden, depth + 1);
+      }
+    }
+    const c0 = word.charCodeAt(0);
+    if (c0 === 60 /* < */ || c0 === 62 /* > */ || (isDigitCode(c0) && word.charCodeAt(1) === 62)) {
+      // <file, <<<, >file, >>file, 2>file: the redirection applies to the next word when bare.
+      let k = 0;
+      while (k < word.length && k < 4 && "<>&0123456789".indexOf(word[k]!) >= 0) k++;
+      const out = word.indexOf(">") >= 0 && word.indexOf(">") < k;
+      word = word.slice(k);
+      if (word === "") {
+        st.redirect = out ? 2 : 1;
+        return;
+      }
+      st.redirect = 0;
+      checkArg(word, out ? writeOrigin : origin);
+      return;
+    }
+    if (st.redirect !== 0) {
+      const out = st.redirect === 2;
+      st.redirect = 0;
+      checkArg(word, out ? writeOrigin : origin);
+      return;
+    }
+    if (!st.reading && !st.writing) {
+      const verb = baseName(word);
+      if (c.writers.has(verb)) st.writing = true;
+      else if (c.readers.has(verb)) {
+        st.reading = true;
+        st.copying = c.copiers.has(verb);
+      }
+      return;
+    }
+    // Arguments such as if=/etc/shadow, -F file=@~/.aws/credentials or --data-binary @.env.
+    const cut = Math.max(word.lastIndexOf("="), word.lastIndexOf("@"));
+    const arg = cut >= 0 && cut < word.length - 1 ? word.slice(cut + 1) : word;
+    if (arg.charCodeAt(0) === 45 /* - */ || isUrl(arg)) return;
+    if (st.args.length < 64) st.args.push(arg);
+  };
+  const onSubcommand = (inner: string) => {
+    if (depth >= 2 || scan.nested >= MAX_NESTED_COMMANDS) return;
+    scan.nested++;
+    checkShell(c, scan, inner, "shell", raw, hidden, depth + 1);
+  };
+  if (mode === "code") scanCodeWords(command, n, scan, onWord, flush);
+  else scanShellWords(command, n, scan, onWord, flush, onSubcommand);
+  flush();
+}
+
+/** Code: quotes, commas and braces separate words; a statement end starts a new verb. */
+function scanCodeWords(
+  command: string,
+  n: number,
+  scan: Scan,
+  onWord: (w: string) => void,
+  onBoundary: () => void,
+): void {
   let i = 0;
   while (i < n && !scan.blocked && scan.candidates < MAX_CANDIDATES) {
     const ch = command.charCodeAt(i);
-    if (isShellBoundary(ch)) {
-      if (mode === "shell") flush();
-      i++;
-      continue;
-    }
-    if (isSpace(ch)) {
+    if (isShellBoundary(ch) || isSpace(ch)) {
       i++;
       continue;
     }
@@ -624,50 +1018,218 @@ function checkShell(
       if (isShellBoundary(cj) || isSpace(cj)) break;
       j++;
     }
-    let word = command.slice(i, j);
+    onWord(command.slice(i, j));
     i = j;
-    if (word === "<") {
-      redirect = true;
-      continue;
-    }
-    if (word.charCodeAt(0) === 60 /* < */) {
-      word = word.slice(1);
-      redirect = true;
-    }
-    if (redirect) {
-      redirect = false;
-      checkPath(c, scan, word, origin);
-      continue;
-    }
-    if (!reading) {
-      const verb = baseName(word);
-      if (c.readers.has(verb)) {
-        reading = true;
-        copying = c.copiers.has(verb);
-      }
-      continue;
-    }
-    // Arguments such as if=/etc/shadow, -F file=@~/.aws/credentials or --data-binary @.env.
-    const cut = Math.max(word.lastIndexOf("="), word.lastIndexOf("@"));
-    const arg = cut >= 0 && cut < word.length - 1 ? word.slice(cut + 1) : word;
-    if (arg.charCodeAt(0) === 45 /* - */ || arg.charCodeAt(0) === 62 /* > */ || isUrl(arg)) {
-      continue;
-    }
-    if (args.length < 64) args.push(arg);
   }
-  flush();
+  onBoundary();
+}
+
+/**
+ * Shell: words as the shell splits them. Quotes glue (`'/etc/'sha""dow` is one word) and keep
+ * blanks; `$(` or a backquote inside double quotes opens a command of its own; `$IFS` is a
+ * blank; `; | & ( )` and newlines end a command.
+ */
+function scanShellWords(
+  command: string,
+  n: number,
+  scan: Scan,
+  onWord: (w: string) => void,
+  onBoundary: (boundary: number) => void,
+  onSubcommand: (command: string) => void,
+): void {
+  let word = "";
+  let inWord = false;
+  let piece = -1;
+  let quote = 0;
+  // The closing character (`)` or a backquote) that returns into a double-quoted string.
+  const resume: number[] = [];
+  const endPiece = (j: number) => {
+    if (piece >= 0) {
+      word += command.slice(piece, j);
+      piece = -1;
+    }
+  };
+  const endWord = (j: number) => {
+    endPiece(j);
+    if (inWord && word !== "") onWord(word);
+    word = "";
+    inWord = false;
+  };
+  for (let i = 0; i < n; i++) {
+    if (scan.blocked || scan.candidates >= MAX_CANDIDATES) return;
+    const ch = command.charCodeAt(i);
+    if (quote === 39) {
+      if (ch === 39) {
+        endPiece(i);
+        quote = 0;
+      } else if (piece < 0) piece = i;
+      continue;
+    }
+    if (quote === 34) {
+      if (ch === 34) {
+        endPiece(i);
+        quote = 0;
+        continue;
+      }
+      if (ch === 96 || (ch === 36 && command.charCodeAt(i + 1) === 40)) {
+        endWord(i);
+        onBoundary(ch);
+        if (resume.length < 16) resume.push(ch === 96 ? 96 : 41);
+        quote = 0;
+        if (ch === 36) i++;
+        continue;
+      }
+      if (piece < 0) piece = i;
+      continue;
+    }
+    if (resume.length > 0 && ch === resume[resume.length - 1]) {
+      endWord(i);
+      onBoundary(ch);
+      resume.pop();
+      quote = 34;
+      inWord = true;
+      continue;
+    }
+    if (ch === 39 || ch === 34) {
+      endPiece(i);
+      quote = ch;
+      inWord = true;
+      continue;
+    }
+    if (inWord && (ch === 96 || (ch === 36 && command.charCodeAt(i + 1) === 40))) {
+      // A substitution inside a word (/proc/$(pgrep app)/environ) stands for an unknown name:
+      // a wildcard in the word; the command inside is read on its own.
+      const open = ch === 96 ? i + 1 : i + 2;
+      const close = substitutionEnd(command, open, n, ch === 96);
+      if (close > 0) {
+        endPiece(i);
+        word += "*";
+        onSubcommand(command.slice(open, close));
+        i = close;
+        continue;
+      }
+    }
+    if (isShellBoundary(ch)) {
+      endWord(i);
+      onBoundary(ch);
+      continue;
+    }
+    if (ch === 32 || ch === 9) {
+      endWord(i);
+      continue;
+    }
+    if (ch === 36) {
+      const ifs = ifsLength(command, i);
+      if (ifs > 0) {
+        endWord(i);
+        i += ifs - 1;
+        continue;
+      }
+    }
+    if (piece < 0) piece = i;
+    inWord = true;
+  }
+  endWord(n);
+}
+
+const MAX_SUBSTITUTION_CHARS = 4096;
+
+/** The index of the `)` or backquote closing a substitution opened at `open`, or -1. */
+function substitutionEnd(command: string, open: number, n: number, backquote: boolean): number {
+  let depth = 1;
+  const stop = Math.min(n, open + MAX_SUBSTITUTION_CHARS);
+  for (let j = open; j < stop; j++) {
+    const c = command.charCodeAt(j);
+    if (backquote) {
+      if (c === 96) return j;
+    } else if (c === 40) depth++;
+    else if (c === 41 && --depth === 0) return j;
+  }
+  return -1;
+}
+
+/** `$pid`, `${USER}` inside a word stand for unknown names: as glob wildcards. */
+function varsToGlob(word: string): string {
+  let out = "";
+  let start = 0;
+  for (let i = 0; i < word.length; i++) {
+    if (word.charCodeAt(i) !== 36) continue;
+    let j = i + 1;
+    if (word.charCodeAt(j) === 123) {
+      const close = word.indexOf("}", j);
+      if (close < 0) break;
+      j = close + 1;
+    } else {
+      while (j < word.length) {
+        const c = word.charCodeAt(j);
+        if (!(isAlnum(c) || c === 95)) break;
+        j++;
+      }
+      if (j === i + 1) continue;
+    }
+    out += `${word.slice(start, i)}*`;
+    start = j;
+    i = j - 1;
+  }
+  return start === 0 ? word : out + word.slice(start);
 }
 
 const PROSE_KINDS: ReadonlySet<ActionKind> = new Set(["message", "llm_prompt", "tool_output"]);
 const FILE_KINDS: ReadonlySet<ActionKind> = new Set(["file_read", "file_write", "file_delete"]);
 
+/** A parameter that names a file, by its exact name or a word in it. */
+function isPathKey(c: Compiled, key: string): boolean {
+  if (c.pathKeys.has(key)) return true;
+  for (const word of c.data.pathParamWords) if (key.indexOf(word) >= 0) return true;
+  return false;
+}
+
+/** Is the action an archive tool (extract_archive, unzip_file, tar.extract)? */
+function isArchiveAction(c: Compiled, actionName: string): boolean {
+  let start = 0;
+  for (let i = 0; i <= actionName.length; i++) {
+    const ch = i < actionName.length ? actionName.charCodeAt(i) : 95;
+    if (ch === 95 || ch === 46 || ch === 45 || ch === 47 || ch === 58) {
+      if (i > start && c.archiveWords.has(actionName.slice(start, i))) return true;
+      start = i + 1;
+    }
+  }
+  return false;
+}
+
+/** The whitespace-separated words of an archive listing that could be entry names. */
+function checkListing(c: Compiled, scan: Scan, text: TextView): void {
+  const norm = text.norm;
+  const n = Math.min(norm.length, MAX_SHELL_CHARS);
+  let i = 0;
+  while (i < n && !scan.blocked && scan.candidates < MAX_CANDIDATES) {
+    while (i < n && norm.charCodeAt(i) <= 32) i++;
+    let j = i;
+    while (j < n && norm.charCodeAt(j) > 32) j++;
+    const word = norm.slice(i, j);
+    if (word.indexOf("..") >= 0) {
+      checkPath(c, scan, word, {
+        raw: text.raw,
+        hidden: false,
+        explicit: true,
+        traversal: true,
+        sensitive: "full",
+        kind: "file_write",
+        archive: true,
+      });
+    }
+    i = j;
+  }
+}
+
 /**
  * Layer 3: path traversal and sensitive files. Every string that names a file — the target of
  * a file action, path parameters, URL paths and query values, arguments of file-reading shell
- * commands, string literals in code — is split on every separator a lenient server accepts,
- * resolved, and judged: traversal out of its directory in any encoding, NUL truncation, and
- * credential or system-secret files by canonical path. Prose (messages, prompts, tool output)
- * is never read as paths, so documentation that mentions /etc/passwd passes.
+ * commands, string literals in code, entries of an archive being extracted — is split on every
+ * separator a lenient server accepts, resolved, and judged: traversal out of its directory in
+ * any encoding, NUL truncation, and credential or system-secret files by canonical path.
+ * Prose (messages, prompts, tool output) is never read as paths, so documentation that
+ * mentions /etc/passwd passes.
  */
 export function createPathLayer(input: unknown): Layer {
   const data = PathDataSchema.parse(input);
@@ -678,11 +1240,22 @@ export function createPathLayer(input: unknown): Layer {
     systemRoots: new Set(data.systemRoots),
     readers: new Set(data.readerCommands),
     copiers: new Set(data.copyCommands),
+    writers: new Set(data.writerCommands),
+    interpreterFlags: new Set(data.interpreterFlags),
+    nestingCommands: new Set(data.nestingCommands),
     shellKeys: new Set(data.shellCommandKeys),
     codeKeys: new Set(data.codeKeys),
     pathKeys: new Set(data.pathParamKeys),
+    destKeys: new Set(data.destParamKeys),
+    sourceKeys: new Set(data.sourceParamKeys),
+    archiveWords: new Set(data.archiveActionWords),
+    archiveKeys: new Set(data.archiveEntryKeys),
     allow: new RE2.Set(data.allow, "u"),
     allowDev: new RE2.Set(data.allowDev, "u"),
+    allowDevNames: new RE2.Set(data.allowDevNames, "u"),
+    devNameExempt: new RE2(data.devNameExempt, "u"),
+    literalSecret: new RE2(data.literalSecret, "gu"),
+    literalIgnore: new Set(data.literalSecretIgnore),
     sensitive: new RE2.Set(
       data.sensitive.map((s) => s.pattern),
       "u",
@@ -708,6 +1281,9 @@ export function createPathLayer(input: unknown): Layer {
         candidates: 0,
         kind,
         blocked: false,
+        facts,
+        literal: null,
+        nested: 0,
       };
       // The pattern rules are about commands (hive dumps); other kinds skip their cost.
       if (kind === "shell" || kind === "code_exec" || kind === "other") rules(facts, scan.found);
@@ -715,6 +1291,7 @@ export function createPathLayer(input: unknown): Layer {
         scan.codes.add(f.code);
         if (f.severity === "BLOCK") scan.blocked = true;
       }
+      const archive = !prose && isArchiveAction(compiled, facts.actionName);
 
       const target = facts.target;
       if (target.norm !== "" && !prose) {
@@ -725,7 +1302,13 @@ export function createPathLayer(input: unknown): Layer {
           // A bare host/path: the fetch adds http:// itself.
           checkUrl(compiled, scan, `http://${target.norm.trim()}`, target.raw, false);
         } else {
-          checkPathOrUrl(compiled, scan, target.norm, target.raw, false, FILE_KINDS.has(kind));
+          checkPathOrUrl(compiled, scan, target.norm, target.raw, {
+            raw: target.raw,
+            hidden: false,
+            explicit: FILE_KINDS.has(kind),
+            traversal: true,
+            sensitive: "full",
+          });
         }
       }
       const content = facts.content;
@@ -734,6 +1317,8 @@ export function createPathLayer(input: unknown): Layer {
           checkShell(compiled, scan, content.norm, "shell", content.raw, false);
         } else if (kind === "code_exec") {
           checkShell(compiled, scan, content.norm, "code", content.raw, false);
+        } else if (archive) {
+          checkListing(compiled, scan, content);
         }
       }
       const params = facts.paramStrings;
@@ -748,9 +1333,22 @@ export function createPathLayer(input: unknown): Layer {
           checkShell(compiled, scan, value.norm, "code", value.raw, false);
         } else {
           // In prose actions only named path arguments (an attachment) are paths.
-          const explicit = compiled.pathKeys.has(key) || FILE_KINDS.has(kind);
+          const dest = !prose && compiled.destKeys.has(key);
+          // What a copy or move reads is a read, even in a write action.
+          const source = !dest && FILE_KINDS.has(kind) && compiled.sourceKeys.has(key);
+          const explicit = dest || isPathKey(compiled, key) || FILE_KINDS.has(kind);
           if (explicit || (!prose && isPathShaped(value.norm))) {
-            checkPathOrUrl(compiled, scan, value.norm, value.raw, false, explicit);
+            const entry = archive && !dest && compiled.archiveKeys.has(key);
+            checkPathOrUrl(compiled, scan, value.norm, value.raw, {
+              raw: value.raw,
+              hidden: false,
+              explicit,
+              traversal: true,
+              sensitive: "full",
+              ...(dest && kind !== "file_delete" ? { kind: "file_write" as const } : {}),
+              ...(source ? { kind: "file_read" as const } : {}),
+              ...(entry ? { archive: true } : {}),
+            });
           }
         }
       }
@@ -759,7 +1357,13 @@ export function createPathLayer(input: unknown): Layer {
           if (kind === "shell" || kind === "code_exec") {
             checkShell(compiled, scan, d.norm, kind === "shell" ? "shell" : "code", d.raw, true);
           } else if (isPathShaped(d.norm)) {
-            checkPathOrUrl(compiled, scan, d.norm, d.raw, true, false);
+            checkPathOrUrl(compiled, scan, d.norm, d.raw, {
+              raw: d.raw,
+              hidden: true,
+              explicit: false,
+              traversal: true,
+              sensitive: "full",
+            });
           }
         }
       }

