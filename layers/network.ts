@@ -1,3 +1,4 @@
+import RE2 from "re2";
 import { z } from "zod";
 import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
 import {
@@ -30,6 +31,9 @@ const TECHNIQUES = [
   "SSRF_NESTED_INTERNAL",
   "SSRF_DANGEROUS_SCHEME",
   "SSRF_PRIVATE_API",
+  "SSRF_METADATA_PATH",
+  "SSRF_XXE",
+  "SSRF_XXE_EXTERNAL",
 ] as const;
 type Technique = (typeof TECHNIQUES)[number];
 
@@ -49,6 +53,34 @@ const Label = z
   .string()
   .min(1)
   .regex(/^[a-z0-9.-]+$/, { message: "must be a lower-case DNS name" });
+
+// The RE2 patterns in the data file are checked at start-up so a bad one names its section.
+function compilesRe2(pattern: string): boolean {
+  try {
+    new RE2(pattern, "u");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const Re2Pattern = z.string().min(1).refine(compilesRe2, { message: "is not a valid RE2 pattern" });
+
+/**
+ * A place in markup, style sheets or scripts where a renderer fetches a URL by itself:
+ * group 1 is the URL.
+ */
+const EmbedSpec = z.strictObject({
+  name: z.string().min(1),
+  /** A cheap literal the text must contain before the pattern runs. */
+  hint: z.string().min(1),
+  pattern: Re2Pattern,
+  /** "entity": an XML external entity or XInclude (a path or file: URL reads a local file). */
+  role: z.enum(["fetch", "entity", "parameter_entity"]),
+  /** An attribute: on a link tag (a href, form action) nothing is fetched. */
+  linkAttribute: z.boolean().optional(),
+  $comment: z.string().optional(),
+});
 
 const Scheme = z
   .string()
@@ -76,8 +108,10 @@ export const NetworkDataSchema = RuleFileSchema.extend({
    */
   softened: z.strictObject({
     $comment: z.string().optional(),
+    service: z.partialRecord(ClassName, z.number().min(0).max(1)),
     script: z.partialRecord(ClassName, z.number().min(0).max(1)),
     tool: z.partialRecord(ClassName, z.number().min(0).max(1)),
+    document: z.partialRecord(ClassName, z.number().min(0).max(1)),
   }),
   ipv4Ranges: z.array(z.tuple([Cidr, ClassName])).min(1),
   ipv6Ranges: z.array(z.tuple([Cidr, ClassName])).min(1),
@@ -100,6 +134,26 @@ export const NetworkDataSchema = RuleFileSchema.extend({
     fetch: z.array(Scheme),
   }),
   hostParamKeys: z.array(z.string().min(1)),
+  /** Parameters of any tool that the tool (or the service behind it) will fetch or call back. */
+  fetchParamKeys: z.array(z.string().min(1)),
+  /** Words that make a parameter name a fetch target (callback_url, avatar_image, webhook). */
+  fetchParamWords: z.array(z.string().min(1)),
+  /** Ports of infrastructure services (Docker, etcd, kubelet, Redis…) on a bare host name. */
+  infraPorts: z.array(z.number().int().min(1).max(65535)),
+  /** API paths of infrastructure services: never the shape of an ordinary internal integration. */
+  infraPaths: z.array(
+    z.string().regex(/^\/[a-z0-9/._-]+$/, { message: "must be a lower-case path" }),
+  ),
+  /** Paths only a cloud metadata service answers: on any host they mean a metadata probe. */
+  metadataPaths: z.array(
+    z.string().regex(/^\/[a-z0-9/._-]+$/, { message: "must be a lower-case path" }),
+  ),
+  /** URLs in markup, CSS, markdown, XML entities and scripts that a renderer fetches. */
+  embeds: z.array(EmbedSpec),
+  /** Attributes that are links (followed by a reader, never fetched by a renderer) on these tags. */
+  linkTags: z.array(z.string().min(1)),
+  /** An instruction to fetch a URL ("then open http://…"); group 1 is the URL. */
+  imperativeFetch: Re2Pattern,
 });
 
 export type NetworkData = z.infer<typeof NetworkDataSchema>;
@@ -241,8 +295,13 @@ export function parseIpv6(text: string): Uint8Array | null {
 // Range tables, built once from the data file.
 
 type V4Range = Readonly<{ base: number; mask: number; bits: number; cls: HostClass }>;
-type V6Range = Readonly<{ bytes: Uint8Array; bits: number; cls: HostClass | null; embed?: Embed }>;
-type Embed = Readonly<{ offset: number; inverted: boolean }>;
+type V6Range = Readonly<{
+  bytes: Uint8Array;
+  bits: number;
+  cls: HostClass | null;
+  embed?: Embedded;
+}>;
+type Embedded = Readonly<{ offset: number; inverted: boolean }>;
 
 function v4Range(cidr: string, cls: HostClass): V4Range {
   const [addr, len] = cidr.split("/") as [string, string];
@@ -255,7 +314,7 @@ function v4Range(cidr: string, cls: HostClass): V4Range {
   return { base: (parsed.value & mask) >>> 0, mask, bits, cls };
 }
 
-function v6Range(cidr: string, cls: HostClass | null, embed?: Embed): V6Range {
+function v6Range(cidr: string, cls: HostClass | null, embed?: Embedded): V6Range {
   const [addr, len] = cidr.split("/") as [string, string];
   const bytes = parseIpv6(addr);
   const bits = Number(len);
@@ -294,8 +353,24 @@ type Tables = Readonly<{
   wildcard: ReadonlySet<string>;
   always: ReadonlySet<string>;
   fetch: ReadonlySet<string>;
-  softened: Readonly<Record<"script" | "tool", ReadonlyMap<HostClass, number>>>;
+  softened: Readonly<
+    Record<"service" | "script" | "tool" | "document", ReadonlyMap<HostClass, number>>
+  >;
   hostKeys: ReadonlySet<string>;
+  fetchKeys: ReadonlySet<string>;
+  fetchWords: readonly string[];
+  infraPorts: ReadonlySet<string>;
+  metadataPaths: readonly string[];
+  embeds: readonly Embed[];
+  /** All embed patterns in one automaton: one pass says which of them can match at all. */
+  embedSet: InstanceType<typeof RE2.Set>;
+  linkTags: ReadonlySet<string>;
+  imperative: RE2;
+}>;
+
+type Embed = Readonly<{
+  spec: z.infer<typeof EmbedSpec>;
+  re: RE2;
 }>;
 
 function classifyV4(t: Tables, value: number): HostClass | null {
@@ -386,8 +461,9 @@ function rank(cls: HostClass | null): number {
 }
 
 function isHexLabel(label: string): boolean {
-  if (label.length !== 8) return false;
-  for (let i = 0; i < 8; i++) if (hexVal(label.charCodeAt(i)) < 0) return false;
+  const start = label.startsWith("0x") ? 2 : 0;
+  if (label.length - start !== 8) return false;
+  for (let i = start; i < label.length; i++) if (hexVal(label.charCodeAt(i)) < 0) return false;
   return true;
 }
 
@@ -464,6 +540,13 @@ function classifyHost(t: Tables, rawHost: string): HostVerdict {
     verdict.cls = exact;
     return verdict;
   }
+  // A loopback zone named by itself (localtest.me, lvh.me) resolves like its subdomains.
+  const zone = t.suffixes.get(host);
+  if (zone !== undefined && host.indexOf(".") > 0) {
+    verdict.cls = zone;
+    verdict.rebinding = zone === "loopback";
+    return verdict;
+  }
   // Suffixes: the last one to four labels, longest first, so that a more specific zone
   // (svc.cluster.local) wins over a shorter one (local).
   const cuts: number[] = [];
@@ -487,7 +570,7 @@ function classifyHost(t: Tables, rawHost: string): HostVerdict {
       if (spelled === null) {
         for (const label of labels.split(".")) {
           if (!isHexLabel(label)) continue;
-          const c = classifyV4(t, Number.parseInt(label, 16) >>> 0);
+          const c = classifyV4(t, Number.parseInt(label.slice(label.length - 8), 16) >>> 0);
           if (rank(c) > rank(spelled)) spelled = c;
         }
       }
@@ -524,7 +607,19 @@ function classifyHost(t: Tables, rawHost: string): HostVerdict {
 // ---------------------------------------------------------------------------------------------
 // URL handling.
 
-type Context = "fetch" | "tool" | "script";
+/**
+ * Who would connect: a web fetch; a service handed a URL (an unknown tool's `url` parameter:
+ * fetched, though a developer's own localhost is routine there); a tool holding a URL or
+ * connection string; a script (which
+ * could reach its own dev server anyway); a document being written (only metadata and
+ * disguised addresses matter there).
+ */
+type Context = "fetch" | "service" | "tool" | "script" | "document";
+
+/** A fetch by the agent, or by a service given a URL to fetch: file: and raw schemes count. */
+function fetches(context: Context): boolean {
+  return context === "fetch" || context === "service";
+}
 
 type Scan = { found: Finding[]; codes: Set<string> };
 
@@ -536,16 +631,28 @@ function addFinding(
   message: string,
   evidence: string,
 ): void {
-  if (scan.codes.has(code)) return;
-  scan.codes.add(code);
-  scan.found.push({
+  const finding: Finding = {
     layer: "network",
     code,
     severity,
     confidence,
     message,
     evidence: evidenceOf(evidence),
-  });
+  };
+  if (!scan.codes.has(code)) {
+    scan.codes.add(code);
+    scan.found.push(finding);
+    return;
+  }
+  // The same class reached in a stronger context (a webhook parameter after a softer mention
+  // of the same URL) replaces the weaker finding.
+  const i = scan.found.findIndex((f) => f.code === code);
+  const old = i >= 0 ? scan.found[i]! : undefined;
+  if (old && weight(finding) > weight(old)) scan.found[i] = finding;
+}
+
+function weight(f: Finding): number {
+  return (f.severity === "BLOCK" ? 1 : 0) + f.confidence;
 }
 
 function technique(t: Tables, scan: Scan, name: Technique, evidence: string): void {
@@ -630,6 +737,34 @@ function primaryHost(authority: string): string {
 
 const WEB_SCHEMES: ReadonlySet<string> = new Set(["http", "https", "ws", "wss", "ftp"]);
 
+/** The port of an authority's host part (`host:port`, `[v6]:port`), or "". */
+function portOf(host: string): string {
+  const close = host.lastIndexOf("]");
+  const colon = host.lastIndexOf(":");
+  if (colon < 0 || colon < close) return "";
+  if (close < 0 && host.indexOf(":") !== colon) return "";
+  let end = colon + 1;
+  while (end < host.length && isDigit(host.charCodeAt(end))) end++;
+  return host.slice(colon + 1, end);
+}
+
+function startsWithAny(text: string, prefixes: readonly string[]): boolean {
+  for (const prefix of prefixes) if (text.startsWith(prefix)) return true;
+  return false;
+}
+
+/** Does the path (lower case, starting at `/`) begin with a cloud metadata service path? */
+function metadataPath(t: Tables, rest: string): boolean {
+  if (rest.length < 6) return false;
+  for (const prefix of t.metadataPaths) {
+    if (!rest.startsWith(prefix)) continue;
+    const next = rest.charCodeAt(prefix.length);
+    // A whole segment: /latest/meta-data or /latest/meta-data/…, not /latest/meta-database.
+    if (Number.isNaN(next) || next === 47 || next === 63 || next === 35 || next === 46) return true;
+  }
+  return false;
+}
+
 function pathDepth(rest: string): number {
   let depth = 0;
   let inSegment = false;
@@ -650,19 +785,29 @@ function checkUrl(t: Tables, scan: Scan, text: string, context: Context, nested:
   const url = splitUrl(text);
   if (url === null) return;
   const { scheme, authority, rest } = url;
-  if (t.always.has(scheme) || (context === "fetch" && t.fetch.has(scheme))) {
+  if (t.always.has(scheme) || (fetches(context) && t.fetch.has(scheme))) {
     technique(t, scan, "SSRF_DANGEROUS_SCHEME", text);
   }
   if (scheme === "file") return;
   // A connection string (postgres://, redis://) is not a web fetch, even in an HTTP tool.
-  const ctx: Context = context === "fetch" && !WEB_SCHEMES.has(scheme) ? "tool" : context;
+  const ctx: Context = fetches(context) && !WEB_SCHEMES.has(scheme) ? "tool" : context;
 
   const primary = primaryHost(authority);
   const verdict = classifyHost(t, primary);
+  if (!isBlockClass(t, verdict.cls) && WEB_SCHEMES.has(scheme) && metadataPath(t, rest)) {
+    // A metadata path on a name that is not the metadata service: a rebinding or redirecting
+    // name set up to reach it.
+    technique(t, scan, "SSRF_METADATA_PATH", text);
+  }
   // A bare word as host is an internal name only where a web fetch would resolve it; in
   // scripts and other schemes (s3://bucket, http://host:port placeholders) it is not a host.
   if (verdict.cls === "local_name" && (ctx === "script" || !WEB_SCHEMES.has(scheme))) {
     verdict.cls = null;
+  }
+  // A bare name on an infrastructure port (http://redis:6379, http://etcd:2379) fetched over
+  // the web is a service of the cluster or compose network, not a typo.
+  if (verdict.cls === "local_name" && fetches(ctx) && t.infraPorts.has(portOf(primary))) {
+    verdict.cls = "internal_name";
   }
   if (verdict.cls !== null) {
     if (nested) {
@@ -671,11 +816,19 @@ function checkUrl(t: Tables, scan: Scan, text: string, context: Context, nested:
       verdict.cls === "private" &&
       verdict.canonicalIp &&
       scheme === "https" &&
-      pathDepth(rest) >= 2
+      pathDepth(rest) >= 2 &&
+      // Not the API of an infrastructure service (kubelet, etcd, Docker, Consul, actuator).
+      !t.infraPorts.has(portOf(primary)) &&
+      !startsWithAny(rest, t.data.infraPaths)
     ) {
       technique(t, scan, "SSRF_PRIVATE_API", text);
     } else {
-      reportClass(t, scan, verdict.cls, ctx, text);
+      // A tool or service pointed at an infrastructure API (Docker, kubelet, etcd, actuator)
+      // on an internal host is the SSRF itself, not a developer's own server.
+      const infra =
+        (ctx === "service" || ctx === "tool") &&
+        (t.infraPorts.has(portOf(primary)) || startsWithAny(rest, t.data.infraPaths));
+      reportClass(t, scan, verdict.cls, infra ? "fetch" : ctx, text);
     }
     if (verdict.obfuscated) {
       technique(t, scan, "SSRF_OBFUSCATED_ADDRESS", text);
@@ -775,8 +928,8 @@ function opaqueScheme(t: Tables, scan: Scan, value: string, context: Context): v
   const scheme = text.slice(0, colon);
   const next = text.charCodeAt(colon + 1);
   if (Number.isNaN(next) || next === 32 || next === 9 || next === 10) return;
-  if (t.always.has(scheme) || (context === "fetch" && t.fetch.has(scheme))) {
-    if (scheme === "file" && context !== "fetch") return;
+  if (t.always.has(scheme) || (fetches(context) && t.fetch.has(scheme))) {
+    if (scheme === "file" && !fetches(context)) return;
     technique(t, scan, "SSRF_DANGEROUS_SCHEME", text);
   }
 }
@@ -795,6 +948,7 @@ function withSlashes(target: string): string {
 }
 
 const PROSE_KINDS: ReadonlySet<ActionKind> = new Set(["message", "llm_prompt", "tool_output"]);
+const FILE_KINDS: ReadonlySet<ActionKind> = new Set(["file_read", "file_write", "file_delete"]);
 
 function contextOf(kind: ActionKind): Context | null {
   if (PROSE_KINDS.has(kind)) return null;
@@ -810,13 +964,172 @@ function bareHost(value: TextView): string | null {
 }
 
 /**
+ * How a parameter's URL is used: called back or imported by the service behind the tool
+ * (webhook, callback, image: a fetch), handed to it as a plain `url` (a service fetch), or
+ * neither (null: the tool merely holds it).
+ */
+function fetchKeyContext(t: Tables, key: string): Context | null {
+  for (const word of t.fetchWords) if (key.indexOf(word) >= 0) return "fetch";
+  return t.fetchKeys.has(key) ? "service" : null;
+}
+
+const MAX_EMBED_SCAN = 65_536;
+const MAX_EMBEDS = 64;
+const MAX_TAG_LOOKBACK = 1024;
+
+/** The name of the element an attribute at byte `at` sits in, lower case; "" outside a tag. */
+function tagBefore(buf: Buffer, at: number): string {
+  const stop = Math.max(0, at - MAX_TAG_LOOKBACK);
+  let lt = -1;
+  for (let i = at - 1; i >= stop; i--) {
+    const c = buf[i]!;
+    if (c === 62 /* > */) return "";
+    if (c === 60 /* < */) {
+      lt = i;
+      break;
+    }
+  }
+  if (lt < 0) return "";
+  let end = lt + 1;
+  while (end < buf.length && end - lt < 32) {
+    const c = buf[end]!;
+    if (c <= 32 || c === 47 || c === 62) break;
+    end++;
+  }
+  return buf.toString("latin1", lt + 1, end);
+}
+
+function isOneUrl(text: string): boolean {
+  const sep = text.indexOf("://");
+  if (sep <= 0 || sep > 16 || text.length > MAX_SCAN) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 9 || c === 13) return false;
+  }
+  return true;
+}
+
+/** `//host/x` → `http://host/x`; other text as is. */
+function absolute(url: string): string {
+  return url.startsWith("//") ? `http:${url}` : url;
+}
+
+/**
+ * An XML external entity, external DTD or XInclude: a local path or file:/php:/jar: URL reads
+ * a file into the document; an internal host is SSRF; a parameter entity fetching a remote DTD
+ * is the out-of-band form. A general entity on a public URL is only suspicious.
+ */
+function checkEntity(
+  t: Tables,
+  scan: Scan,
+  uri: string,
+  parameter: boolean,
+  ctx: Context,
+  severe: Severity,
+): void {
+  const u = absolute(uri.trim());
+  if (u === "") return;
+  let bad = false;
+  const c0 = u.charCodeAt(0);
+  const colon = u.indexOf(":");
+  const scheme = colon > 0 ? u.slice(0, colon) : "";
+  if (c0 === 47 || c0 === 92 || (colon === 1 && (u[2] === "/" || u[2] === "\\"))) bad = true;
+  else if (scheme === "file" || t.always.has(scheme) || t.fetch.has(scheme)) bad = true;
+  else if (WEB_SCHEMES.has(scheme)) {
+    const url = splitUrl(u);
+    const host = url === null ? "" : primaryHost(url.authority);
+    bad = parameter || isBlockClass(t, classifyHost(t, host).cls);
+    checkUrl(t, scan, u, ctx, false);
+    if (!bad) {
+      technique(t, scan, "SSRF_XXE_EXTERNAL", u);
+      return;
+    }
+  } else return;
+  const spec = t.data.techniques.SSRF_XXE;
+  if (severe === "BLOCK") technique(t, scan, "SSRF_XXE", u);
+  else
+    addFinding(
+      scan,
+      "SSRF_XXE",
+      "WARN",
+      t.data.techniques.SSRF_XXE_EXTERNAL.confidence,
+      spec.message,
+      u,
+    );
+}
+
+/** The bytes RE2 scans: the normalised text, capped (RE2 on a Buffer is not re-encoded per call). */
+function scanned(view: TextView): Buffer {
+  return view.buf.length > MAX_EMBED_SCAN ? view.buf.subarray(0, MAX_EMBED_SCAN) : view.buf;
+}
+
+/**
+ * URLs a renderer fetches by itself — src/href/data attributes (links excepted), CSS url()
+ * and @import, markdown images, meta refresh, script fetches — and XML external entities,
+ * judged in the context of who renders them.
+ */
+function checkEmbeds(t: Tables, scan: Scan, view: TextView, ctx: Context, severe: Severity): void {
+  if (view.norm.length < 8) return;
+  let hinted = false;
+  for (const e of t.embeds) {
+    if (view.norm.indexOf(e.spec.hint) >= 0) {
+      hinted = true;
+      break;
+    }
+  }
+  if (!hinted) return;
+  const subject = scanned(view);
+  const hits = t.embedSet.match(subject);
+  let count = 0;
+  for (const index of hits) {
+    const e = t.embeds[index]!;
+    const re = e.re;
+    re.lastIndex = 0;
+    for (let m = re.exec(subject); m !== null && count < MAX_EMBEDS; m = re.exec(subject)) {
+      count++;
+      const group = (m as unknown as (Buffer | undefined)[])[1];
+      if (group === undefined) continue;
+      const url = group.toString("utf8");
+      if (url === "") continue;
+      if (e.spec.role !== "fetch") {
+        checkEntity(t, scan, url, e.spec.role === "parameter_entity", ctx, severe);
+        continue;
+      }
+      if (e.spec.linkAttribute && t.linkTags.has(tagBefore(subject, m.index))) continue;
+      const u = withSlashes(absolute(url));
+      if (u.indexOf("://") > 0) checkUrl(t, scan, u, ctx, false);
+      else opaqueScheme(t, scan, u, ctx);
+    }
+  }
+}
+
+/** "Then open http://…", "use the browser tool to fetch http://…": a URL the agent is told to fetch. */
+function checkImperative(t: Tables, scan: Scan, view: TextView): void {
+  if (view.norm.indexOf("//") < 0) return;
+  const subject = scanned(view);
+  const re = t.imperative;
+  re.lastIndex = 0;
+  let count = 0;
+  for (let m = re.exec(subject); m !== null && count < MAX_EMBEDS; m = re.exec(subject)) {
+    count++;
+    const group = (m as unknown as (Buffer | undefined)[])[1];
+    if (group !== undefined) {
+      checkUrl(t, scan, withSlashes(absolute(group.toString("utf8"))), "document", false);
+    }
+  }
+}
+
+/**
  * Layer 5: SSRF. Every host an action would reach — URLs in the target, parameters and decoded
  * blobs, the bare host of an HTTP action, hosts nested in paths and query strings, each reading
- * of an ambiguous authority — is parsed as an address in any notation (decimal, octal, hex,
- * short forms, IPv6 with embedded IPv4) or a DNS name (loopback aliases, wildcard and rebinding
- * DNS, names spelling an address, cluster-internal names) and classified: cloud metadata,
- * loopback, link-local and private targets are blocked, as are schemes that read files or speak
- * raw protocols. Text that merely mentions such addresses (prose, documentation URLs) passes.
+ * of an ambiguous authority, URLs a renderer fetches from markup it is given (iframe, img, CSS,
+ * markdown images, XML external entities), webhook and callback parameters of any tool — is
+ * parsed as an address in any notation (decimal, octal, hex, short forms, IPv6 with embedded
+ * IPv4) or a DNS name (loopback aliases, wildcard and rebinding DNS, names spelling an address,
+ * cluster-internal names, infrastructure ports) and classified: cloud metadata, loopback,
+ * link-local and private targets are blocked, as are schemes that read files or speak raw
+ * protocols and metadata paths on any host. Text that merely mentions such addresses (prose,
+ * documentation URLs, links in a page) passes.
  */
 export function createNetworkLayer(input: unknown): Layer {
   const data = NetworkDataSchema.parse(input);
@@ -848,10 +1161,23 @@ export function createNetworkLayer(input: unknown): Layer {
     always: new Set(data.schemes.always),
     fetch: new Set(data.schemes.fetch),
     softened: {
+      service: new Map(Object.entries(data.softened.service) as [HostClass, number][]),
       script: new Map(Object.entries(data.softened.script) as [HostClass, number][]),
       tool: new Map(Object.entries(data.softened.tool) as [HostClass, number][]),
+      document: new Map(Object.entries(data.softened.document) as [HostClass, number][]),
     },
     hostKeys: new Set(data.hostParamKeys),
+    fetchKeys: new Set(data.fetchParamKeys),
+    fetchWords: data.fetchParamWords,
+    infraPorts: new Set(data.infraPorts.map(String)),
+    metadataPaths: data.metadataPaths,
+    embeds: data.embeds.map((spec) => ({ spec, re: new RE2(spec.pattern, "gu") })),
+    embedSet: new RE2.Set(
+      data.embeds.map((e) => e.pattern),
+      "u",
+    ),
+    linkTags: new Set(data.linkTags),
+    imperative: new RE2(data.imperativeFetch, "gu"),
   };
   const rules = compileRules("network", data.rules);
 
@@ -859,8 +1185,15 @@ export function createNetworkLayer(input: unknown): Layer {
     name: "network",
     maxInputChars: data.maxInputChars,
     check(facts: Facts): readonly Finding[] {
-      const context = contextOf(facts.kind);
-      if (context === null) return NO_FINDINGS;
+      const kind = facts.kind;
+      const context = contextOf(kind);
+      if (context === null) {
+        // A prompt telling the agent to fetch a metadata URL; other prose is never a request.
+        if (kind !== "llm_prompt" || facts.content.norm.indexOf("//") < 0) return NO_FINDINGS;
+        const scan: Scan = { found: [], codes: new Set() };
+        checkImperative(tables, scan, facts.content);
+        return done(scan.found);
+      }
       const scan: Scan = { found: rules(facts), codes: new Set() };
       for (const f of scan.found) scan.codes.add(f.code);
       // In an HTTP action the target as written keeps the backslashes and quotes the URL
@@ -871,6 +1204,19 @@ export function createNetworkLayer(input: unknown): Layer {
         if (target.indexOf("://") > 0 && target.indexOf(" ") < 0) {
           direct = target;
           checkUrl(tables, scan, target, context, false);
+        }
+      }
+      if (context === "tool") {
+        // Webhooks, callbacks, images to import: the service behind the tool fetches them, so
+        // they are judged as fetches, before the softer reading of every other parameter URL.
+        for (let k = 0; k < facts.paramStrings.length && k < MAX_URLS; k++) {
+          const p = facts.paramStrings[k]!;
+          const ctx = fetchKeyContext(tables, p.key.toLowerCase());
+          if (ctx === null) continue;
+          const value = withSlashes(absolute(p.value.norm.trim()));
+          if (value.indexOf("://") > 0 && value.indexOf(" ") < 0) {
+            checkUrl(tables, scan, value, ctx, false);
+          }
         }
       }
       let seen = 0;
@@ -896,6 +1242,39 @@ export function createNetworkLayer(input: unknown): Layer {
           if (p.path !== p.key || !tables.hostKeys.has(p.key.toLowerCase())) continue;
           const host = bareHost(p.value);
           if (host !== null) checkUrl(tables, scan, `http://${host}`, context, false);
+        }
+      }
+      // Markup handed to a tool is rendered (html_to_pdf, screenshot, SVG and XML import): its
+      // embedded URLs are fetches. Written files only matter for metadata and disguised hosts;
+      // a fetched page (an HTTP GET's content) is data.
+      const outgoing = context !== "fetch" || facts.source === "agent";
+      if (outgoing) {
+        // Stored rather than rendered: files, database rows, payment memos.
+        const file = FILE_KINDS.has(kind) || kind === "sql" || kind === "payment";
+        const ctx: Context = file ? "document" : context === "tool" ? "fetch" : context;
+        const severe: Severity = file ? "WARN" : "BLOCK";
+        checkEmbeds(tables, scan, facts.content, ctx, severe);
+        if (!file) {
+          for (let k = 0; k < facts.paramStrings.length && k < MAX_URLS; k++) {
+            checkEmbeds(tables, scan, facts.paramStrings[k]!.value, ctx, severe);
+          }
+        }
+        if (kind === "other") checkImperative(tables, scan, facts.content);
+        if (kind === "http") {
+          // An outgoing body passes its URLs on to a service that may fetch them.
+          let n = 0;
+          for (const url of facts.urls) {
+            if (url.field !== "content") continue;
+            if (n++ >= MAX_URLS) break;
+            checkUrl(tables, scan, url.text, "document", false);
+          }
+        }
+      }
+      if ((kind === "other" || kind === "http") && facts.target.norm.trim() === "") {
+        // Content that is one URL, with no target, is the tool's input (summarize_url).
+        const whole = withSlashes(facts.content.norm.trim());
+        if (isOneUrl(whole)) {
+          checkUrl(tables, scan, whole, kind === "http" ? "fetch" : "service", false);
         }
       }
       return done(scan.found);
