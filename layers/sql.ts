@@ -1,13 +1,7 @@
+import RE2 from "re2";
 import { z } from "zod";
-import { ACTION_KINDS, done, evidenceOf, RuleFileSchema } from "./rules.js";
-import {
-  type ActionKind,
-  type Facts,
-  type Finding,
-  type Layer,
-  NO_FINDINGS,
-  type Severity,
-} from "./types.js";
+import { ACTION_KINDS, compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
+import type { ActionKind, Facts, Finding, Layer, Severity } from "./types.js";
 
 /** Every finding this layer can raise; data/sql.json gives each its severity and message. */
 export const SQL_CODES = [
@@ -39,6 +33,13 @@ export const SQL_CODES = [
   "SQL_DROP_OBJECT",
   "SQL_PRIVILEGE_CHANGE",
   "SQL_CREDENTIAL_TABLE_READ",
+  "NOSQL_OPERATOR_INJECTION",
+  "NOSQL_JS_INJECTION",
+  "NOSQL_JS_QUERY",
+  "NOSQL_STORE_WIPE",
+  "NOSQL_UNBOUNDED_DELETE",
+  "NOSQL_UNBOUNDED_UPDATE",
+  "NOSQL_INDEX_DELETE",
 ] as const;
 
 export type SqlCode = (typeof SQL_CODES)[number];
@@ -49,6 +50,17 @@ const Words = z.array(
     .min(1)
     .regex(/^[^A-Z]*$/, { message: "must be lower case" }),
 );
+
+function compiles(pattern: string): boolean {
+  try {
+    new RE2(pattern, "u");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const Pattern = z.string().min(1).refine(compiles, { message: "is not a valid RE2 pattern" });
 
 const FindingSpecSchema = z.strictObject({
   severity: z.enum(["BLOCK", "WARN"]),
@@ -83,11 +95,19 @@ export const SqlDataSchema = RuleFileSchema.extend({
   enumerationNames: Words,
   enumerationPrefixes: Words,
   credentialTables: Words,
+  /** Columns that hold secrets: whole names, `_`-separated parts, part prefixes. */
+  credentialColumns: z.strictObject({ names: Words, parts: Words, partPrefixes: Words }),
+  /** String functions that read part of a value (`substring`, `ascii`): blind extraction. */
+  extractFunctions: Words,
   charFunctions: Words,
   concatFunctions: Words,
   splitKeywords: Words,
   stackedStatements: z.record(z.string(), z.array(z.string())),
   dropObjectsWarn: Words,
+  /** DROP of these takes a whole database (CQL keyspaces, catalogs). */
+  dropDatabaseObjects: Words,
+  /** DROP of these takes a table's data (Influx measurements, collections). */
+  dropTableObjects: Words,
   privilegeEscalation: Words,
   tempTables: z.strictObject({
     prefixes: Words,
@@ -97,12 +117,55 @@ export const SqlDataSchema = RuleFileSchema.extend({
   }),
   legacyColumns: Words,
   timeColumns: z.strictObject({ suffixes: Words, names: Words }),
+  /** Functions and keywords that make a comparison a point in time (`now()`, `interval`). */
+  timeExpressionWords: Words,
   expiryColumns: Words,
   keyColumns: z.strictObject({ names: Words, suffixes: Words }),
   skipKinds: z.array(z.enum(ACTION_KINDS)),
   codeParamKeys: Words,
   /** Parameters that carry SQL text in any tool (`{"sql": "DELETE …"}`). */
   sqlParamKeys: Words,
+  /** Query documents (MongoDB-style operators) and the JavaScript some stores run. */
+  nosql: z.strictObject({
+    $comment: z.string().optional(),
+    maxNodes: z.number().int().positive(),
+    maxDepth: z.number().int().positive(),
+    bypassOperators: Words,
+    alwaysTrueOperators: Words,
+    jsOperators: Words,
+    /** Operators spelled without `$` (Hasura `_neq`, Prisma `not`): operators only under a field. */
+    plainOperators: Words,
+    jsAttackPatterns: z.array(Pattern).min(1),
+    /** Operators written as text; group 1 is the field, group 2 the operator. */
+    operatorTextPatterns: z.array(Pattern).min(1),
+    /** A whole value that is an operator document; group 1 is the operator. */
+    valueOperatorPattern: Pattern,
+    secretFields: Words,
+    identityFields: Words,
+    authContextTokens: Words,
+  }),
+  /** Operations on non-SQL stores named in structured params, and SQL embedded in commands. */
+  stores: z.strictObject({
+    $comment: z.string().optional(),
+    opKeys: Words,
+    wipeOps: Words,
+    containerOps: Words,
+    deleteOps: Words,
+    updateOps: Words,
+    genericOps: Words,
+    filterKeys: Words,
+    containerKeys: Words,
+    neutralKeys: Words,
+    matchAllKeys: Words,
+    storeTokens: Words,
+    searchTokens: Words,
+    searchPorts: z.array(z.string().regex(/^\d+$/)),
+    methodKeys: Words,
+    pathKeys: Words,
+    /** A database client or driver call in a command or program. */
+    sqlContextPattern: Pattern,
+    destructiveStatementPattern: Pattern,
+  }),
   findings: z
     .record(z.enum(SQL_CODES), FindingSpecSchema)
     .refine((f) => SQL_CODES.every((code) => f[code] !== undefined), {
@@ -478,6 +541,7 @@ const F_CHAR = 256;
 const F_CONCAT = 512;
 const F_SEQ = 1024;
 const F_KEYWORD = 2048;
+const F_EXTRACT = 4096;
 
 /** Words the analysis branches on; only these enter its switch. */
 const SWITCH_WORDS = [
@@ -582,6 +646,48 @@ const ALTER_DROP_NO_DATA = new Set([
   "default",
   "unique",
 ]);
+// Words after which a parenthesis opens an expression.
+const EXPRESSION_WORDS = new Set([
+  "when",
+  "then",
+  "else",
+  "if",
+  "iif",
+  "and",
+  "or",
+  "xor",
+  "not",
+  "exists",
+  "in",
+  "by",
+  "select",
+  "where",
+  "having",
+  "on",
+  "like",
+  "is",
+  "between",
+  "case",
+  "return",
+  "asc",
+  "desc",
+]);
+// What may follow the table of a subquery.
+const SUBQUERY_TAIL = new Set([
+  "where",
+  "limit",
+  "order",
+  "group",
+  "join",
+  "inner",
+  "left",
+  "right",
+  "cross",
+  "union",
+  "having",
+  "offset",
+  "fetch",
+]);
 const UPDATE_MODIFIERS = new Set(["only", "low_priority", "ignore", "top"]);
 const WHERE_END = new Set(["order", "limit", "returning", "group", "offset"]);
 const RANGE_OPS = new Set(["<", "<=", ">", ">="]);
@@ -613,6 +719,7 @@ class SqlJudge {
   readonly stacked: ReadonlyMap<string, readonly string[]>;
   readonly dropWarn: ReadonlySet<string>;
   readonly privileged: ReadonlySet<string>;
+  readonly timeWords: ReadonlySet<string>;
 
   readonly flags: ReadonlyMap<string, number>;
   readonly prefix3: ReadonlySet<string>;
@@ -638,6 +745,7 @@ class SqlJudge {
       F_SEQ,
     );
     flag(SWITCH_WORDS, F_KEYWORD);
+    flag(data.extractFunctions, F_EXTRACT);
     this.flags = flags;
     this.prefixFirst = new Uint8Array(128);
     for (const p of data.enumerationPrefixes) this.prefixFirst[p.charCodeAt(0) & 127] = 1;
@@ -656,6 +764,7 @@ class SqlJudge {
     this.stacked = new Map(Object.entries(data.stackedStatements));
     this.dropWarn = new Set(data.dropObjectsWarn);
     this.privileged = new Set(data.privilegeEscalation);
+    this.timeWords = new Set(data.timeExpressionWords);
   }
 
   operandAt(code: Tok[], i: number): Operand | null {
@@ -752,8 +861,14 @@ class SqlJudge {
     const code = tk.code;
     const last = tk.toks[tk.toks.length - 1];
     s.commentEnd = last !== undefined && last.type === T_COMMENT && code.length > 0;
+    // A bare `--` or `#` closing the text: what the payload cut off of the host query.
+    const emptyTail = s.commentEnd && last!.text.trim() === "";
     if (tk.versioned && code.length > 0) mark(s, S_SPLIT, code[0]!);
     const statement = mode === "statement";
+    let h = 0;
+    while (isPunct(code[h], "(")) h++;
+    const headStatement =
+      code[h]?.type === T_WORD && this.statementKeywords.has(code[h]!.text) && h === 0;
     let chars = 0;
     for (let i = 0; i < code.length; i++) {
       const t = code[i]!;
@@ -768,6 +883,17 @@ class SqlJudge {
           switch (w) {
             case "select":
               s.select = true;
+              // `(select … from t)` inside a sort key, a filter or an id: a subquery smuggled
+              // into a value (a statement sent as a whole value is judged as one).
+              if (
+                !statement &&
+                !headStatement &&
+                isPunct(code[i - 1], "(") &&
+                this.expressionAt(code, i - 2) &&
+                this.subquery(code, i)
+              ) {
+                mark(s, S_SUBQ, t);
+              }
               break;
             case "union": {
               let j = i + 1;
@@ -776,7 +902,7 @@ class SqlJudge {
               if (!isWord(code[j], "select")) break;
               if (
                 statement
-                  ? this.unionProbe(code, j)
+                  ? this.unionProbe(code, j) || emptyTail
                   : this.selectList(code, j + 1, mode === "literal")
               ) {
                 mark(s, S_UNION, t);
@@ -844,6 +970,11 @@ class SqlJudge {
           if (f & F_OOB) mark(s, S_OOB, t);
           if ((call && f & F_SYSFN) || f & F_SYSWORD) mark(s, S_SYSINFO, t);
           if (f & F_ENUM) mark(s, S_ENUM, t);
+          // `substring(password,1,1)='a'`, `ascii(mid(pwd,2,1))>77`: a secret read one
+          // character at a time, the shape of blind extraction wherever it appears.
+          if (call && f & F_EXTRACT && this.extractsSecret(code, i + 2, statement)) {
+            mark(s, S_BOOL, t);
+          }
           if (f & F_CRED) mark(s, S_CRED, t);
           if (call && f & F_CHAR && (code[i + 2]?.type === T_NUM || code[i + 2]?.type === T_HEX)) {
             chars++;
@@ -963,7 +1094,11 @@ class SqlJudge {
     }
   }
 
-  /** `UNION SELECT 1,2,NULL` or `UNION SELECT @@version`: probing, not a report query. */
+  /**
+   * `UNION SELECT 1,2,NULL`, `UNION SELECT @@version`, a UNION that reads the catalog
+   * (`… FROM sqlite_master`, `information_schema.columns`) or credential columns
+   * (`username, password_hash`): probing or dumping, not a report query.
+   */
   unionProbe(code: Tok[], select: number): boolean {
     let depth = 0;
     let allConst = true;
@@ -981,25 +1116,138 @@ class SqlJudge {
         depth--;
         continue;
       }
-      if (depth > 0) continue;
+      if (depth > 0) {
+        // `concat(login, ':', pass)`: credentials read inside a function call.
+        if (t.type === T_WORD && this.isCredentialColumn(t.text)) sys = true;
+        continue;
+      }
       if (isPunct(t, ";")) break;
       if (isPunct(t, ",")) {
         items++;
         continue;
       }
       if (t.type === T_WORD) {
-        if (t.text === "from") return sys;
+        if (t.text === "from") return sys || this.catalogName(code[j + 1]);
         if (t.text === "union" || t.text === "order" || t.text === "limit" || t.text === "where")
           break;
         if (t.text.startsWith("@@") || (this.sysFn.has(t.text) && isPunct(code[j + 1], "("))) {
           sys = true;
         } else if (t.text !== "null" && t.text !== "true" && t.text !== "false") {
           allConst = false;
+          if (this.isCredentialColumn(t.text)) sys = true;
         }
       }
       tokens++;
     }
     return sys || (allConst && tokens > 0 && items >= 2);
+  }
+
+  /**
+   * What precedes a `(`: the start of the value, an operator, a comma, a condition keyword or
+   * a function name — an expression, not a sentence ("choose (select one from the list)").
+   */
+  expressionAt(code: Tok[], j: number): boolean {
+    const t = code[j];
+    if (t === undefined || t.type === T_OP || isPunct(t, ",") || isPunct(t, "(")) return true;
+    if (t.type !== T_WORD) return false;
+    return EXPRESSION_WORDS.has(t.text) || this.flags.has(t.text) || isPunct(code[j + 1], "(");
+  }
+
+  /** `select x from t` up to the closing parenthesis: a select list, a table, a SQL tail. */
+  subquery(code: Tok[], i: number): boolean {
+    let items = 0;
+    let depth = 0;
+    for (let j = i + 1; j < code.length && j < i + 80; j++) {
+      const t = code[j]!;
+      if (isPunct(t, "(")) {
+        depth++;
+        items++;
+        continue;
+      }
+      if (isPunct(t, ")")) {
+        if (depth === 0) return false;
+        depth--;
+        continue;
+      }
+      if (depth > 0) continue;
+      if (isWord(t, "from")) {
+        if (items === 0 || this.nameAt(code, j + 1) === null) return false;
+        let k = j + 2;
+        // An alias only counts when a clause follows it (`from users u where …`).
+        const alias = code[k]?.type === T_WORD && !this.reserved.has(code[k]!.text);
+        if (alias) k++;
+        const after = code[k];
+        if (after === undefined || isPunct(after, ")")) return !alias;
+        if (!alias && (isPunct(after, ",") || isPunct(after, ";"))) return true;
+        return after.type === T_WORD && SUBQUERY_TAIL.has(after.text);
+      }
+      if (
+        t.type === T_NUM ||
+        t.type === T_STR ||
+        (t.type === T_OP && t.text === "*") ||
+        (t.type === T_WORD &&
+          (!this.reserved.has(t.text) || t.text === "null" || t.text === "case"))
+      ) {
+        items++;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A credential column among the arguments of a call (nested calls included); in a
+   * statement the call must also be compared (`…)='a'`), as masking (`left(token, 4)`) is not.
+   */
+  extractsSecret(code: Tok[], j: number, compared: boolean): boolean {
+    let depth = 0;
+    let secret = false;
+    for (let k = j; k < code.length && k < j + 40; k++) {
+      const t = code[k]!;
+      if (isPunct(t, "(")) depth++;
+      else if (isPunct(t, ")")) {
+        if (depth > 0) {
+          depth--;
+          continue;
+        }
+        if (!secret || !compared) return secret;
+        const n = code[k + 1];
+        return (
+          n !== undefined &&
+          ((n.type === T_OP && CMP_OPS.has(n.text)) ||
+            (n.type === T_WORD &&
+              (CMP_WORDS.has(n.text) || n.text === "between" || n.text === "in")))
+        );
+      } else if (
+        t.type === T_WORD &&
+        this.isCredentialColumn(t.text) &&
+        !isPunct(code[k + 1], "(")
+      ) {
+        secret = true;
+      }
+    }
+    return false;
+  }
+
+  /** A system catalog or credential table: `sqlite_master`, `pg_catalog.pg_user`, `sys.objects`. */
+  catalogName(t: Tok | undefined): boolean {
+    if (t === undefined || t.type !== T_WORD) return false;
+    const f = this.flags.get(t.text) ?? 0;
+    return (f & (F_ENUM | F_CRED)) !== 0 || startsWithAny(t.text, this.enumPrefixes);
+  }
+
+  /** `password`, `pwd_hash`, `api_token`, `users.passwd`: a column that holds a secret. */
+  isCredentialColumn(name: string): boolean {
+    const c = this.data.credentialColumns;
+    const col = name.slice(name.lastIndexOf(".") + 1);
+    if (c.names.includes(col)) return true;
+    let start = 0;
+    for (let i = 0; i <= col.length; i++) {
+      if (i < col.length && col.charCodeAt(i) !== 95) continue;
+      const part = col.slice(start, i);
+      if (c.parts.includes(part) || startsWithAny(part, c.partPrefixes)) return true;
+      start = i + 1;
+    }
+    return false;
   }
 
   /** What follows SELECT reads as a select list, not as prose ("union select explained"). */
@@ -1310,6 +1558,11 @@ class SqlJudge {
     return tc.names.includes(col) || endsWithAny(col, tc.suffixes);
   }
 
+  /** `expires_at`, `valid_until`: removing what has expired is housekeeping, not loss. */
+  isExpiryColumn(name: string): boolean {
+    return includesAny(name.slice(name.lastIndexOf(".") + 1), this.data.expiryColumns);
+  }
+
   isKeyColumn(name: string): boolean {
     const col = name.slice(name.lastIndexOf(".") + 1);
     const kc = this.data.keyColumns;
@@ -1384,11 +1637,11 @@ class SqlJudge {
         }
         j++;
         if (isWord(st[j], "if") && isWord(st[j + 1], "exists")) j += 2;
-        if (obj.text === "database" || obj.text === "schema") {
+        if (this.data.dropDatabaseObjects.includes(obj.text)) {
           const n = this.namesAt(st, j);
           if (n === null || (strict && !this.endsOk(st, n.next))) return;
           out.add(this.allTemp(n.names) ? "SQL_DROP_TEMP_TABLE" : "SQL_DROP_DATABASE", evidence);
-        } else if (obj.text === "table") {
+        } else if (this.data.dropTableObjects.includes(obj.text)) {
           const n = this.namesAt(st, j);
           if (n === null || (strict && !this.endsOk(st, n.next))) return;
           out.add(this.allTemp(n.names) ? "SQL_DROP_TEMP_TABLE" : "SQL_DROP_TABLE", evidence);
@@ -1608,22 +1861,50 @@ class SqlJudge {
       }
       const cmp = this.compareAt(c, 0);
       if (cmp === null || cmp.a.kind !== K_IDENT) {
-        // `created_at < now() - interval '90 days'`: the right side is an expression.
+        // `created_at < now() - interval '90 days'`, `last_seen < dateadd(day, -30, getdate())`:
+        // the right side is a time expression, whatever the column is called.
         if (
           first?.type === T_WORD &&
-          this.isTimeColumn(first.text) &&
           c[1]?.type === T_OP &&
-          "<>=".includes(c[1].text[0]!)
+          "<>=".includes(c[1].text[0]!) &&
+          (this.isTimeColumn(first.text) ||
+            (!this.isExpiryColumn(first.text) && this.timeExpression(c, 2)))
         ) {
           age = true;
         }
         continue;
       }
       if (this.isKeyColumn(cmp.a.value) && (cmp.op === "=" || cmp.op === "==")) return false;
-      if (this.isTimeColumn(cmp.a.value) && RANGE_OPS.has(cmp.op)) age = true;
+      if (
+        RANGE_OPS.has(cmp.op) &&
+        (this.isTimeColumn(cmp.a.value) ||
+          (!this.isExpiryColumn(cmp.a.value) && this.timeExpression(c, cmp.next - 1)))
+      ) {
+        age = true;
+      }
     }
     return age;
   }
+
+  /** From j on: `now()`, `interval '30 days'`, `getdate()`, or a literal like `'2023-01-01'`. */
+  timeExpression(c: Tok[], j: number): boolean {
+    for (let k = Math.max(0, j); k < c.length && k < j + 12; k++) {
+      const t = c[k]!;
+      if (t.type === T_WORD && this.timeWords.has(t.text)) return true;
+      if (t.type === T_STR && isDateText(t.text)) return true;
+    }
+    return false;
+  }
+}
+
+/** `2023-01-31`, `2023-01-31 10:00`: the text opens with a calendar date. */
+function isDateText(text: string): boolean {
+  if (text.length < 10) return false;
+  for (let i = 0; i < 10; i++) {
+    const c = text.charCodeAt(i);
+    if (i === 4 || i === 7 ? c !== 45 && c !== 47 : !isDigit(c)) return false;
+  }
+  return true;
 }
 
 function startsWithAny(text: string, prefixes: readonly string[]): boolean {
@@ -2005,6 +2286,80 @@ class Scan {
     }
   }
 
+  /**
+   * A request body: JSON string leaves, the string arguments of a GraphQL document, or the
+   * values of a form (`user=…&pass=…`), each a value some query may receive.
+   */
+  body(text: string, skipKeys: ReadonlySet<string>): void {
+    let i = 0;
+    while (i < text.length && isSpace(text.charCodeAt(i), false)) i++;
+    if (i >= text.length || this.budget <= 0) return;
+    const c = text.charCodeAt(i);
+    if ((c === 123 || c === 91) && text.length <= this.limits.maxStatementChars) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed !== undefined) {
+        this.jsonLeaves(parsed, skipKeys);
+        return;
+      }
+    }
+    if (isGraphql(text)) {
+      this.graphqlStrings(text);
+      return;
+    }
+    // An XML or SOAP body: the text between tags.
+    if (c === 60 /* < */) {
+      let n = 0;
+      for (let open = text.indexOf(">", i); open >= 0 && n < 64; n++) {
+        const close = text.indexOf("<", open + 1);
+        if (close < 0) break;
+        if (close - open > 2) this.value(text, open + 1, close, false, "value");
+        open = text.indexOf(">", close + 1);
+      }
+      return;
+    }
+    // A form body: one line, `key=value` pairs, no spaces outside values.
+    if (text.includes("=") && !text.includes("\n") && !text.includes(" ")) {
+      this.url(`form://body?${text}`, false);
+    }
+  }
+
+  jsonLeaves(root: unknown, skipKeys: ReadonlySet<string>): void {
+    const stack: { v: unknown; key: string }[] = [{ v: root, key: "" }];
+    let nodes = 0;
+    while (stack.length > 0 && nodes++ < 512 && this.values < this.limits.maxValues) {
+      const { v, key } = stack.pop()!;
+      if (typeof v === "string") {
+        if (skipKeys.has(key)) continue;
+        if (this.isStatement(v)) this.statement(v);
+        this.value(v, 0, v.length, false, "value");
+      } else if (Array.isArray(v)) {
+        for (let k = v.length - 1; k >= 0 && k < 256; k--) stack.push({ v: v[k], key });
+      } else if (v !== null && typeof v === "object") {
+        for (const k in v as Record<string, unknown>) {
+          stack.push({ v: (v as Record<string, unknown>)[k], key: k.toLowerCase() });
+        }
+      }
+    }
+  }
+
+  /** The double-quoted string arguments of a GraphQL document, each a value. */
+  graphqlStrings(text: string): void {
+    let n = 0;
+    for (let i = text.indexOf('"'); i >= 0 && n < 64; i = text.indexOf('"', i + 1)) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      if (j >= text.length) break;
+      if (j - i > 2) this.value(text, i + 1, j, false, "value");
+      n++;
+      i = j;
+    }
+  }
+
   isStatement(text: string): boolean {
     const tk = tokenize(text, 0, Math.min(text.length, 256), this.opts(0, false, false, 4));
     let k = 0;
@@ -2012,6 +2367,494 @@ class Scan {
     const head = tk.code[k];
     return head?.type === T_WORD && this.judge.statementKeywords.has(head.text);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// NoSQL and other data stores: operator injection into query documents, and destructive
+// operations (flush, drop, delete-everything) sent through tools of any name.
+
+/** Lower case without separators: `Delete-Many`, `delete_many` and `deleteMany` read `deletemany`. */
+function keyOf(key: string): string {
+  if (isPlainKey(key)) return key;
+  let out = "";
+  for (let i = 0; i < key.length && i < 64; i++) {
+    const c = key.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) out += key[i];
+    else if (c >= 65 && c <= 90) out += String.fromCharCode(c + 32);
+  }
+  return out;
+}
+
+/** Only lower-case letters and digits (and not too long to be a key). */
+function isPlainKey(key: string): boolean {
+  if (key.length > 64) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 122))) return false;
+  }
+  return true;
+}
+
+type OperatorUse = { field: string; op: string; value: unknown; text: boolean };
+
+/** What one bounded walk over `params` found. */
+type StoreWalk = {
+  operators: OperatorUse[];
+  ops: string[];
+  filters: unknown[];
+  /** Top-level keys that are neither an operation, a container, a filter nor a connection. */
+  selectorKeys: number;
+  container: boolean;
+  matchAll: boolean;
+  method: string;
+  paths: string[];
+  /** Keys and items visited so far. */
+  nodes: number;
+};
+
+// Which lists a params key is on (one Map lookup per key).
+const KEY_OP = 1;
+const KEY_OP_NAME = 2;
+const KEY_CONTAINER = 4;
+const KEY_FILTER = 8;
+const KEY_MATCH_ALL = 16;
+const KEY_METHOD = 32;
+const KEY_PATH = 64;
+const KEY_NEUTRAL = 128;
+/** Keys that name the operation, its target or its connection, not which records. */
+const KEY_STRUCTURAL = KEY_OP | KEY_CONTAINER | KEY_FILTER | KEY_NEUTRAL;
+
+/** Judges query documents and store operations; lists come from data/sql.json. */
+class StoreJudge {
+  readonly n: SqlData["nosql"];
+  readonly st: SqlData["stores"];
+  readonly bypass: ReadonlySet<string>;
+  readonly alwaysTrue: ReadonlySet<string>;
+  readonly jsOps: ReadonlySet<string>;
+  readonly plainOps: ReadonlySet<string>;
+  readonly jsAttack: RE2;
+  readonly textForms: readonly RE2[];
+  readonly valueForm: RE2;
+  readonly identity: ReadonlySet<string>;
+  readonly secret: ReadonlySet<string>;
+  readonly authTokens: ReadonlySet<string>;
+  readonly opKeys: ReadonlySet<string>;
+  readonly wipeOps: ReadonlySet<string>;
+  readonly containerOps: ReadonlySet<string>;
+  readonly deleteOps: ReadonlySet<string>;
+  readonly updateOps: ReadonlySet<string>;
+  readonly genericOps: ReadonlySet<string>;
+  /** Every prefix of every operation name: action-name tokens that may start one. */
+  readonly opStarts: ReadonlySet<string>;
+  readonly filterKeys: ReadonlySet<string>;
+  readonly containerKeys: ReadonlySet<string>;
+  readonly neutralKeys: ReadonlySet<string>;
+  readonly storeTokens: ReadonlySet<string>;
+  readonly searchTokens: ReadonlySet<string>;
+  readonly methodKeys: ReadonlySet<string>;
+  readonly pathKeys: ReadonlySet<string>;
+  readonly sqlContext: RE2;
+  readonly keyFlags: ReadonlyMap<string, number>;
+  readonly keyCache = new Map<string, string>();
+  readonly destructiveWord: RE2;
+
+  constructor(
+    data: SqlData,
+    readonly judge: SqlJudge,
+  ) {
+    const n = data.nosql;
+    const st = data.stores;
+    const keys = (words: readonly string[]) => new Set(words.map(keyOf));
+    this.n = n;
+    this.st = st;
+    this.bypass = new Set(n.bypassOperators);
+    this.alwaysTrue = new Set(n.alwaysTrueOperators);
+    this.jsOps = new Set(n.jsOperators);
+    this.plainOps = new Set(n.plainOperators);
+    this.jsAttack = new RE2(n.jsAttackPatterns.map((p) => `(?:${p})`).join("|"), "u");
+    this.textForms = n.operatorTextPatterns.map((p) => new RE2(p, "gu"));
+    this.valueForm = new RE2(n.valueOperatorPattern, "u");
+    this.identity = keys(n.identityFields);
+    this.secret = keys(n.secretFields);
+    this.authTokens = new Set(n.authContextTokens);
+    this.opKeys = keys(st.opKeys);
+    this.wipeOps = keys(st.wipeOps);
+    this.containerOps = keys(st.containerOps);
+    this.deleteOps = keys(st.deleteOps);
+    this.updateOps = keys(st.updateOps);
+    this.genericOps = keys(st.genericOps);
+    const starts = new Set<string>();
+    for (const op of [...this.wipeOps, ...this.deleteOps, ...this.updateOps]) {
+      for (let n = 1; n <= op.length; n++) starts.add(op.slice(0, n));
+    }
+    this.opStarts = starts;
+    this.filterKeys = keys(st.filterKeys);
+    this.containerKeys = keys(st.containerKeys);
+    this.neutralKeys = keys(st.neutralKeys);
+    this.storeTokens = new Set(st.storeTokens);
+    this.searchTokens = new Set(st.searchTokens);
+    this.methodKeys = keys(st.methodKeys);
+    this.pathKeys = keys(st.pathKeys);
+    this.sqlContext = new RE2(st.sqlContextPattern, "u");
+    const flags = new Map<string, number>();
+    const flag = (words: Iterable<string>, bit: number) => {
+      for (const w of words) flags.set(w, (flags.get(w) ?? 0) | bit);
+    };
+    flag(this.opKeys, KEY_OP);
+    flag(this.wipeOps, KEY_OP_NAME);
+    flag(this.containerOps, KEY_OP_NAME);
+    flag(this.containerKeys, KEY_CONTAINER);
+    flag(this.filterKeys, KEY_FILTER);
+    flag(st.matchAllKeys.map(keyOf), KEY_MATCH_ALL);
+    flag(this.methodKeys, KEY_METHOD);
+    flag(this.pathKeys, KEY_PATH);
+    flag(this.neutralKeys, KEY_NEUTRAL);
+    this.keyFlags = flags;
+    this.destructiveWord = new RE2(st.destructiveStatementPattern, "u");
+  }
+
+  isSecretField(field: string): boolean {
+    return tailSpells(field, this.secret);
+  }
+
+  /** One bounded pass over params (depth and node count capped by data/sql.json). */
+  walk(params: unknown): StoreWalk {
+    const w: StoreWalk = {
+      operators: [],
+      ops: [],
+      filters: [],
+      selectorKeys: 0,
+      container: false,
+      matchAll: false,
+      method: "",
+      paths: [],
+      nodes: 0,
+    };
+    if (params !== null && typeof params === "object") this.visit(w, params, "", 0);
+    return w;
+  }
+
+  visit(w: StoreWalk, v: object, field: string, depth: number): void {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length && w.nodes < this.n.maxNodes; i++) {
+        const item: unknown = v[i];
+        w.nodes++;
+        if (item !== null && typeof item === "object" && depth < this.n.maxDepth) {
+          this.visit(w, item, field, depth + 1);
+        }
+      }
+      return;
+    }
+    for (const k in v as Record<string, unknown>) {
+      if (++w.nodes > this.n.maxNodes) return;
+      const value = (v as Record<string, unknown>)[k];
+      const dollar = k.charCodeAt(0) === 36; /* $ */
+      // `{password: {not: ""}}`: an operator spelled without `$`, under a field.
+      const plain = !dollar && field !== "" && this.plainOps.has(k.toLowerCase());
+      const operator = dollar || plain;
+      if (operator) {
+        w.operators.push({ field, op: opName(k), value, text: false });
+      }
+      if (!dollar) this.entry(w, k, value, depth);
+      if (value !== null && typeof value === "object" && depth < this.n.maxDepth) {
+        this.visit(w, value, operator ? field : k, depth + 1);
+      }
+    }
+  }
+
+  /** keyOf, remembered: keys repeat from request to request (bounded; results do not depend on it). */
+  key(k: string): string {
+    if (isPlainKey(k)) return k;
+    const known = this.keyCache.get(k);
+    if (known !== undefined) return known;
+    const folded = keyOf(k);
+    if (this.keyCache.size >= 1024) this.keyCache.clear();
+    if (k.length <= 64) this.keyCache.set(k, folded);
+    return folded;
+  }
+
+  entry(w: StoreWalk, k: string, value: unknown, depth: number): void {
+    const kn = this.key(k);
+    // One lookup says which lists the key is on; most keys are on none.
+    const f = this.keyFlags.get(kn) ?? 0;
+    const str = typeof value === "string" ? value : null;
+    if (f !== 0) {
+      if (f & KEY_OP && str !== null && str.length < 64) w.ops.push(keyOf(str));
+      // A command document ({"dropDatabase": 1}, {"drop": "orders"}) names its operation as a key.
+      else if (f & KEY_OP_NAME && depth <= 1 && (str !== null || value === 1 || value === true)) {
+        w.ops.push(kn);
+        if (str !== null) w.container = true;
+      }
+      if (f & KEY_CONTAINER) w.container = true;
+      if (f & KEY_FILTER && depth <= 2) w.filters.push(value);
+      if (f & KEY_MATCH_ALL) w.matchAll = true;
+      if (f & KEY_METHOD && str !== null) w.method = str.trim().toLowerCase();
+      if (f & KEY_PATH && str !== null) w.paths.push(str.toLowerCase());
+    }
+    if (depth === 0 && (f & KEY_STRUCTURAL) === 0) w.selectorKeys++;
+    // JSON smuggled into a string: `"password": "{\"$ne\": null}"`.
+    if (str !== null && str.length < 4096 && str.includes("$")) {
+      const m = this.valueForm.exec(str.toLowerCase());
+      if (m !== null) w.operators.push({ field: k, op: m[1]!, value: str, text: true });
+    }
+  }
+
+  /** `password: {$ne: …}`, `password[$ne]=` written as text (bodies, URLs, shell strings). */
+  textOperators(text: string, out: OperatorUse[]): void {
+    // Every form needs a `$` or a `{` (`password: {_neq: ""}`).
+    if (!text.includes("$") && !text.includes("{")) return;
+    for (const re of this.textForms) {
+      re.lastIndex = 0;
+      for (let n = 0; n < 32; n++) {
+        const m = re.exec(text);
+        if (m === null) break;
+        const end = m.index + m[0].length;
+        out.push({
+          field: m[1]!,
+          op: opName(m[2]!),
+          value: text.slice(end, end + 240),
+          text: true,
+        });
+      }
+    }
+  }
+
+  /** Operators that bypass authentication, extract secrets or run JavaScript on the server. */
+  operators(uses: readonly OperatorUse[], auth: boolean, out: Reporter): void {
+    for (let k = 0; k < uses.length && k < 64; k++) {
+      const u = uses[k]!;
+      if (this.jsOps.has(u.op)) {
+        const js = typeof u.value === "string" ? u.value.toLowerCase() : shortValue(u.value, 400);
+        out.add(this.jsAttack.test(js) ? "NOSQL_JS_INJECTION" : "NOSQL_JS_QUERY", useEvidence(u));
+      } else if (this.bypass.has(u.op) && this.isSecretField(u.field)) {
+        out.add("NOSQL_OPERATOR_INJECTION", useEvidence(u));
+      } else if (auth && this.alwaysTrue.has(u.op) && tailSpells(u.field, this.identity)) {
+        out.add("NOSQL_OPERATOR_INJECTION", useEvidence(u));
+      }
+    }
+  }
+
+  /** An empty or match-everything filter. */
+  emptyFilter(v: unknown): boolean {
+    if (v === null || v === undefined) return true;
+    if (typeof v === "string") {
+      const t = v.trim();
+      return t === "" || t === "*" || t === "*:*" || t === "{}" || t === "[]";
+    }
+    if (typeof v !== "object") return v === true;
+    if (Array.isArray(v)) return v.length === 0;
+    let count = 0;
+    for (const k in v as Record<string, unknown>) {
+      count++;
+      const kn = keyOf(k);
+      if (count > 1 || !(this.st.matchAllKeys.includes(kn) || kn === "query")) return false;
+      if (kn === "query" && !this.emptyFilter((v as Record<string, unknown>)[k])) return false;
+    }
+    return true;
+  }
+
+  /** Structured operations: `{"operation": "deleteMany", "filter": {}}`, `{"op": "dropDatabase"}`. */
+  operations(w: StoreWalk, facts: Facts, tokens: readonly string[], out: Reporter): void {
+    let context =
+      w.container ||
+      facts.target.norm.startsWith("redis") ||
+      facts.target.norm.startsWith("mongodb");
+    for (const t of tokens) if (this.storeTokens.has(t)) context = true;
+    // The action name itself may be the operation: `mongo_delete_many`, `redis_flushall`.
+    let ops: string[] | null = w.ops.length > 0 ? w.ops.slice(0, 16) : null;
+    for (let i = 0; i < tokens.length && i < 8; i++) {
+      if (!this.opStarts.has(tokens[i]!)) continue;
+      let joined = "";
+      for (let j = i; j < tokens.length && j < i + 3; j++) {
+        joined += tokens[j];
+        const compound =
+          this.wipeOps.has(joined) || this.deleteOps.has(joined) || this.updateOps.has(joined);
+        if (j > i ? compound : this.wipeOps.has(joined)) {
+          ops ??= [];
+          ops.push(joined);
+        }
+      }
+    }
+    if (ops === null) return;
+    const explicitAll =
+      w.matchAll || (w.filters.length > 0 && w.filters.every((f) => this.emptyFilter(f)));
+    const unfiltered = w.filters.length === 0 && w.selectorKeys === 0;
+    for (const op of ops) {
+      if (this.wipeOps.has(op)) out.add("NOSQL_STORE_WIPE", op);
+      else if (this.containerOps.has(op) && context && w.container) out.add("NOSQL_STORE_WIPE", op);
+      else if (!context || !(unfiltered || explicitAll)) continue;
+      else if (this.deleteOps.has(op)) out.add("NOSQL_UNBOUNDED_DELETE", op);
+      else if (this.updateOps.has(op)) out.add("NOSQL_UNBOUNDED_UPDATE", op);
+      // `delete` / `remove` / `update` name a single-record call too: only an explicit empty
+      // filter makes them mass operations.
+      else if (explicitAll && this.genericOps.has(op)) {
+        out.add(op.startsWith("update") ? "NOSQL_UNBOUNDED_UPDATE" : "NOSQL_UNBOUNDED_DELETE", op);
+      }
+    }
+  }
+
+  /** Search clusters: `DELETE /_all`, `DELETE /logs-*`, `_delete_by_query` matching all. */
+  searchIndex(w: StoreWalk, facts: Facts, tokens: readonly string[], out: Reporter): void {
+    let method = w.method;
+    if (method === "" && facts.kind === "http" && facts.action.norm.includes("delete")) {
+      method = "delete";
+    }
+    const byQuery = w.matchAll || facts.target.norm.includes("_delete_by_query");
+    if (method !== "delete" && !byQuery) return;
+    const paths = w.paths;
+    let search = false;
+    for (const t of tokens) if (this.searchTokens.has(t)) search = true;
+    for (const u of facts.urls) {
+      if (u.field !== "target" && u.field !== "params") continue;
+      paths.push(u.path);
+      if (this.st.searchPorts.includes(u.port)) search = true;
+      if (u.path.includes("_delete_by_query") && (w.matchAll || u.query.includes("q=*"))) {
+        out.add("NOSQL_UNBOUNDED_DELETE", u.text);
+      }
+    }
+    for (const p of paths) {
+      if (p.includes("_delete_by_query") && w.matchAll) out.add("NOSQL_UNBOUNDED_DELETE", p);
+    }
+    if (method !== "delete") return;
+    for (const p of paths) {
+      let s = 0;
+      while (p.charCodeAt(s) === 47) s++;
+      let e = p.indexOf("/", s);
+      if (e < 0) e = p.length;
+      const first = p.slice(s, e);
+      if (first === "" || p.slice(e).replaceAll("/", "") !== "") continue;
+      if (first === "_all" || first.includes("*")) {
+        out.add("NOSQL_STORE_WIPE", `DELETE ${p}`);
+      } else if (search && first.charCodeAt(0) !== 95) {
+        // A dated (`logs-2024.01.07`) or scratch index is routine retention; others are data.
+        const n = first.length;
+        const dated = isDigit(first.charCodeAt(n - 1)) && isDigit(first.charCodeAt(n - 2));
+        const temp = dated || this.judge.isTemp(first);
+        out.add(temp ? "NOSQL_INDEX_DELETE" : "NOSQL_STORE_WIPE", `DELETE ${p}`);
+      }
+    }
+  }
+
+  /** SQL inside a shell command or program (`psql -c "DROP TABLE …"`, `cur.execute("DELETE …")`). */
+  embeddedSql(text: string, out: Scan): void {
+    if (text.length < 8 || out.budget <= 0) return;
+    if (!this.destructiveWord.test(text) || !this.sqlContext.test(text)) return;
+    const judge = this.judge;
+    let strings = 0;
+    for (let i = 0; i < text.length && strings < 32; i++) {
+      const q = text.charCodeAt(i);
+      if (q !== 34 && q !== 39 && q !== 96) continue;
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== q) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      strings++;
+      const body = text.slice(i + 1, Math.min(j, text.length, i + 1 + 8192));
+      i = j;
+      if (body.length < 8 || out.budget <= 0) continue;
+      out.budget -= body.length;
+      const tk = tokenize(body, 0, body.length, {
+        quote: 0,
+        plusSpace: false,
+        foldQuotes: false,
+        maxTokens: 4000,
+      });
+      let h = 0;
+      while (isPunct(tk.code[h], "(")) h++;
+      const head = tk.code[h];
+      if (head?.type === T_WORD && judge.statementKeywords.has(head.text)) {
+        judge.destructive(tk.code, body, out, true);
+      }
+    }
+    // A here-document fed to a database client: `psql <<SQL … SQL`.
+    const here = text.indexOf("<<");
+    const line = here < 0 ? -1 : text.indexOf("\n", here);
+    if (line > 0 && out.budget > 0) {
+      const body = text.slice(line + 1, line + 1 + 8192);
+      out.budget -= body.length;
+      const tk = tokenize(body, 0, body.length, {
+        quote: 0,
+        plusSpace: false,
+        foldQuotes: false,
+        maxTokens: 4000,
+      });
+      judge.destructive(tk.code, body, out, false);
+    }
+  }
+}
+
+/**
+ * Whether the last one, two or three words of a field name (split at `_ - . [ ]` and camelCase)
+ * spell one of `names`: `user_password` and `passwordHash` do, `password_changed_at` does not.
+ */
+function tailSpells(field: string, names: ReadonlySet<string>): boolean {
+  const words: string[] = [];
+  let word = "";
+  const end = Math.min(field.length, 96);
+  for (let i = 0; i < end; i++) {
+    const c = field.charCodeAt(i);
+    const upper = c >= 65 && c <= 90;
+    const lower = (c >= 97 && c <= 122) || isDigit(c);
+    if (!upper && !lower) {
+      if (word !== "") words.push(word);
+      word = "";
+      continue;
+    }
+    const prev = field.charCodeAt(i - 1);
+    if (upper && word !== "" && !(prev >= 65 && prev <= 90)) {
+      words.push(word);
+      word = "";
+    }
+    word += upper ? String.fromCharCode(c + 32) : field[i];
+  }
+  if (word !== "") words.push(word);
+  let tail = "";
+  for (let k = words.length - 1; k >= 0 && k >= words.length - 3; k--) {
+    tail = words[k] + tail;
+    if (names.has(tail)) return true;
+  }
+  return false;
+}
+
+/** `$ne`, `_neq`, `notIn` → `ne`, `neq`, `notin`: an operator's name without sigils or case. */
+function opName(key: string): string {
+  let s = 0;
+  while (s < key.length && (key.charCodeAt(s) === 36 || key.charCodeAt(s) === 95)) s++;
+  return keyOf(key.slice(s));
+}
+
+/** `password: {$ne: null}` for evidence. */
+function useEvidence(u: OperatorUse): string {
+  return `${u.field}: {$${u.op}: ${shortValue(u.value)}}`;
+}
+
+/**
+ * A value as short JSON-like text, for evidence and for reading a `$function` body: strings
+ * as they are, containers walked only until `max` characters are written.
+ */
+function shortValue(v: unknown, max = 60): string {
+  if (typeof v === "string") return v.slice(0, max);
+  const out: string[] = [];
+  let length = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0 && length < max && out.length < 256) {
+    const item = stack.pop();
+    let piece: string;
+    if (typeof item === "string") piece = item.length > max ? item.slice(0, max) : item;
+    else if (item === null || typeof item !== "object") piece = String(item);
+    else {
+      piece = Array.isArray(item) ? "[" : "{";
+      const keys: unknown[] = [];
+      let n = 0;
+      for (const k in item as Record<string, unknown>) {
+        if (++n > 16) break;
+        keys.push((item as Record<string, unknown>)[k], Array.isArray(item) ? "," : `${k}:`);
+      }
+      // Children go on the stack last-first so they are written in order.
+      for (let i = keys.length - 1; i >= 0 && stack.length < 64; i--) stack.push(keys[i]);
+    }
+    out.push(piece);
+    length += piece.length;
+  }
+  return out.join("").slice(0, max);
 }
 
 const QUOTES = [39, 34] as const;
@@ -2029,17 +2872,63 @@ const LONG_TEXT = 2048;
 export function createSqlLayer(input: unknown): Layer {
   const data = SqlDataSchema.parse(input);
   const judge = new SqlJudge(data);
+  const stores = new StoreJudge(data, judge);
+  const storeRules = compileRules("sql", data.rules);
   const skip = new Set<ActionKind>(data.skipKinds);
   const codeKeys = new Set(data.codeParamKeys);
   const sqlKeys = new Set(data.sqlParamKeys);
+
+  // Action names repeat from request to request: their tokens are kept (bounded).
+  const tokenCache = new Map<string, readonly string[]>();
+  const tokensOf = (name: string): readonly string[] => {
+    let tokens = tokenCache.get(name);
+    if (tokens === undefined) {
+      tokens = Object.freeze(name.split("_"));
+      if (tokenCache.size >= 512) tokenCache.clear();
+      if (name.length <= 128) tokenCache.set(name, tokens);
+    }
+    return tokens;
+  };
+
+  /** Non-SQL stores: operator injection, flush/drop/delete-everything, SQL inside commands. */
+  const nonSql = (facts: Facts, scan: Scan): void => {
+    // The text rules read what the agent sends; a fetched page is someone else's text.
+    if (facts.source === "agent" || facts.source === "user") storeRules(facts, scan.found);
+    const w = stores.walk(facts.params);
+    const uses = w.operators;
+    const outbound = facts.source === "agent" || facts.source === "user";
+    stores.textOperators(facts.target.norm, uses);
+    if (outbound) stores.textOperators(facts.content.norm, uses);
+    for (let k = 0; k < facts.paramStrings.length && k < 64; k++) {
+      stores.textOperators(facts.paramStrings[k]!.value.norm, uses);
+    }
+    if (uses.length > 0) {
+      stores.operators(uses, authContext(facts, tokensOf(facts.actionName), w, stores), scan);
+    }
+    const tokens = tokensOf(facts.actionName);
+    stores.operations(w, facts, tokens, scan);
+    stores.searchIndex(w, facts, tokens, scan);
+    if (facts.kind === "shell" || facts.kind === "code_exec") {
+      stores.embeddedSql(facts.target.norm, scan);
+      stores.embeddedSql(facts.content.norm, scan);
+      for (let k = 0; k < facts.paramStrings.length && k < 64; k++) {
+        stores.embeddedSql(facts.paramStrings[k]!.value.norm, scan);
+      }
+    }
+  };
 
   return {
     name: "sql",
     maxInputChars: data.maxInputChars,
     check(facts: Facts): readonly Finding[] {
-      if (skip.has(facts.kind)) return NO_FINDINGS;
+      const kind = facts.kind;
+      // Prompts, tool output and messages are prose; files written are not run.
+      const prose = kind === "tool_output" || kind === "llm_prompt";
+      const text = prose || kind === "message" || kind.startsWith("file_");
       const scan = new Scan(judge, data.limits, data.findings);
-      if (facts.kind === "sql") {
+      if (!text) nonSql(facts, scan);
+      if (skip.has(kind)) return done(scan.found);
+      if (kind === "sql") {
         scan.statement(facts.content.norm);
         const target = facts.target.norm;
         if (target !== "") {
@@ -2054,17 +2943,19 @@ export function createSqlLayer(input: unknown): Layer {
         }
         return done(scan.found);
       }
-      // Prompts and tool output are prose for a model, not values bound for a database.
-      const prose = facts.kind === "tool_output" || facts.kind === "llm_prompt";
       const target = facts.target.norm;
       if (!prose && target !== "") {
         if (looksLikeUrl(target)) scan.url(target, hasEncodedAmp(facts.target.raw));
         else scan.value(target, 0, target.length, false, "value");
       }
       // A tool the action table does not know may still run SQL: statement-shaped content,
-      // or a statement under a SQL-named parameter, is read as SQL.
-      const other = facts.kind === "other";
-      if (other && scan.isStatement(facts.content.norm)) scan.statement(facts.content.norm);
+      // or a statement under a SQL-named parameter, is read as SQL. A body the agent sends
+      // (JSON, a GraphQL document, a form) carries values bound for some query.
+      const content = facts.content.norm;
+      if (kind === "other" && scan.isStatement(content)) scan.statement(content);
+      else if ((kind === "other" || kind === "http") && facts.source === "agent") {
+        scan.body(content, codeKeys);
+      }
       for (const p of facts.paramStrings) {
         const key = p.key.toLowerCase();
         if (codeKeys.has(key)) continue;
@@ -2077,11 +2968,51 @@ export function createSqlLayer(input: unknown): Layer {
         // read it both ways.
         if (sqlKeys.has(key) && scan.isStatement(v)) scan.statement(v);
         scan.value(v, 0, v.length, false, "value");
+        if (isGraphql(v)) scan.graphqlStrings(v);
       }
       for (const d of facts.decoded) scan.value(d.norm, 0, d.norm.length, false, "value");
       return done(scan.found);
     },
   };
+}
+
+/** A login, a session or a credential is at stake: the action, the URL or a secret field says so. */
+function authContext(
+  facts: Facts,
+  tokens: readonly string[],
+  w: StoreWalk,
+  stores: StoreJudge,
+): boolean {
+  for (const t of tokens) if (stores.authTokens.has(t)) return true;
+  for (let k = 0; k < facts.paramStrings.length && k < 64; k++) {
+    if (stores.isSecretField(facts.paramStrings[k]!.key)) return true;
+  }
+  for (const u of facts.urls) {
+    if (u.field !== "target") continue;
+    let start = 0;
+    const path = u.path;
+    for (let i = 0; i <= path.length; i++) {
+      const c = i < path.length ? path.charCodeAt(i) : 47;
+      if ((c >= 97 && c <= 122) || isDigit(c)) continue;
+      if (i > start && stores.authTokens.has(path.slice(start, i))) return true;
+      start = i + 1;
+    }
+  }
+  for (const u of w.operators) if (stores.isSecretField(u.field)) return true;
+  return false;
+}
+
+/** `query { … }`, `mutation …`, `{ user(id: "…") { … } }`: a GraphQL document. */
+function isGraphql(text: string): boolean {
+  let i = 0;
+  while (i < text.length && isSpace(text.charCodeAt(i), false)) i++;
+  const open = text.charCodeAt(i) === 123 && text.indexOf("(", i) > 0;
+  return (
+    open ||
+    text.startsWith("query", i) ||
+    text.startsWith("mutation", i) ||
+    text.startsWith("subscription", i)
+  );
 }
 
 /** `%26` in the raw text: an `&` that belongs to a value, not a separator. */

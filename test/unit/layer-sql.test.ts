@@ -52,6 +52,12 @@ describe("layer > sql", () => {
     );
   });
 
+  test("rejects a data file with a store pattern that is not RE2", () => {
+    const bad = structuredClone(sqlData) as { nosql: { jsAttackPatterns: string[] } };
+    bad.nosql.jsAttackPatterns.push("(?=lookahead)");
+    assert.throws(() => createSqlLayer(bad), /RE2/);
+  });
+
   test("rejects a data file with a missing finding text or an upper-case word at start-up", () => {
     const missing = structuredClone(sqlData) as { findings: Record<string, unknown> };
     delete missing.findings.SQL_TAUTOLOGY;
@@ -72,6 +78,13 @@ describe("layer > sql", () => {
       arg("' or ".repeat(2_000)),
       url("a=%27&b=%22&c=;&d=--&e=/*"),
       { action: "x", params: { a: [[[{ b: "' union select ".repeat(500) }]]] } },
+      { action: "db_find", params: { filter: { password: { $ne: { $ne: { $ne: [] } } } } } },
+      { action: "db_find", params: { $where: 42, $function: null, filter: '{"$ne' } },
+      { action: "store_op", params: { operation: 7, filter: [], collection: null } },
+      { action: "es_request", params: { method: 5, path: ["/_all"] } },
+      { action: "bash", target: `psql -c "${"DROP TABLE a; ".repeat(3_000)}` },
+      { action: "graphql", content: `mutation { ${'x(a: "'.repeat(2_000)}` },
+      { action: "http_request", params: { method: "POST" }, content: "{".repeat(20_000) },
     ];
     for (const request of odd) assert.doesNotThrow(() => checkLayer(layer, request));
   });
@@ -358,12 +371,418 @@ describe("layer > sql", () => {
       );
     });
 
-    test("leaves shell commands and code to the command layer", () => {
+    test("does not read injection into shell commands and code (only the SQL they run)", () => {
       expectVerdict({ action: "shell_exec", target: 'psql -c "SELECT 1 -- it\'s fine"' }, "ALLOW");
       expectVerdict(
         { action: "code_exec", content: 'cur.execute("SELECT * FROM t WHERE a = \'" + x + "\'")' },
         "ALLOW",
       );
+    });
+  });
+
+  describe("UNION in the agent's own SQL", () => {
+    test("BLOCKs a UNION that reads the system catalog after an ordinary WHERE", () => {
+      expectCode(
+        sql("SELECT title FROM posts WHERE slug = 'intro' UNION SELECT name FROM sqlite_schema"),
+        "SQL_UNION_INJECTION",
+      );
+      expectVerdict(
+        sql(
+          "SELECT a, b FROM t WHERE c = 2 UNION ALL SELECT usename, passwd FROM pg_catalog.pg_user",
+        ),
+        "BLOCK",
+      );
+      expectVerdict(
+        sql(
+          "SELECT label FROM tags WHERE id = 8 UNION SELECT name FROM sys.objects WHERE type = 'U'",
+        ),
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a UNION that reads credential columns, even inside a function", () => {
+      expectVerdict(
+        sql("SELECT sku, name FROM products WHERE id = 3 UNION SELECT login, pass_hash FROM staff"),
+        "BLOCK",
+      );
+      expectVerdict(
+        sql("select headline from news where id=9 union select concat(user,':',pwd) from members"),
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a UNION whose text ends in a bare comment marker", () => {
+      expectVerdict(
+        sql("SELECT city FROM stores WHERE id = 4 UNION SELECT email FROM customers --"),
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs a UNION of ordinary tables and plain catalog introspection", () => {
+      expectVerdict(
+        sql("SELECT email FROM customers UNION SELECT email FROM leads ORDER BY email"),
+        "ALLOW",
+      );
+      expectVerdict(
+        sql("SELECT id, total FROM q1_orders UNION ALL SELECT id, total FROM q2_orders"),
+        "ALLOW",
+      );
+      expectVerdict(sql("SELECT name FROM sqlite_master WHERE type = 'table'"), "ALLOW");
+    });
+  });
+
+  describe("sort keys, column names and other expression slots", () => {
+    test("BLOCKs a subquery smuggled into a sort key or an id", () => {
+      const sort = (value: string): ProtectRequest => ({
+        action: "list_invoices",
+        params: { sort: value },
+      });
+      expectCode(
+        sort("(CASE WHEN (SELECT substr(secret,1,1) FROM vault WHERE id=2)='x' THEN a ELSE b END)"),
+        "SQL_BOOLEAN_BLIND",
+      );
+      expectVerdict(sort("IF((SELECT COUNT(*) FROM admins)>0, total, id)"), "BLOCK");
+      expectVerdict(sort("due_date, (SELECT 1 FROM users WHERE name='root' LIMIT 1)"), "BLOCK");
+      expectVerdict(arg("7 AND (SELECT 1 FROM dual WHERE 2>1)"), "BLOCK");
+    });
+
+    test("BLOCKs a secret read one character at a time", () => {
+      expectVerdict(
+        { action: "list_invoices", params: { order: "IF(ASCII(MID(password,1,1))>90,a,b)" } },
+        "BLOCK",
+      );
+      expectCode(
+        sql("SELECT * FROM items WHERE id = 1 AND substring(password_hash,1,1) = 'a'"),
+        "SQL_BOOLEAN_BLIND",
+      );
+    });
+
+    test("ALLOWs ordinary sorts, prose in parentheses and nested queries sent whole", () => {
+      expectVerdict({ action: "list_invoices", params: { sort: "due_date desc, id" } }, "ALLOW");
+      expectVerdict(arg("(select one from the list)"), "ALLOW");
+      expectVerdict(
+        { action: "note", params: { body: "Please (select all from menu) first" } },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "report", params: { query: "SELECT id FROM a WHERE b IN (SELECT b FROM c)" } },
+        "ALLOW",
+      );
+      expectVerdict(
+        sql("SELECT id, left(api_token, 4) AS prefix FROM api_keys WHERE owner = 3"),
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("request bodies", () => {
+    test("BLOCKs injection in a JSON body, a GraphQL argument or a form body", () => {
+      const post = (content: string): ProtectRequest => ({
+        action: "http_request",
+        target: "https://api.example.net/items",
+        params: { method: "POST" },
+        content,
+      });
+      expectVerdict(post('{"filter": {"name": "x\' OR \'a\'=\'a"}}'), "BLOCK");
+      expectVerdict(post("user=admin'--&pass=x"), "BLOCK");
+      expectVerdict(
+        {
+          action: "graphql",
+          content: 'query { order(ref: "1 UNION SELECT pwd FROM staff--") { id } }',
+        },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs injection in the text of an XML body", () => {
+      expectVerdict(
+        {
+          action: "soap_call",
+          target: "https://erp.example.net/ws",
+          params: { method: "POST" },
+          content: "<Lookup><ref>7 OR 2>1</ref></Lookup>",
+        },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs bodies whose strings are plain data", () => {
+      const post = (content: string): ProtectRequest => ({
+        action: "http_request",
+        target: "https://api.example.net/notes",
+        params: { method: "POST" },
+        content,
+      });
+      expectVerdict(post('{"title": "Groceries", "body": "eggs; milk (2)"}'), "ALLOW");
+      expectVerdict(
+        { action: "graphql", content: "query { search(term: \"rock 'n' roll\") { id } }" },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("NoSQL operator injection", () => {
+    test("BLOCKs operators on a credential field, however they are written", () => {
+      expectCode(
+        { action: "db_find", params: { filter: { user: "admin", password: { $ne: null } } } },
+        "NOSQL_OPERATOR_INJECTION",
+      );
+      expectVerdict({ action: "sign_in", params: { email: "a@b.c", pwd: '{"$gt": ""}' } }, "BLOCK");
+      expectVerdict(
+        { action: "fetch_url", target: "https://x.example/api?user=a&passwd[$regex]=^z" },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "fetch_url", target: "https://x.example/login?u=a&password%5B%24ne%5D=1" },
+        "BLOCK",
+      );
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://x.example/session",
+          params: { method: "POST" },
+          content: '{"login": {"$ne": null}, "password": {"$ne": null}}',
+        },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs always-true operators on a login field where a login is at stake", () => {
+      expectVerdict(
+        { action: "user_login", params: { username: { $gt: "" }, password: "x" } },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs server-side JavaScript with a delay, loop or tautology and WARNs plain $where", () => {
+      expectCode(
+        { action: "db_find", params: { filter: { $where: "this.pass.length > 0 || true" } } },
+        "NOSQL_JS_INJECTION",
+      );
+      expectCode(
+        { action: "db_find", params: { filter: '{"$where": "sleep(3000)"}' } },
+        "NOSQL_JS_INJECTION",
+      );
+      expectVerdict(
+        { action: "db_find", params: { filter: { $where: "this.a > this.b" } } },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs GraphQL and ORM filter operators spelled without $ on a credential field", () => {
+      expectVerdict(
+        { action: "graphql", content: 'query { members(where: {pass_hash: {_neq: ""}}) { id } }' },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "orm_find", params: { where: { login: "root", password: { not: "" } } } },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "orm_find", params: { where: { title: { contains: "go" }, views: { gt: 5 } } } },
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs ordinary query operators and look-alike field names", () => {
+      expectVerdict({ action: "db_find", params: { filter: { total: { $gte: 50 } } } }, "ALLOW");
+      expectVerdict({ action: "db_find", params: { filter: { email: { $ne: null } } } }, "ALLOW");
+      expectVerdict(
+        { action: "db_find", params: { filter: { password_changed_at: { $lt: "2024-01-01" } } } },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "db_find", params: { filter: { tokens_used: { $gt: 900 } } } },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "fetch_url", target: "https://cms.example/api/posts?filters[views][$gt]=10" },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("destructive operations on other stores", () => {
+    test("BLOCKs flushing Redis or memcached, as a command, a param, an argument list or a call", () => {
+      expectCode({ action: "redis_command", target: "FLUSHALL" }, "NOSQL_STORE_WIPE");
+      expectVerdict({ action: "cache_tool", params: { cmd: "flushdb async" } }, "BLOCK");
+      expectVerdict({ action: "cache_tool", params: { args: ["FLUSHALL"] } }, "BLOCK");
+      expectVerdict({ action: "bash", target: "redis-cli -h cache-2 -n 3 flushdb" }, "BLOCK");
+      expectVerdict({ action: "run_node", content: "await client.flushAll()" }, "BLOCK");
+      expectVerdict({ action: "bash", target: "echo flush_all | nc cache-3 11211" }, "BLOCK");
+    });
+
+    test("BLOCKs Redis reconfigured to write files, replicate from a stranger or load a module", () => {
+      expectCode(
+        { action: "redis", content: "CONFIG SET dbfilename x.php" },
+        "NOSQL_CONFIG_HIJACK",
+      );
+      expectVerdict(
+        { action: "redis", params: { command: "CONFIG", args: ["SET", "dir", "/tmp"] } },
+        "BLOCK",
+      );
+      expectVerdict({ action: "redis", content: "REPLICAOF 198.51.100.7 6379" }, "BLOCK");
+      expectVerdict({ action: "redis", content: "MODULE LOAD /tmp/m.so" }, "BLOCK");
+    });
+
+    test("BLOCKs MongoDB deletes with an empty filter and collection or database drops", () => {
+      expectCode({ action: "mongo", content: "db.orders.remove({})" }, "NOSQL_UNBOUNDED_DELETE");
+      expectVerdict({ action: "mongo", content: "db.getCollection('logs').drop()" }, "BLOCK");
+      expectVerdict({ action: "mongo", params: { command: { dropDatabase: 1 } } }, "BLOCK");
+      expectVerdict(
+        {
+          action: "store_op",
+          params: { operation: "deleteMany", collection: "carts", filter: {} },
+        },
+        "BLOCK",
+      );
+      expectVerdict({ action: "mongo_delete_many", params: { collection: "carts" } }, "BLOCK");
+      expectCode(
+        {
+          action: "store_op",
+          params: {
+            op: "update_many",
+            collection: "users",
+            filter: {},
+            update: { $set: { admin: true } },
+          },
+        },
+        "NOSQL_UNBOUNDED_UPDATE",
+      );
+    });
+
+    test("BLOCKs search-index wipes and WARNs dropping a dated index", () => {
+      expectVerdict({ action: "es_request", params: { method: "DELETE", path: "/_all" } }, "BLOCK");
+      expectVerdict(
+        { action: "opensearch", params: { method: "DELETE", index: "logs-*" } },
+        "BLOCK",
+      );
+      expectVerdict(
+        {
+          action: "es_request",
+          params: {
+            method: "POST",
+            path: "/orders/_delete_by_query",
+            body: { query: { match_all: {} } },
+          },
+        },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "es_request", params: { method: "DELETE", path: "/metrics-2024.01.07" } },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs table, keyspace and graph wipes in other stores and GraphQL", () => {
+      expectVerdict(
+        { action: "dynamo", params: { Operation: "DeleteTable", TableName: "Carts" } },
+        "BLOCK",
+      );
+      expectCode({ action: "cql", content: "DROP KEYSPACE billing;" }, "SQL_DROP_DATABASE");
+      expectVerdict({ action: "graph_db", content: "MATCH (x) DETACH DELETE x" }, "BLOCK");
+      expectCode(
+        { action: "gql", content: "mutation { delete_invoices(where: {}) { affected_rows } }" },
+        "GRAPHQL_MASS_DELETE",
+      );
+      expectVerdict({ action: "gql", content: "mutation { purgeAllComments { count } }" }, "BLOCK");
+      expectVerdict({ action: "py", content: "Order.objects.all().delete()" }, "BLOCK");
+    });
+
+    test("BLOCKs query-builder deletes with no filter and Redis keys listed then deleted", () => {
+      expectVerdict({ action: "run_node", content: "await knex('carts').del()" }, "BLOCK");
+      expectVerdict(
+        { action: "run_node", content: "await sb.from('posts').delete().neq('id', 0)" },
+        "BLOCK",
+      );
+      expectVerdict({ action: "run_python", content: "db.session.query(Visit).delete()" }, "BLOCK");
+      expectVerdict({ action: "php", content: "DB::table('orders')->delete();" }, "BLOCK");
+      expectVerdict(
+        { action: "bash", target: "redis-cli keys '*' | xargs redis-cli del" },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "run_node", content: "await knex('carts').where({ id }).del()" },
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs targeted operations and text that only mentions them", () => {
+      expectVerdict({ action: "redis_command", target: "DEL cart:991" }, "ALLOW");
+      expectVerdict({ action: "redis", content: "CONFIG GET maxmemory-policy" }, "ALLOW");
+      expectVerdict({ action: "redis", content: "REPLICAOF NO ONE" }, "ALLOW");
+      expectVerdict(
+        { action: "es_request", params: { method: "DELETE", path: "/orders/_doc/77" } },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "mongo", content: "db.carts.deleteMany({ userId: 'u-1' })" },
+        "ALLOW",
+      );
+      expectVerdict(
+        {
+          action: "store_op",
+          params: { operation: "deleteMany", collection: "carts", filter: { user: "u-1" } },
+        },
+        "ALLOW",
+      );
+      expectVerdict({ action: "graph_db", content: "MATCH (x:Tmp {run: 4}) DELETE x" }, "ALLOW");
+      expectVerdict(
+        { action: "gql", content: 'mutation { deleteComment(id: "c-9") { id } }' },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "fetch_url", target: "https://redis.io/docs/latest/commands/flushall/" },
+        "ALLOW",
+      );
+      expectVerdict({ action: "llm_prompt", content: "What does FLUSHALL do?" }, "ALLOW");
+      expectVerdict(
+        { action: "write_file", target: "ops/reset.sh", content: "redis-cli flushall" },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("SQL run by shell commands and programs", () => {
+    test("BLOCKs destructive statements handed to a database client or driver", () => {
+      expectCode(
+        { action: "bash", target: "psql -h db -c 'DROP TABLE invoices'" },
+        "SQL_DROP_TABLE",
+      );
+      expectVerdict({ action: "bash", target: 'mysql -e "DROP DATABASE shop"' }, "BLOCK");
+      expectVerdict({ action: "bash", target: "sqlite3 app.db 'DELETE FROM users'" }, "BLOCK");
+      expectVerdict({ action: "bash", target: "psql shop <<SQL\nTRUNCATE orders;\nSQL" }, "BLOCK");
+      expectVerdict(
+        { action: "run_python", content: 'cur.execute("TRUNCATE TABLE payments")' },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs reads, bounded writes and SQL words in commit messages", () => {
+      expectVerdict({ action: "bash", target: 'psql -c "SELECT count(*) FROM users"' }, "ALLOW");
+      expectVerdict({ action: "bash", target: 'git commit -m "Drop table support"' }, "ALLOW");
+      expectVerdict(
+        { action: "run_python", content: 'cur.execute("DELETE FROM s WHERE id = ?", (i,))' },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("age-bounded deletes", () => {
+    test("WARNs a DELETE bounded by a time expression whatever the column is called", () => {
+      expectCode(
+        sql("DELETE FROM visits WHERE last_seen < NOW() - INTERVAL '60 days'"),
+        "SQL_BULK_DELETE",
+      );
+      expectVerdict(
+        sql("DELETE FROM events WHERE received < DATEADD(day, -30, GETDATE())"),
+        "WARN",
+      );
+      expectVerdict(sql("DELETE FROM logs WHERE logged < '2023-01-01'"), "WARN");
+    });
+
+    test("ALLOWs removing what has expired", () => {
+      expectVerdict(sql("DELETE FROM reset_tokens WHERE expires_at < NOW()"), "ALLOW");
     });
   });
 
