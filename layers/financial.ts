@@ -20,6 +20,10 @@ export const FINANCIAL_CODES = [
   "FIN_NEW_PAYEE",
   "FIN_INSTRUCTION_FRAUD",
   "FIN_INSTRUCTION_SUSPICIOUS",
+  "FIN_SCAM_PATTERN",
+  "FIN_PAYEE_ADDED",
+  "FIN_PAYEE_DETAILS_CHANGED",
+  "FIN_REFUND_REDIRECT",
 ] as const;
 
 export type FinancialCode = (typeof FINANCIAL_CODES)[number];
@@ -36,6 +40,11 @@ const PHRASE_GROUPS = [
   "instruction",
   "newPayee",
   "cryptoWords",
+  "scamStory",
+  "cashPickup",
+  "refundRedirect",
+  "awareness",
+  "deadline",
 ] as const;
 
 type PhraseGroup = (typeof PHRASE_GROUPS)[number];
@@ -84,6 +93,22 @@ export const FinancialDataSchema = RuleFileSchema.extend({
       z.ZodArray<typeof Pattern>
     >,
   ),
+  payeeSetup: z.strictObject({
+    $comment: z.string().optional(),
+    newVerbs: Keys,
+    changeVerbs: Keys,
+    strongObjects: Keys,
+    weakObjects: Keys,
+    bankDetailKeys: Keys,
+    /** Tokens of actions that bring money in (an invoice names our own account). */
+    inboundTokens: Keys,
+  }),
+  refund: z.strictObject({
+    $comment: z.string().optional(),
+    actionTokens: Keys,
+    originalKeys: Keys,
+    destinationKeys: Keys,
+  }),
   findings: z
     .record(
       z.enum(FINANCIAL_CODES),
@@ -145,8 +170,9 @@ function flagsOf(
   let visited = 0;
   while (stack.length > 0 && visited < 64) {
     const record = stack.pop()!;
-    for (const [k, v] of Object.entries(record)) {
+    for (const k in record) {
       if (++visited > 256) return null;
+      const v = record[k];
       if (keys.has(keyOf(k))) {
         const t = truthy(v);
         if (t !== null) return { value: t, key: k };
@@ -202,20 +228,29 @@ export function createFinancialLayer(input: unknown): Layer {
     }
   });
   const phraseSet = new RE2.Set(allPhrases, "u");
-  const phrasesOf = (view: TextView, gate?: PhraseGroup): Hits => {
+  const phrasesOf = (view: TextView, gate?: PhraseGroup, limit = data.maxScanChars): Hits => {
     const hits: Hits = {};
-    const text = view.buf.subarray(0, data.maxScanChars);
+    const text = view.buf.subarray(0, limit);
     if (text.length === 0) return hits;
+    const raw = view.raw.length > limit ? view.raw.slice(0, limit) : view.raw;
+    // Non-ASCII raw text may hold a phrase that only matches before folding. Only short
+    // texts (memos, messages) get this second pass, so long tool output costs one pass.
+    const foreign = raw.length <= RAW_PASS_CHARS && Buffer.byteLength(raw, "utf8") !== raw.length;
+    const gateIndex = gate === undefined ? -1 : PHRASE_GROUPS.indexOf(gate);
+    // The gate's own pattern first: most texts fail it, and then no other group is run.
+    let gated: string | undefined;
+    if (gateIndex >= 0) {
+      const m = groups[gateIndex]![1].exec(text);
+      const r = m === null && foreign ? (rawGroups[gateIndex]?.exec(raw) ?? null) : null;
+      gated = m !== null ? String(m[0]) : r !== null ? r[0] : undefined;
+      if (gated === undefined) return hits;
+      hits[gate!] = gated;
+    }
     let candidate: boolean[] | null = null;
     if (text.length <= SET_SCREEN_BYTES) {
       candidate = new Array<boolean>(PHRASE_GROUPS.length).fill(false);
       for (const index of phraseSet.match(text)) candidate[groupOfPhrase[index]!] = true;
     }
-    const raw =
-      view.raw.length > data.maxScanChars ? view.raw.slice(0, data.maxScanChars) : view.raw;
-    // Non-ASCII raw text may hold a phrase that only matches before folding. Only short
-    // texts (memos, messages) get this second pass, so long tool output costs one pass.
-    const foreign = raw.length <= RAW_PASS_CHARS && Buffer.byteLength(raw, "utf8") !== raw.length;
     const find = (k: number): string | undefined => {
       if (candidate === null || candidate[k]) {
         const m = groups[k]![1].exec(text);
@@ -225,12 +260,6 @@ export function createFinancialLayer(input: unknown): Layer {
       const r = foreign && rawRe !== null ? rawRe.exec(raw) : null;
       return r === null ? undefined : r[0];
     };
-    const gateIndex = gate === undefined ? -1 : PHRASE_GROUPS.indexOf(gate);
-    if (gate !== undefined) {
-      const hit = find(gateIndex);
-      if (hit === undefined) return hits;
-      hits[gate] = hit;
-    }
     for (let k = 0; k < groups.length; k++) {
       if (k === gateIndex) continue;
       const hit = find(k);
@@ -275,31 +304,133 @@ export function createFinancialLayer(input: unknown): Layer {
     if (hits.instruction === undefined) return;
     const wallet = addressIn(facts.all.raw.slice(0, data.maxScanChars), anyAddress, true);
     const pressure = pressureOf(hits);
-    const marker = hits.giftCard ?? hits.changedDetails ?? wallet ?? hits.cryptoWords;
-    if ((marker !== undefined || hits.newPayee !== undefined) && pressure.length > 0) {
+    const marker =
+      hits.giftCard ?? hits.changedDetails ?? wallet ?? hits.cryptoWords ?? hits.cashPickup;
+    // A scam script asking for money is the fraud itself — unless the text warns about it.
+    if (hits.scamStory !== undefined && hits.awareness === undefined) {
+      add("FIN_INSTRUCTION_FRAUD", `${hits.instruction} … ${hits.scamStory}`);
+    } else if (
+      (marker !== undefined || hits.newPayee !== undefined || hits.scamStory !== undefined) &&
+      pressure.length > 0
+    ) {
       add(
         "FIN_INSTRUCTION_FRAUD",
-        `${hits.instruction} … ${marker ?? hits.newPayee} … ${pressure[0]}`,
+        `${hits.instruction} … ${marker ?? hits.scamStory ?? hits.newPayee} … ${pressure[0]}`,
       );
     } else if (hits.secrecy !== undefined && pressure.length >= 2) {
       add("FIN_INSTRUCTION_FRAUD", `${hits.instruction} … ${pressure.join("; ")}`);
-    } else if (marker !== undefined || hits.bypass !== undefined || hits.evasion !== undefined) {
+    } else if (
+      // A warning about fraud ("beware of gift card scams") names the markers without pressure.
+      hits.awareness === undefined &&
+      (marker !== undefined ||
+        hits.bypass !== undefined ||
+        hits.evasion !== undefined ||
+        hits.scamStory !== undefined ||
+        hits.refundRedirect !== undefined)
+    ) {
       add(
         "FIN_INSTRUCTION_SUSPICIOUS",
-        `${hits.instruction} … ${marker ?? hits.bypass ?? hits.evasion}`,
+        `${hits.instruction} … ${marker ?? hits.bypass ?? hits.evasion ?? hits.scamStory ?? hits.refundRedirect}`,
       );
     }
+  };
+
+  const setup = data.payeeSetup;
+  const newVerbs = new Set(setup.newVerbs);
+  const changeVerbs = new Set(setup.changeVerbs);
+  const strongObjects = new Set(setup.strongObjects);
+  const setupInbound = new Set(setup.inboundTokens);
+  const bankKeys = setup.bankDetailKeys.map(keyOf);
+  const refundTokens = new Set(data.refund.actionTokens);
+  const originalKeys = new Set(data.refund.originalKeys.map(keyOf));
+  const refundDestKeys = new Set(data.refund.destinationKeys.map(keyOf));
+
+  /**
+   * A payee registered or a payee's bank details changed through an action of any name:
+   * a verb (add, update…) with a money-specific object (payee, iban, payout…) or with
+   * bank-detail keys in params.
+   */
+  const setupOf = (facts: Facts): { change: boolean; evidence: string } | null => {
+    let verb: "new" | "change" | null = null;
+    let object = false;
+    let prev = "";
+    for (const t of tokensOf(facts)) {
+      if (setupInbound.has(t)) return null;
+      if (changeVerbs.has(t)) verb = "change";
+      else if (verb === null && newVerbs.has(t)) verb = "new";
+      // Objects of one or two tokens: `payee`, `direct_deposit`, `bank_account`.
+      if (strongObjects.has(t) || strongObjects.has(prev + t)) object = true;
+      prev = t;
+    }
+    // A request the agent sends says by its method what it does to the resource.
+    if (verb === null && facts.kind === "http" && facts.source === "agent") {
+      const method = methodOf(facts.params);
+      if (method === "put" || method === "patch") verb = "change";
+      else if (method === "post") verb = "new";
+    }
+    const keyed = bankKeyOf(facts.params, bankKeys);
+    // `new_iban`, `updated_account_number`: the key says the details replace others.
+    const replaced = keyed !== null && (keyed.startsWith("new") || keyed.startsWith("updated"));
+    if (verb === null && !replaced) return null;
+    const bank = keyed ?? bankValueOf(facts.paramStrings);
+    if (!object && bank === null) return null;
+    return { change: verb === "change" || replaced, evidence: `${facts.action.raw} ${bank ?? ""}` };
+  };
+
+  /** Payee registration and bank-detail changes: WARN alone, BLOCK with pressure. */
+  const judgeSetup = (
+    facts: Facts,
+    found: { change: boolean; evidence: string },
+    destinations: readonly ParamString[],
+    add: (code: FinancialCode, evidence: string) => void,
+  ): void => {
+    // The words that matter here are a short note or reason: the first screenful is read.
+    const hits = phrasesOf(facts.all, undefined, SET_SCREEN_BYTES);
+    const pressure = pressureOf(hits);
+    const changed = flagsOf(facts.params, changedKeys);
+    const change = found.change || hits.changedDetails !== undefined || changed?.value === true;
+    if (hits.scamStory !== undefined) add("FIN_SCAM_PATTERN", hits.scamStory);
+    if (hits.bypass !== undefined) add("FIN_APPROVAL_BYPASS", hits.bypass);
+    // New details plus "pay the outstanding invoice to it" is invoice diversion.
+    if (change && (pressure.length > 0 || hits.instruction !== undefined)) {
+      add(
+        "FIN_CHANGED_BANK_DETAILS",
+        [hits.changedDetails ?? found.evidence, hits.instruction, ...pressure]
+          .filter((x) => x !== undefined)
+          .join(" … "),
+      );
+    } else if (!change && pressure.length > 0) {
+      add("FIN_NEW_PAYEE_PRESSURE", pressure.join("; "));
+    } else if (!change && hits.deadline !== undefined) {
+      // "Add them and pay today": a payee that has to be paid before anyone can check it.
+      add("FIN_NEW_PAYEE_PRESSURE", hits.deadline);
+    }
+    const wallet = walletOf(facts, destinations);
+    if (wallet !== null) add("FIN_CRYPTO_NEW_PAYEE", wallet);
+    add(change ? "FIN_PAYEE_DETAILS_CHANGED" : "FIN_PAYEE_ADDED", found.evidence);
+  };
+
+  /** A refund sent somewhere other than where the money came from. */
+  const refundRedirect = (facts: Facts, hits: Hits): string | null => {
+    let refund = false;
+    for (const t of facts.actionName.split("_")) if (refundTokens.has(t)) refund = true;
+    if (!refund) return null;
+    if (hits.refundRedirect !== undefined) return hits.refundRedirect;
+    const original = paramValueOf(facts.params, originalKeys);
+    const destination = paramValueOf(facts.params, refundDestKeys);
+    if (original === null || destination === null) return null;
+    return sameInstrument(original, destination) ? null : `${original} → ${destination}`;
   };
 
   return {
     name: "financial",
     maxInputChars: data.maxInputChars,
     check(facts: Facts): readonly Finding[] {
-      const found: Finding[] = [];
+      const found_: Finding[] = [];
       const add = (code: FinancialCode, evidence: string) => {
-        for (const f of found) if (f.code === code) return;
+        for (const f of found_) if (f.code === code) return;
         const s = spec[code]!;
-        found.push({
+        found_.push({
           layer: "financial",
           code,
           severity: s.severity as Severity,
@@ -318,21 +449,37 @@ export function createFinancialLayer(input: unknown): Layer {
           facts.amounts.length > 0 &&
           destinations.length > 0);
 
+      // Registering a payee or changing bank details moves no money yet: judged on its own.
+      if (
+        facts.amounts.length === 0 &&
+        facts.kind !== "shell" &&
+        facts.kind !== "code_exec" &&
+        !facts.kind.startsWith("file_") &&
+        facts.kind !== "tool_output" &&
+        facts.kind !== "llm_prompt"
+      ) {
+        const found = setupOf(facts);
+        if (found !== null) {
+          judgeSetup(facts, found, destinations, add);
+          return done(found_);
+        }
+      }
+
       if (!paymentLike) {
         if (
           facts.kind === "shell" ||
           facts.kind === "code_exec" ||
           facts.kind.startsWith("file_")
         ) {
-          return done(found);
+          return done(found_);
         }
         instruction(facts, add);
-        return done(found);
+        return done(found_);
       }
 
       // Money coming in (a payment request, an invoice) is not money leaving.
       if (facts.kind === "payment" && isInbound(facts.actionName, inbound, outbound)) {
-        return done(found);
+        return done(found_);
       }
 
       const hits = phrasesOf(facts.all);
@@ -383,6 +530,14 @@ export function createFinancialLayer(input: unknown): Layer {
         add("FIN_CRYPTO_PAYMENT", hits.cryptoWords ?? topCurrency ?? "crypto");
 
       if (hits.giftCard !== undefined) add("FIN_GIFT_CARD", hits.giftCard);
+      // Scam scripts, and cash-pickup services (Western Union, MoneyGram…) under pressure.
+      const pressureNow = pressureOf(hits);
+      if (hits.scamStory !== undefined) add("FIN_SCAM_PATTERN", hits.scamStory);
+      else if (hits.cashPickup !== undefined && pressureNow.length > 0) {
+        add("FIN_SCAM_PATTERN", `${hits.cashPickup} … ${pressureNow[0]}`);
+      }
+      const redirected = refundRedirect(facts, hits);
+      if (redirected !== null) add("FIN_REFUND_REDIRECT", redirected);
       if (hits.changedDetails !== undefined) add("FIN_CHANGED_BANK_DETAILS", hits.changedDetails);
       else if (changed?.value === true) add("FIN_CHANGED_BANK_DETAILS", changed.key);
 
@@ -390,8 +545,10 @@ export function createFinancialLayer(input: unknown): Layer {
       // with a payee the caller says is known, it takes two kinds of pressure to ask a human.
       const pressure = pressureOf(hits);
       const isKnown = newPayee?.value === false || knownPayee?.value === true;
-      if (isNew && pressure.length > 0) add("FIN_NEW_PAYEE_PRESSURE", pressure.join("; "));
-      else if (hits.bypass !== undefined) add("FIN_APPROVAL_BYPASS", hits.bypass);
+      // A deadline ("due today") is routine for a known biller, pressure for a new payee.
+      if (isNew && (pressure.length > 0 || hits.deadline !== undefined)) {
+        add("FIN_NEW_PAYEE_PRESSURE", pressure.concat(hits.deadline ?? []).join("; "));
+      } else if (hits.bypass !== undefined) add("FIN_APPROVAL_BYPASS", hits.bypass);
       else if (pressure.length >= 2) {
         add(isKnown ? "FIN_PRESSURE_LANGUAGE" : "FIN_PRESSURE_PATTERN", pressure.join("; "));
       } else if (pressure.length === 1 && !isKnown && (top > 0 || destinations.length > 0)) {
@@ -418,7 +575,7 @@ export function createFinancialLayer(input: unknown): Layer {
         add("FIN_APPROVAL_REQUIRED", `${Math.max(top, sum)} ≥ ${approval} ${policyCurrency}`);
       }
       if (isNew) add("FIN_NEW_PAYEE", payeeEvidence);
-      return done(found);
+      return done(found_);
     },
   };
 }
@@ -469,4 +626,174 @@ function currencyOf(facts: Facts): string | null {
   }
   for (const a of facts.amounts) if (a.currency !== null) return a.currency.toUpperCase();
   return null;
+}
+
+/**
+ * Action-name tokens; for a request the agent sends, the words of the target URL's path
+ * instead (the action of an HTTP tool, `http_request`, names the transport, not the object).
+ */
+function tokensOf(facts: Facts): string[] {
+  if (facts.kind !== "http") return facts.actionName.split("_");
+  const tokens: string[] = [];
+  if (facts.source !== "agent") return tokens;
+  for (const u of facts.urls) {
+    if (u.field !== "target") continue;
+    let start = 0;
+    const path = u.path;
+    for (let i = 0; i <= path.length && tokens.length < 32; i++) {
+      const c = i < path.length ? path.charCodeAt(i) : 47;
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue;
+      if (i > start) tokens.push(path.slice(start, i));
+      start = i + 1;
+    }
+  }
+  return tokens;
+}
+
+/** The first params key (any depth, bounded) that names a bank detail: `new_iban`, `routingNumber`. */
+function bankKeyOf(params: unknown, bankKeys: readonly string[]): string | null {
+  if (params === null || typeof params !== "object") return null;
+  const stack: unknown[] = [params];
+  let visited = 0;
+  while (stack.length > 0 && visited < 256) {
+    const v = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    for (const k in v as Record<string, unknown>) {
+      if (++visited > 256) return null;
+      const child = (v as Record<string, unknown>)[k];
+      if (child !== null && child !== "" && child !== undefined) {
+        const hit = keyWindow(k, bankKeys);
+        if (hit !== null) return keyOf(k);
+      }
+      if (child !== null && typeof child === "object" && stack.length < 16) stack.push(child);
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether some run of consecutive words of a key (split at `_ - .` and camelCase) spells one
+ * of `names`: `new_account_number` holds `accountnumber`, `database` does not hold `aba`.
+ */
+function keyWindow(key: string, names: readonly string[]): string | null {
+  const words: string[] = [];
+  let word = "";
+  for (let i = 0; i < key.length && i < 64; i++) {
+    const c = key.charCodeAt(i);
+    const upper = c >= 65 && c <= 90;
+    const lower = (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+    if (!upper && !lower) {
+      if (word !== "") words.push(word);
+      word = "";
+      continue;
+    }
+    if (upper && word !== "" && !(key.charCodeAt(i - 1) >= 65 && key.charCodeAt(i - 1) <= 90)) {
+      words.push(word);
+      word = "";
+    }
+    word += upper ? String.fromCharCode(c + 32) : key[i];
+  }
+  if (word !== "") words.push(word);
+  for (let a = 0; a < words.length; a++) {
+    let joined = "";
+    for (let b = a; b < words.length && b < a + 4; b++) {
+      joined += words[b];
+      if (names.includes(joined)) return joined;
+    }
+  }
+  return null;
+}
+
+/** The first string or number under one of `keys` (any depth, bounded), as text. */
+function paramValueOf(params: unknown, keys: ReadonlySet<string>): string | null {
+  if (params === null || typeof params !== "object") return null;
+  const stack: unknown[] = [params];
+  let visited = 0;
+  while (stack.length > 0 && visited < 256) {
+    const v = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    for (const k in v as Record<string, unknown>) {
+      if (++visited > 256) return null;
+      const child = (v as Record<string, unknown>)[k];
+      if (keys.has(keyOf(k)) && (typeof child === "string" || typeof child === "number")) {
+        const text = String(child).trim();
+        if (text !== "") return text;
+      }
+      if (child !== null && typeof child === "object" && stack.length < 16) stack.push(child);
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether a refund destination is the original instrument: the same text, a pointer back to
+ * it ("original", "same card"), or the same last four digits.
+ */
+function sameInstrument(original: string, destination: string): boolean {
+  const a = alnumOf(original);
+  const b = alnumOf(destination);
+  if (a === b || b.includes("original") || b.includes("same") || b.includes("source")) return true;
+  const digits = digitsOf(original);
+  if (digits.length >= 4 && digitsOf(destination).endsWith(digits.slice(-4))) return true;
+  // No digits to compare ("visa" → "card on file"): nothing says it moved.
+  return digits.length === 0 && digitsOf(destination).length === 0;
+}
+
+function alnumOf(text: string): string {
+  let out = "";
+  for (const ch of text.toLowerCase()) {
+    const c = ch.charCodeAt(0);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 122)) out += ch;
+  }
+  return out;
+}
+
+function digitsOf(text: string): string {
+  let out = "";
+  for (const ch of text) if (ch >= "0" && ch <= "9") out += ch;
+  return out;
+}
+
+/** The HTTP method named in params, lower case. */
+function methodOf(params: unknown): string {
+  if (params === null || typeof params !== "object" || Array.isArray(params)) return "";
+  const m = (params as Record<string, unknown>).method;
+  return typeof m === "string" ? m.trim().toLowerCase() : "";
+}
+
+/**
+ * A param value that is bank details whatever its key: a valid IBAN (ISO 13616 mod-97), or
+ * an account-like key (`payroll_account`) holding a long number.
+ */
+function bankValueOf(strings: readonly ParamString[]): string | null {
+  for (let k = 0; k < strings.length && k < 64; k++) {
+    const p = strings[k]!;
+    const v = p.value.raw;
+    if (v.length <= 42 && isIban(v)) return "iban";
+    const key = keyOf(p.key);
+    if ((key.includes("account") || key.includes("acct")) && digitsOf(v).length >= 6) return key;
+  }
+  return null;
+}
+
+/** ISO 13616: two letters, two check digits, up to 30 letters or digits; mod 97 equals 1. */
+function isIban(text: string): boolean {
+  const compact = alnumOf(text).toUpperCase();
+  if (compact.length < 15 || compact.length > 34) return false;
+  const c0 = compact.charCodeAt(0);
+  const c1 = compact.charCodeAt(1);
+  if (c0 < 65 || c0 > 90 || c1 < 65 || c1 > 90) return false;
+  if (!isDigitCode(compact.charCodeAt(2)) || !isDigitCode(compact.charCodeAt(3))) return false;
+  const moved = compact.slice(4) + compact.slice(0, 4);
+  let rest = 0;
+  for (let i = 0; i < moved.length; i++) {
+    const c = moved.charCodeAt(i);
+    if (isDigitCode(c)) rest = (rest * 10 + (c - 48)) % 97;
+    else rest = (rest * 100 + (c - 55)) % 97;
+  }
+  return rest === 1;
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
 }

@@ -340,6 +340,382 @@ describe("layer > financial", () => {
     });
   });
 
+  describe("payees registered or changed through any action", () => {
+    test("WARNs a new payee added with bank details, whatever the action is called", () => {
+      expectCode(
+        {
+          action: "add_payee",
+          params: { name: "Bay Print", routing_number: "011000015", account_number: "77120" },
+        },
+        "FIN_PAYEE_ADDED",
+      );
+      expectVerdict(
+        {
+          action: "createBeneficiary",
+          params: { label: "Studio K", iban: "DE44500105175407324931" },
+        },
+        "WARN",
+      );
+      expectVerdict(
+        {
+          action: "register_recipient",
+          params: { bank: { swift: "AGRIFRPP", account_no: "0012" } },
+        },
+        "WARN",
+      );
+    });
+
+    test("WARNs bank details changed, by a change verb, a new_ key or an IBAN value", () => {
+      expectCode(
+        {
+          action: "update_supplier_bank_account",
+          params: { supplier: "S-2", sort_code: "20-00-00", account_number: "55501234" },
+        },
+        "FIN_PAYEE_DETAILS_CHANGED",
+      );
+      expectVerdict(
+        {
+          action: "vendor_profile_sync",
+          params: { vendor: "V-3", new_iban: "NL91ABNA0417164300", bank: "x" },
+        },
+        "WARN",
+      );
+      expectVerdict(
+        {
+          action: "hr_update_employee",
+          params: { employee: "E-4", payroll_account: "GB29NWBK60161331926819" },
+        },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs a new payee with pressure and changed details with pressure or a pay-now request", () => {
+      expectCode(
+        {
+          action: "add_payee",
+          params: {
+            name: "Crest",
+            iban: "GB33BUKB20201555555555",
+            note: "the CFO wants this paid before noon, keep it quiet",
+          },
+        },
+        "FIN_NEW_PAYEE_PRESSURE",
+      );
+      expectCode(
+        {
+          action: "update_vendor_bank",
+          params: {
+            vendor: "Lumen",
+            account_number: "99887766",
+            reason: "We switched banks; please pay the open invoices to this account.",
+          },
+        },
+        "FIN_CHANGED_BANK_DETAILS",
+      );
+      expectVerdict(
+        {
+          action: "set_payout_account",
+          params: { iban: "LT121000011101001000", reason: "urgent, old account frozen" },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a new payee that must be paid today, in a note or a payment memo", () => {
+      expectVerdict(
+        {
+          action: "add_payee",
+          params: {
+            name: "Orbit",
+            iban: "DE89370400440532013000",
+            note: "add them and pay the deposit today",
+          },
+        },
+        "BLOCK",
+      );
+      expectVerdict(
+        pay("Nova Freight", { amount: 4_200, new_payee: true, memo: "pay this today" }),
+        "BLOCK",
+      );
+      expectVerdict(
+        pay("City Water", { amount: 61, payee_is_new: false, memo: "bill due today" }),
+        "ALLOW",
+      );
+      expectVerdict(
+        {
+          action: "add_payee",
+          params: { name: "Orbit", iban: "DE89370400440532013000", note: "partner from today" },
+        },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs payroll redirection asked for with a payday deadline", () => {
+      expectVerdict(
+        {
+          action: "hr_update_employee",
+          params: {
+            employee: "Dana",
+            payroll_account: "GB29NWBK60161331926819",
+            note: "changed banks - switch my direct deposit before Friday's payroll",
+          },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("WARNs a PUT of bank details to an HTTP API", () => {
+      expectCode(
+        {
+          action: "http_request",
+          target: "https://erp.example.test/api/vendors/9/bank-details",
+          params: { method: "PUT" },
+          content: "{}",
+        },
+        "FIN_PAYEE_DETAILS_CHANGED",
+      );
+    });
+
+    test("ALLOWs reading payees and updates that carry no bank details", () => {
+      expectVerdict({ action: "list_payees", params: { page: 2 } }, "ALLOW");
+      expectVerdict({ action: "verify_payee", params: { payee_id: "P-1" } }, "ALLOW");
+      expectVerdict({ action: "update_account", params: { email: "a@b.c" } }, "ALLOW");
+      expectVerdict(
+        { action: "update_salary", params: { employee_id: "E-7", new_salary: 72_000 } },
+        "ALLOW",
+      );
+      expectVerdict(
+        {
+          action: "create_invoice",
+          params: { customer: "Acme", pay_to_iban: "DE89370400440532013000" },
+        },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "update_user_info", params: { database: "crm", name: "Jo" } },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("scam scripts and cash-transfer services", () => {
+    test("BLOCKs the grandparent / bail script in several languages", () => {
+      expectCode(
+        pay("M. Dale", { amount: 2_000, memo: "your grandson was arrested, he needs bail money" }),
+        "FIN_SCAM_PATTERN",
+      );
+      expectVerdict(
+        pay("A. Ruiz", { amount: 900, memo: "mi nieta está detenida, necesita la fianza" }),
+        "BLOCK",
+      );
+      expectVerdict(pay("Mei", { amount: 5_000, memo: "孙子被拘留 需要保释金" }), "BLOCK");
+      expectVerdict(
+        pay("R. A.", { amount: 800, memo: "my grandѕon was arrеsted, pay the bail fee" }),
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs prize and inheritance fees, safe accounts, romance and overpayment scripts", () => {
+      expectVerdict(
+        pay("Claims", { amount: 300, memo: "processing fee to release your lottery winnings" }),
+        "BLOCK",
+      );
+      expectVerdict(
+        pay("Office", { amount: 300, memo: "frais de déblocage de votre héritage" }),
+        "BLOCK",
+      );
+      expectVerdict(pay("Bank", { amount: 9_000, memo: "przelew na bezpieczne konto" }), "BLOCK");
+      expectVerdict(
+        pay("Bank", {
+          amount: 9_000,
+          memo: "Ihr Konto ist kompromittiert, alles auf das sichere Konto",
+        }),
+        "BLOCK",
+      );
+      expectVerdict(
+        pay("Sgt. Ellis", {
+          amount: 3_000,
+          memo: "my love, stuck at customs, send the fee so we can meet",
+        }),
+        "BLOCK",
+      );
+      expectVerdict(
+        pay("R. Patel", { amount: 450, memo: "you overpaid me, refund the difference" }),
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs 'move it to yourself' and 'we refunded you too much' scripts", () => {
+      expectVerdict(
+        pay("Me", {
+          amount: 2_500,
+          memo: "the fraud team said to zelle it to yourself to reverse the charge",
+        }),
+        "BLOCK",
+      );
+      expectVerdict(
+        pay("J. S.", {
+          amount: 4_500,
+          memo: "we refunded you too much by mistake, send the difference back",
+        }),
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a cash-pickup service used under pressure", () => {
+      expectVerdict(
+        {
+          action: "send_money",
+          params: {
+            service: "western_union",
+            recipient: "K. M.",
+            amount: 700,
+            currency: "EUR",
+            note: "urgent",
+          },
+        },
+        "BLOCK",
+      );
+      expectVerdict(
+        {
+          action: "send_money",
+          params: {
+            service: "money\u200bgram",
+            recipient: "K. M.",
+            amount: 700,
+            currency: "EUR",
+            note: "right away please",
+          },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs transfer services used for ordinary payments", () => {
+      expectVerdict(
+        {
+          action: "send_money",
+          params: {
+            service: "venmo",
+            recipient: "Jordan",
+            amount: 18.5,
+            currency: "USD",
+            note: "pizza",
+          },
+        },
+        "ALLOW",
+      );
+      expectVerdict(
+        {
+          action: "send_money",
+          params: {
+            service: "western_union",
+            recipient: "Maria",
+            amount: 200,
+            currency: "USD",
+            payee_is_new: false,
+            note: "monthly support",
+          },
+        },
+        "ALLOW",
+      );
+      expectVerdict(
+        pay("St. Mary Hospital", { amount: 240, payee_is_new: false, memo: "co-pay for daughter" }),
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("refunds", () => {
+    test("BLOCKs a refund sent to another instrument than the original payment", () => {
+      expectCode(
+        {
+          action: "issue_refund",
+          params: {
+            amount: 240,
+            currency: "USD",
+            original_payment_method: "visa ending 4242",
+            refund_to: "IBAN LV80BANK0000435195001",
+          },
+        },
+        "FIN_REFUND_REDIRECT",
+      );
+      expectVerdict(
+        {
+          action: "refund",
+          params: {
+            amount: 95,
+            currency: "EUR",
+            note: "please refund to a different card, the original card was cancelled",
+          },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs refunds to the original instrument", () => {
+      expectVerdict(
+        {
+          action: "issue_refund",
+          params: {
+            amount: 40,
+            currency: "USD",
+            original_payment_method: "visa ending 4242",
+            refund_to: "card ending 4242",
+          },
+        },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "refund", params: { amount: 12, currency: "USD", reason: "damaged" } },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("messages with scam scripts or payroll redirection", () => {
+    test("BLOCKs a bail script asking for a wire and a payroll change with a deadline", () => {
+      expectCode(
+        {
+          action: "send_email",
+          target: "nan@example.test",
+          content: "Grandma I got arrested, please wire $1,500 for bail and don't tell dad",
+        },
+        "FIN_INSTRUCTION_FRAUD",
+      );
+      expectVerdict(
+        {
+          action: "send_email",
+          target: "hr@example.test",
+          content:
+            "I changed banks. Please update my direct deposit to the new account before payday.",
+        },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs warnings that describe the scams", () => {
+      expectVerdict(
+        {
+          action: "tool_output",
+          target: "fetch_url",
+          content:
+            "Scam alert: callers claim a grandson was arrested and ask you to wire bail money.",
+        },
+        "ALLOW",
+      );
+      expectVerdict(
+        {
+          action: "send_email",
+          target: "all@example.test",
+          content:
+            "Our bank details have not changed. If asked to pay a new account, call finance. Beware of gift card scams.",
+        },
+        "ALLOW",
+      );
+    });
+  });
+
   test("the pipeline BLOCKs the fraud pattern and WARNs the large payment", () => {
     assert.equal(
       verdictOf(
