@@ -6,7 +6,7 @@ import type { Facts, Finding, Layer, Severity } from "./types.js";
 const SignalSchema = z.strictObject({
   /** Lower snake name shared by every pattern of one signal. */
   signal: z.string().regex(/^[a-z][a-z0-9_]*$/),
-  /** RE2 syntax, written in lower case in the script it matches; folded at start-up. */
+  /** RE2 syntax, written in lower case in the script it matches; NFKC-normalised at start-up. */
   pattern: z.string().min(1),
   /**
    * A cheap pattern scanned over the whole text instead of `pattern`; `pattern` is then run only
@@ -24,6 +24,8 @@ const WindowSchema = z.strictObject({
   after: z.number().int().min(0).max(5_000),
   /** Clip the window to the sentence around the anchor (". ", "!", "?", newline). */
   sentence: z.boolean().optional(),
+  /** End the window at the first of these strings after the anchor (a comment's "-->"). */
+  stopAt: z.array(z.string().min(1)).optional(),
 });
 
 const ComboSchema = z.strictObject({
@@ -46,6 +48,24 @@ const ComboSchema = z.strictObject({
   skipQuoted: z.boolean().optional(),
 });
 
+const ViewSchema = z.strictObject({
+  /**
+   * How the text is rewritten before it is scanned again: leet digits read as letters, letters
+   * spaced apart joined up, reversed or ROT13 text turned back, quoted fragments put together.
+   */
+  view: z.enum(["leet", "spaced", "reversed", "rot13", "joined"]),
+  /** The signal whose presence in the plain text makes the rewrite worth doing. */
+  gate: z.string(),
+  code: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  confidence: z.number().min(0).max(1),
+  message: z.string().min(1),
+  /** For "joined": an RE2 pattern whose capture groups are the fragments to put together. */
+  extract: z.string().min(1).optional(),
+  /** WARN codes that become a BLOCK when only the rewritten text shows them. */
+  escalate: z.array(z.string().regex(/^[A-Z][A-Z0-9_]*$/)).optional(),
+  $comment: z.string().optional(),
+});
+
 /** The layer's data file (data/prompt-injection.json). */
 export const PromptInjectionDataSchema = RuleFileSchema.extend({
   maxInputChars: z.number().int().positive(),
@@ -64,18 +84,32 @@ export const PromptInjectionDataSchema = RuleFileSchema.extend({
     confidence: z.number().min(0).max(1),
     message: z.string().min(1),
   }),
+  /** Leetspeak characters and the letters they stand for, for the "leet" view. */
+  leet: z.record(z.string().length(1), z.string().regex(/^[a-z]$/)),
+  /** Largest text (characters) a rewritten view is built for. */
+  maxViewChars: z.number().int().positive().max(65_536),
+  views: z.array(ViewSchema),
   signals: z.array(SignalSchema).min(1),
   combos: z.array(ComboSchema).min(1),
 }).superRefine((data, ctx) => {
   const names = new Set(data.signals.map((s) => s.signal));
-  const anchors = new Set(data.combos.map((c) => c.anchor));
+  // Anchors and view gates are found by the whole-text scan, which skips local patterns.
+  const anchors = new Set([...data.combos.map((c) => c.anchor), ...data.views.map((v) => v.gate)]);
   data.signals.forEach((s, i) => {
     if (s.local === true && (s.trigger !== undefined || anchors.has(s.signal))) {
       ctx.addIssue({
         code: "custom",
         path: ["signals", i],
-        message: `local pattern of "${s.signal}" cannot anchor a combo or have a trigger`,
+        message: `local pattern of "${s.signal}" cannot anchor a combo, gate a view or have a trigger`,
       });
+    }
+  });
+  data.views.forEach((v, i) => {
+    if (!names.has(v.gate)) {
+      ctx.addIssue({ code: "custom", path: ["views", i], message: `unknown signal "${v.gate}"` });
+    }
+    if (v.view === "joined" && v.extract === undefined) {
+      ctx.addIssue({ code: "custom", path: ["views", i], message: "joined view needs extract" });
     }
   });
   data.combos.forEach((c, i) => {
@@ -95,7 +129,12 @@ export type PromptInjectionData = z.infer<typeof PromptInjectionDataSchema>;
 
 type Scope = "direct" | "untrusted" | "any";
 type Span = Readonly<{ start: number; end: number }>;
-type Window = Readonly<{ before: number; after: number; sentence: boolean }>;
+type Window = Readonly<{
+  before: number;
+  after: number;
+  sentence: boolean;
+  stopAt: readonly string[];
+}>;
 
 type Combo = Readonly<{
   code: string;
@@ -122,7 +161,7 @@ const QUOTES = new Set([..."'\"`“”‘’«»„「」『』"].map((c) => c.c
 const LACING = new Set([0x200b, 0x200c, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x00ad, 0x180e]);
 const MIN_LACING = 2;
 const MAX_WINDOWS = 32;
-const DEFAULT_WINDOW: Window = { before: 200, after: 300, sentence: false };
+const DEFAULT_WINDOW: Window = { before: 200, after: 300, sentence: false, stopAt: [] };
 
 /**
  * Brings a pattern written in natural script to the pipeline's normal form (NFKC). Look-alike
@@ -131,6 +170,20 @@ const DEFAULT_WINDOW: Window = { before: 200, after: 300, sentence: false };
  */
 function foldPattern(pattern: string): string {
   return pattern.normalize("NFKC");
+}
+
+/**
+ * True when an RE2 pattern can only match text with non-ASCII characters: once escapes and
+ * Unicode classes are set aside, it names no ASCII letter or digit (a Cyrillic or CJK phrase).
+ */
+function needsNonAscii(pattern: string): boolean {
+  const bare = pattern
+    .replace(/\\[pP](?:\{[^}]*\}|[A-Za-z])/g, "")
+    .replace(/\\./g, "")
+    .replace(/\{\d+(?:,\d*)?\}/g, "");
+  if (/[A-Za-z0-9]/.test(bare)) return false;
+  for (let i = 0; i < bare.length; i++) if (bare.charCodeAt(i) > 0x7f) return true;
+  return false;
 }
 
 /** True when the match is wrapped in quotation marks: an example, not an instruction. */
@@ -171,6 +224,11 @@ function windowBounds(text: string, start: number, end: number, w: Window): [num
       }
     }
   }
+  for (const stop of w.stopAt) {
+    // Searched within the window only, so a long text without the marker costs nothing more.
+    const at = text.slice(end, b).indexOf(stop);
+    if (at !== -1) b = end + at;
+  }
   return [a, b];
 }
 
@@ -185,6 +243,129 @@ function lacedWithInvisibles(raw: string): boolean {
     if (n >= MIN_LACING) return true;
   }
   return false;
+}
+
+/** Leet words (letters mixed with digits or symbols) read as letters; null if there are too few. */
+function unleet(text: string, leet: ReadonlyMap<number, string>): string | null {
+  let out = "";
+  let word = "";
+  let mixed = 0;
+  let letters = false;
+  let symbols = false;
+  const flush = () => {
+    if (letters && symbols) {
+      mixed++;
+      for (let j = 0; j < word.length; j++) out += leet.get(word.charCodeAt(j)) ?? word[j];
+    } else out += word;
+    word = "";
+    letters = false;
+    symbols = false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const isLetter = c >= 97 && c <= 122;
+    if (isLetter || leet.has(c)) {
+      word += text[i];
+      if (isLetter) letters = true;
+      else symbols = true;
+    } else {
+      flush();
+      out += text[i];
+    }
+  }
+  flush();
+  // One leet word is a product name or a hash; an instruction needs several.
+  return mixed >= 2 ? out : null;
+}
+
+const isAsciiLetter = (c: number) => c >= 97 && c <= 122;
+
+/**
+ * Letters written one by one ("i g n o r e", "i-g-n-o-r-e") joined into words; null when there
+ * is no such run. A separator that differs from the run's first one, or a longer gap, is kept
+ * as a word break, so "i-g-n-o-r-e a-l-l" becomes "ignore all".
+ */
+function unspace(text: string): string | null {
+  let out = "";
+  let changed = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    const standalone = isAsciiLetter(c) && (i === 0 || !isAsciiLetter(text.charCodeAt(i - 1)));
+    if (!standalone || i + 2 >= text.length || isAsciiLetter(text.charCodeAt(i + 1))) {
+      out += text[i];
+      i++;
+      continue;
+    }
+    // A run: letter, separator, letter, separator… where every letter stands alone.
+    const sep = text.charCodeAt(i + 1);
+    let j = i;
+    let run = "";
+    let letters = 0;
+    while (j < text.length && isAsciiLetter(text.charCodeAt(j))) {
+      if (j + 1 < text.length && isAsciiLetter(text.charCodeAt(j + 1))) break;
+      run += text[j];
+      letters++;
+      let k = j + 1;
+      while (k < text.length && k - j <= 3 && !isAsciiLetter(text.charCodeAt(k))) k++;
+      const gap = k - j - 1;
+      if (k >= text.length || !isAsciiLetter(text.charCodeAt(k)) || gap === 0 || gap > 3) {
+        j++;
+        break;
+      }
+      if (gap > 1 || text.charCodeAt(j + 1) !== sep) run += " ";
+      j = k;
+    }
+    if (letters >= 6) {
+      out += run;
+      changed = true;
+    } else out += text.slice(i, j);
+    i = j;
+  }
+  return changed ? out : null;
+}
+
+/** The text backwards, keeping surrogate pairs whole. */
+function reverseText(text: string): string {
+  let out = "";
+  for (let i = text.length - 1; i >= 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      out += text[i - 1]! + text[i]!;
+      i--;
+    } else out += text[i];
+  }
+  return out;
+}
+
+/** ROT13 of the lower-case Latin letters. */
+function rot13(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out += isAsciiLetter(c) ? String.fromCharCode(((c - 97 + 13) % 26) + 97) : text[i];
+  }
+  return out;
+}
+
+const MAX_FRAGMENTS = 24;
+
+/** Quoted fragments of the text, in order: the first capture group of each match of `re`. */
+function fragmentsOf(re: RE2, text: string): string[] {
+  const parts: string[] = [];
+  re.lastIndex = 0;
+  while (parts.length < MAX_FRAGMENTS) {
+    const m = re.exec(text);
+    if (m === null) break;
+    if (m[0].length === 0) re.lastIndex = m.index + 1;
+    for (let g = 1; g < m.length; g++) {
+      if (m[g] !== undefined) {
+        parts.push(m[g]!);
+        break;
+      }
+    }
+  }
+  return parts;
 }
 
 /**
@@ -222,10 +403,13 @@ export function createPromptInjectionLayer(input: unknown): Layer {
   }));
   // Whole-text scan: cheap patterns and triggers. Window scan: every full pattern.
   const globalIndex = patterns.flatMap((p, i) => (p.local ? [] : [i]));
-  const globalSet = new RE2.Set(
-    globalIndex.map((i) => foldPattern(data.signals[i]!.trigger ?? data.signals[i]!.pattern)),
-    "u",
-  );
+  const globalSource = (i: number) =>
+    foldPattern(data.signals[i]!.trigger ?? data.signals[i]!.pattern);
+  const globalSet = new RE2.Set(globalIndex.map(globalSource), "u");
+  // Most requests are plain ASCII: they are scanned without the patterns that cannot match
+  // ASCII text (other scripts), which keeps the common automaton small.
+  const asciiIndex = globalIndex.filter((i) => !needsNonAscii(globalSource(i)));
+  const asciiSet = new RE2.Set(asciiIndex.map(globalSource), "u");
   // Signals with window-only patterns may be present although the whole-text scan cannot tell.
   const maybe = new Uint8Array(signalNames.length);
   for (const p of patterns) if (p.local) maybe[p.signal] = 1;
@@ -272,7 +456,12 @@ export function createPromptInjectionLayer(input: unknown): Layer {
     also: ids(c.also),
     without: ids(c.without),
     window: c.window
-      ? { before: c.window.before, after: c.window.after, sentence: c.window.sentence === true }
+      ? {
+          before: c.window.before,
+          after: c.window.after,
+          sentence: c.window.sentence === true,
+          stopAt: c.window.stopAt ?? [],
+        }
       : DEFAULT_WINDOW,
     skipQuoted: c.skipQuoted === true,
     companions: companionsOf([...ids(c.with), ...ids(c.also), ...ids(c.without)]),
@@ -285,12 +474,19 @@ export function createPromptInjectionLayer(input: unknown): Layer {
     anchorPatterns[p.signal]!.push(i);
   });
 
-  /** Signals and patterns (or their triggers) present in the whole text, as bitmaps. */
-  const scanText = (subject: Buffer) => {
+  /**
+   * Signals and patterns (or their triggers) present in the whole text, as bitmaps; null when
+   * nothing matches. A UTF-8 buffer as long as its string holds only ASCII.
+   */
+  const scanText = (text: string, subject: Buffer) => {
+    const ascii = subject.length === text.length;
+    const matches = (ascii ? asciiSet : globalSet).match(subject);
+    if (matches.length === 0) return null;
+    const index = ascii ? asciiIndex : globalIndex;
     const signals = new Uint8Array(signalNames.length);
     const hits = new Uint8Array(patterns.length);
-    for (const k of globalSet.match(subject)) {
-      const i = globalIndex[k]!;
+    for (const k of matches) {
+      const i = index[k]!;
       signals[patterns[i]!.signal] = 1;
       hits[i] = 1;
     }
@@ -318,91 +514,182 @@ export function createPromptInjectionLayer(input: unknown): Layer {
     }
   };
 
+  // Rewritten views: each is tried only when its gate signal shows in the plain text.
+  const views = data.views.map((v) => ({
+    ...v,
+    gate: signalIndex.get(v.gate)!,
+    extract: v.extract === undefined ? null : compile(v.extract, "gu", `extract (${v.view})`),
+    escalate: new Set(v.escalate ?? []),
+  }));
+  const leetMap = new Map(Object.entries(data.leet).map(([k, v]) => [k.charCodeAt(0), v]));
+  const maxViewChars = data.maxViewChars;
+
+  /** The texts one view yields (none when the rewrite changes nothing). */
+  const rewrite = (view: (typeof views)[number], text: string): string[] => {
+    switch (view.view) {
+      case "leet": {
+        const t = unleet(text, leetMap);
+        return t === null ? [] : [t];
+      }
+      case "spaced": {
+        const t = unspace(text);
+        return t === null ? [] : [t];
+      }
+      case "reversed":
+        return [reverseText(text)];
+      case "rot13":
+        return [rot13(text)];
+      case "joined": {
+        const parts = fragmentsOf(view.extract!, text);
+        if (parts.length < 2) return [];
+        // Fragments may carry their own spaces ("ignore all" + " instructions") or split words.
+        return [parts.join(" "), parts.join("")];
+      }
+    }
+  };
+
+  /** Where a scope's combos apply: provenance of the text being judged. */
+  type Scopes = Readonly<{ direct: boolean; untrusted: boolean }>;
+
+  /** Runs every combo over one text and adds what fires to `found`. */
+  const analyze = (text: string, buf: Buffer, scopes: Scopes, found: Finding[]) => {
+    if (buf.length === 0) return null;
+    const scanned = scanText(text, buf);
+    if (scanned === null) return null;
+    const { signals: present, hits: matched } = scanned;
+    // Where each matched pattern occurs, located once and shared by every combo.
+    const spanCache = new Map<number, Span[]>();
+    const spansOf = (index: number): Span[] => {
+      let spans = spanCache.get(index);
+      if (spans !== undefined) return spans;
+      spans = [];
+      const p = patterns[index]!;
+      if (p.trigger === null) {
+        execAll(p.re, text, 0, text.length, spans, maxHits);
+      } else {
+        const near: Span[] = [];
+        execAll(p.trigger, text, 0, text.length, near, maxHits);
+        for (const t of near) {
+          const from = Math.max(0, t.start - reach);
+          execAll(p.re, text, from, Math.min(text.length, t.end + reach), spans, maxHits);
+        }
+      }
+      spanCache.set(index, spans);
+      return spans;
+    };
+    const codes = new Set(found.map((f) => f.code));
+    // Windows are looked at once per (start, end) however many combos ask for them.
+    const windowCache = new Map<string, Uint8Array>();
+    let windowsLeft = MAX_WINDOWS;
+
+    for (const combo of combos) {
+      if (codes.has(combo.code) || present[combo.anchor] !== 1) continue;
+      if (combo.scope === "direct" && !scopes.direct) continue;
+      if (combo.scope === "untrusted" && !scopes.untrusted) continue;
+      // Cheap whole-text pre-check before locating anchors.
+      if (combo.with.length > 0 && !combo.with.some((s) => present[s] === 1 || maybe[s] === 1))
+        continue;
+      if (combo.also.some((s) => present[s] !== 1 && maybe[s] !== 1)) continue;
+      const needsWindow = combo.companions !== null;
+      let hit: Span | null = null;
+      for (const index of anchorPatterns[combo.anchor]!) {
+        if (hit !== null) break;
+        if (matched[index] !== 1) continue;
+        for (const span of spansOf(index)) {
+          if (combo.skipQuoted && isQuoted(text, span.start, span.end)) continue;
+          if (!needsWindow) {
+            hit = span;
+            break;
+          }
+          const [a, b] = windowBounds(text, span.start, span.end, combo.window);
+          const key = `${combo.companions!.id}:${a}:${b}`;
+          let near = windowCache.get(key);
+          if (near === undefined) {
+            if (windowsLeft-- <= 0) break;
+            near = scanWindow(combo.companions!, text.slice(a, b));
+            windowCache.set(key, near);
+          }
+          if (combo.with.length > 0 && !combo.with.some((s) => near[s] === 1)) continue;
+          if (combo.also.some((s) => near[s] !== 1)) continue;
+          if (combo.without.some((s) => near[s] === 1)) continue;
+          hit = span;
+          break;
+        }
+      }
+      if (hit === null) continue;
+      codes.add(combo.code);
+      found.push({
+        layer: "prompt_injection",
+        code: combo.code,
+        severity: combo.severity,
+        confidence: combo.confidence,
+        message: combo.message,
+        evidence: evidenceOf(text.slice(hit.start, Math.max(hit.end, hit.start + 80))),
+      });
+    }
+    return present;
+  };
+
+  /** Rewritten views of the text, scanned again; a BLOCK in one becomes the view's finding. */
+  const analyzeViews = (
+    text: string,
+    present: Uint8Array,
+    scopes: Scopes,
+    found: Finding[],
+  ): void => {
+    if (text.length > maxViewChars) return;
+    // What the plain text already showed is no news in a rewrite of it.
+    const plain = new Set(found.map((f) => f.code));
+    for (const view of views) {
+      if (present[view.gate] !== 1 || found.some((f) => f.code === view.code)) continue;
+      let warned: Finding[] = [];
+      let blocked: Finding | undefined;
+      for (const t of rewrite(view, text)) {
+        const inner: Finding[] = [];
+        analyze(t, Buffer.from(t), scopes, inner);
+        blocked = inner.find(
+          (f) => f.severity === "BLOCK" || (view.escalate.has(f.code) && !plain.has(f.code)),
+        );
+        if (blocked !== undefined) break;
+        if (warned.length === 0) warned = inner;
+      }
+      if (blocked !== undefined) {
+        found.push({
+          layer: "prompt_injection",
+          code: view.code,
+          severity: "BLOCK",
+          confidence: view.confidence,
+          message: view.message,
+          evidence: blocked.evidence ?? "",
+        });
+        continue;
+      }
+      // A WARN-level request that was disguised keeps its WARN (a plain question in leetspeak).
+      const codes = new Set(found.map((f) => f.code));
+      for (const f of warned) if (!codes.has(f.code)) found.push(f);
+    }
+  };
+
   return {
     name: "prompt_injection",
     maxInputChars: data.maxInputChars,
     check(facts: Facts): readonly Finding[] {
       const all = facts.all;
       const found = rules(facts);
-      if (all.buf.length === 0 || !globalSet.test(all.buf)) return done(found);
-      const { signals: present, hits: matched } = scanText(all.buf);
-      const text = all.norm;
-      // Where each matched pattern occurs, located once and shared by every combo.
-      const spanCache = new Map<number, Span[]>();
-      const spansOf = (index: number): Span[] => {
-        let spans = spanCache.get(index);
-        if (spans !== undefined) return spans;
-        spans = [];
-        const p = patterns[index]!;
-        if (p.trigger === null) {
-          execAll(p.re, text, 0, text.length, spans, maxHits);
-        } else {
-          const near: Span[] = [];
-          execAll(p.trigger, text, 0, text.length, near, maxHits);
-          for (const t of near) {
-            const from = Math.max(0, t.start - reach);
-            execAll(p.re, text, from, Math.min(text.length, t.end + reach), spans, maxHits);
-          }
-        }
-        spanCache.set(index, spans);
-        return spans;
-      };
+      const reads = readsData(facts);
       const untrusted =
         facts.kind === "tool_output" ||
         facts.source === "tool_output" ||
         facts.source === "web" ||
         facts.source === "file" ||
-        (!facts.sourceDeclared && facts.kind !== "llm_prompt" && readsData(facts));
-      const codes = new Set(found.map((f) => f.code));
-      // Windows are looked at once per (start, end) however many combos ask for them.
-      const windowCache = new Map<string, Uint8Array>();
-      let windowsLeft = MAX_WINDOWS;
-
-      for (const combo of combos) {
-        if (codes.has(combo.code) || present[combo.anchor] !== 1) continue;
-        if (combo.scope === "direct" && untrusted) continue;
-        if (combo.scope === "untrusted" && !untrusted) continue;
-        // Cheap whole-text pre-check before locating anchors.
-        if (combo.with.length > 0 && !combo.with.some((s) => present[s] === 1 || maybe[s] === 1))
-          continue;
-        if (combo.also.some((s) => present[s] !== 1 && maybe[s] !== 1)) continue;
-        const needsWindow = combo.companions !== null;
-        let hit: Span | null = null;
-        for (const index of anchorPatterns[combo.anchor]!) {
-          if (hit !== null) break;
-          if (matched[index] !== 1) continue;
-          for (const span of spansOf(index)) {
-            if (combo.skipQuoted && isQuoted(text, span.start, span.end)) continue;
-            if (!needsWindow) {
-              hit = span;
-              break;
-            }
-            const [a, b] = windowBounds(text, span.start, span.end, combo.window);
-            const key = `${combo.companions!.id}:${a}:${b}`;
-            let near = windowCache.get(key);
-            if (near === undefined) {
-              if (windowsLeft-- <= 0) break;
-              near = scanWindow(combo.companions!, text.slice(a, b));
-              windowCache.set(key, near);
-            }
-            if (combo.with.length > 0 && !combo.with.some((s) => near[s] === 1)) continue;
-            if (combo.also.some((s) => near[s] !== 1)) continue;
-            if (combo.without.some((s) => near[s] === 1)) continue;
-            hit = span;
-            break;
-          }
-        }
-        if (hit === null) continue;
-        codes.add(combo.code);
-        found.push({
-          layer: "prompt_injection",
-          code: combo.code,
-          severity: combo.severity,
-          confidence: combo.confidence,
-          message: combo.message,
-          evidence: evidenceOf(text.slice(hit.start, Math.max(hit.end, hit.start + 80))),
-        });
-      }
+        (!facts.sourceDeclared && facts.kind !== "llm_prompt" && reads);
+      // An unknown action says nothing about where its text came from: judge it both ways.
+      const unknown = facts.kind === "other" && !facts.sourceDeclared && !untrusted;
+      const scopes: Scopes = { direct: !untrusted || unknown, untrusted: untrusted || unknown };
+      const present = analyze(all.norm, all.buf, scopes, found);
+      if (present === null) return done(found);
+      if (!found.some((f) => f.severity === "BLOCK"))
+        analyzeViews(all.norm, present, scopes, found);
 
       if (found.length === 0) return done(found);
       const blocked = found.some((f) => f.severity === "BLOCK");
