@@ -1,7 +1,7 @@
 import RE2 from "re2";
 import { z } from "zod";
 import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
-import { type Facts, type Finding, type Layer, NO_FINDINGS } from "./types.js";
+import { type Facts, type Finding, type Layer, NO_FINDINGS, type TextView } from "./types.js";
 
 const CODE = z.string().regex(/^[A-Z][A-Z0-9_]*$/, { message: "must be SCREAMING_SNAKE" });
 
@@ -17,17 +17,41 @@ const FamilySchema = z.strictObject({
   cap: z.number(),
   /** Share of `weight` each further distinct pattern adds; defaults to thresholds.repeat. */
   repeat: z.number().min(0).max(1).optional(),
+  /**
+   * Families sharing a group are one signal seen at different strengths (a harmful topic named,
+   * a harmful how-to asked): together they add at most the group's largest cap and count as one
+   * family toward minFamiliesForBlock, though each still satisfies combos on its own.
+   */
+  group: CODE.optional(),
   patterns: z.array(z.string().min(1)).min(1),
   $comment: z.string().optional(),
 });
 
 /** Families that mean more together than apart (fiction framing + harmful request). */
-const ComboSchema = z.strictObject({
-  all: z.array(CODE).min(2),
-  bonus: z.number().positive(),
-  /** When set, the finding is reported under this code and message whenever the combo fires. */
-  code: CODE.optional(),
-  message: z.string().min(1).optional(),
+const ComboSchema = z
+  .strictObject({
+    all: z.array(CODE).min(1),
+    /** At least one of these must fire too (any harmful signal, whichever strength). */
+    any: z.array(CODE).min(1).optional(),
+    /** The combo does not fire when one of these does (text that discusses the technique). */
+    none: z.array(CODE).min(1).optional(),
+    bonus: z.number().positive(),
+    /** When set, the finding is reported under this code and message whenever the combo fires. */
+    code: CODE.optional(),
+    message: z.string().min(1).optional(),
+    $comment: z.string().optional(),
+  })
+  .refine((c) => c.all.length + (c.any === undefined ? 0 : 1) >= 2, {
+    message: "a combo needs at least two families (all, or all plus any)",
+  });
+
+/**
+ * A re-reading of the text that undoes a simple encoding the prompt itself announces
+ * ("read this backwards", "it is ROT13"): scanned only when its trigger matches.
+ */
+const TransformSchema = z.strictObject({
+  kind: z.enum(["reverse", "rot13", "binary"]),
+  trigger: z.string().min(1),
   $comment: z.string().optional(),
 });
 
@@ -40,12 +64,19 @@ export const JailbreakDataSchema = RuleFileSchema.extend({
     /** BLOCK needs this many distinct positive families: one technique alone is not enough. */
     minFamiliesForBlock: z.number().int().min(1),
     repeat: z.number().min(0).max(1),
+    /**
+     * Added, as one more family, when a re-reading (leetspeak and separators undone, text
+     * reversed, ROT13, 8-bit binary) reveals positive markers the plain text did not show:
+     * hiding them is a technique of its own.
+     */
+    revealBonus: z.number().min(0),
   }),
   /**
    * RE2 that spots words broken up with separators or leetspeak (u-n-f-i-l, n3v3r). It runs in
    * the same RE2.Set pass as the markers; only when it matches is a de-obfuscated copy scanned.
    */
   obfuscationTrigger: z.string().min(1),
+  transforms: z.array(TransformSchema),
   /** `{NAME}` in a pattern is replaced by the macro's RE2 text before compiling. */
   macros: z.record(z.string().regex(/^[A-Z]+$/), z.string()),
   families: z.array(FamilySchema).min(1),
@@ -61,6 +92,8 @@ type CompiledFamily = Readonly<{
   weight: number;
   cap: number;
   repeat: number;
+  /** Index into the group table, or -1. */
+  group: number;
 }>;
 
 type CompiledPattern = Readonly<{ family: number; re: RE2 }>;
@@ -159,15 +192,124 @@ function deobfuscate(text: string): string {
 }
 
 /**
- * Layer 8: jailbreak prompts. Markers are grouped in technique families (DAN-style personas,
- * restriction removal, forced compliance, refusal suppression, dual answers, mode switches,
- * token games, prefix injection, fiction framing around harmful requests…). One RE2.Set pass
- * finds every marker; the families' weights add up, so several weak markers together BLOCK
- * while a lone one (a role-play prompt, "developer mode" on a phone) stays below the bar.
+ * The UTF-8 text read right to left, by character: the bytes are reversed, then each
+ * multi-byte character (now continuation bytes before its lead byte) is put back in order.
+ * Working on bytes keeps this linear and cheap on large inputs.
+ */
+function reversedUtf8(buf: Buffer): Buffer {
+  const n = buf.length;
+  const out = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) out[i] = buf[n - 1 - i]!;
+  let i = 0;
+  while (i < n) {
+    if ((out[i]! & 0xc0) !== 0x80) {
+      i++;
+      continue;
+    }
+    let lead = i;
+    while (lead < n && (out[lead]! & 0xc0) === 0x80) lead++;
+    if (lead < n) out.subarray(i, lead + 1).reverse();
+    i = lead + 1;
+  }
+  return out;
+}
+
+/** ROT13 of the ASCII letters (the normalised text is lower case; other bytes are kept). */
+function rot13Utf8(buf: Buffer): Buffer {
+  const out = Buffer.from(buf);
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i]!;
+    if (c >= 97 && c <= 122) out[i] = ((c - 97 + 13) % 26) + 97;
+  }
+  return out;
+}
+
+const ZERO = 48;
+const ONE = 49;
+
+/** True when buf[i] is an ASCII 0 or 1. */
+function isBit(buf: Buffer, i: number): boolean {
+  const c = buf[i];
+  return c === ZERO || c === ONE;
+}
+
+/**
+ * Every run of exactly eight 0/1 characters read as one byte ("01101000 01101001" → "hi");
+ * bytes outside printable ASCII become spaces, so the result is always valid UTF-8. Bounded
+ * by the input: one pass, one byte out per eight in.
+ */
+function binaryUtf8(buf: Buffer): Buffer {
+  const out: number[] = [];
+  let i = 0;
+  while (i < buf.length) {
+    if (!isBit(buf, i) || isBit(buf, i - 1)) {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < buf.length && isBit(buf, end)) end++;
+    if (end - i === 8) {
+      let byte = 0;
+      for (let k = i; k < end; k++) byte = (byte << 1) | (buf[k]! - ZERO);
+      // Lower-cased like the normalised text the patterns are written for.
+      if (byte >= 65 && byte <= 90) out.push(byte + 32);
+      else out.push(byte >= 32 && byte < 127 ? byte : 32);
+    }
+    i = end;
+  }
+  return Buffer.from(out);
+}
+
+const TRANSFORMS: Readonly<Record<z.infer<typeof TransformSchema>["kind"], (b: Buffer) => Buffer>> =
+  { reverse: reversedUtf8, rot13: rot13Utf8, binary: binaryUtf8 };
+
+type RE2Set = InstanceType<typeof RE2.Set>;
+
+/** Several RE2.Sets answering as one: indices are global, in the order of the sources. */
+type SetLike = Readonly<{ match(subject: Buffer): number[] }>;
+
+/**
+ * One RE2.Set when the patterns fit RE2's program-size budget, else the fewest halves that
+ * do: the multilingual vocabularies make the marker set large, and a set that cannot be
+ * compiled must not take the layer down. Every extra part costs one more linear pass.
+ */
+function compileSet(sources: readonly string[]): SetLike {
+  const parts: { set: RE2Set; offset: number }[] = [];
+  const build = (from: number, to: number): void => {
+    try {
+      parts.push({ set: new RE2.Set(sources.slice(from, to), "u"), offset: from });
+    } catch {
+      if (to - from <= 1) throw new TypeError(`jailbreak: pattern ${from} is too large for RE2`);
+      const mid = (from + to) >> 1;
+      build(from, mid);
+      build(mid, to);
+    }
+  };
+  build(0, sources.length);
+  if (parts.length === 1) return parts[0]!.set;
+  return {
+    match(subject: Buffer): number[] {
+      const out: number[] = [];
+      for (const { set, offset } of parts) for (const i of set.match(subject)) out.push(i + offset);
+      return out;
+    },
+  };
+}
+
+/**
+ * Layer 8: jailbreak prompts. Markers are grouped in technique families (DAN-style personas and
+ * restriction removal in many languages, forced compliance, refusal suppression, dual answers,
+ * mode switches, token games, prefix injection, many-shot dialogues, dead-relative and other
+ * emotional framing, simulated machines whose safety was removed, claimed authority, payloads to
+ * decode and obey, fiction framing…) and weighed with harmful-request markers. One RE2.Set pass
+ * finds every marker, and announced encodings (leetspeak, reversed, ROT13, binary) are re-read;
+ * the families' weights add up, so several weak markers together BLOCK while a lone one (a
+ * role-play prompt, "developer mode" on a phone, a harmful question asked plainly) stays below.
  */
 export function createJailbreakLayer(input: unknown): Layer {
   const data = JailbreakDataSchema.parse(input);
   const t = data.thresholds;
+  const groupNames = [...new Set(data.families.flatMap((f) => (f.group ? [f.group] : [])))];
   const families: CompiledFamily[] = data.families.map((f) => ({
     id: f.id,
     code: f.code,
@@ -175,16 +317,20 @@ export function createJailbreakLayer(input: unknown): Layer {
     weight: f.weight,
     cap: f.cap,
     repeat: f.repeat ?? t.repeat,
+    group: f.group === undefined ? -1 : groupNames.indexOf(f.group),
   }));
   const indexOf = new Map(families.map((f, i) => [f.id, i]));
   if (indexOf.size !== families.length) throw new TypeError("jailbreak: duplicate family id");
-  const combos = data.combos.map((c) =>
-    c.all.map((id) => {
-      const i = indexOf.get(id);
-      if (i === undefined) throw new TypeError(`jailbreak: combo names unknown family ${id}`);
-      return i;
-    }),
-  );
+  const familyIndex = (id: string): number => {
+    const i = indexOf.get(id);
+    if (i === undefined) throw new TypeError(`jailbreak: combo names unknown family ${id}`);
+    return i;
+  };
+  const combos = data.combos.map((c) => ({
+    all: c.all.map(familyIndex),
+    any: c.any?.map(familyIndex) ?? null,
+    none: c.none?.map(familyIndex) ?? null,
+  }));
 
   const patterns: CompiledPattern[] = [];
   const sources: string[] = [];
@@ -196,10 +342,18 @@ export function createJailbreakLayer(input: unknown): Layer {
       sources.push(source);
     });
   });
-  // The trigger rides in the same set, after the markers: one native pass decides both.
+  // The triggers ride in the same set, after the markers: one native pass decides all.
   const trigger = patterns.length;
   compilePattern(data.obfuscationTrigger, "obfuscationTrigger");
-  const set = new RE2.Set([...sources, data.obfuscationTrigger], "u");
+  const transforms = data.transforms.map((tr, n) => {
+    compilePattern(tr.trigger, `transforms[${n}]`);
+    return { index: trigger + 1 + n, apply: TRANSFORMS[tr.kind] };
+  });
+  const set = compileSet([
+    ...sources,
+    data.obfuscationTrigger,
+    ...data.transforms.map((tr) => tr.trigger),
+  ]);
   const extraRules = compileRules("jailbreak", data.rules);
   // Stand-alone rules are optional; without any, a clean request allocates nothing.
   const clean = (facts: Facts): readonly Finding[] =>
@@ -209,6 +363,12 @@ export function createJailbreakLayer(input: unknown): Layer {
   const hits = new Int32Array(families.length);
   const firstHit = new Int32Array(families.length);
   const scores = new Float64Array(families.length);
+  // What each family adds to the total once each group is summed (capped) onto its strongest.
+  const counted = new Float64Array(families.length);
+  const groupBest = new Int32Array(groupNames.length);
+  const groupCap = groupNames.map((_, g) =>
+    Math.max(...families.filter((f) => f.group === g).map((f) => f.cap)),
+  );
 
   function score(matched: readonly number[]): void {
     hits.fill(0);
@@ -228,6 +388,50 @@ export function createJailbreakLayer(input: unknown): Layer {
       const raw = f.weight * (1 + f.repeat * (n - 1));
       scores[i] = f.weight >= 0 ? Math.min(f.cap, raw) : Math.max(f.cap, raw);
     }
+    counted.set(scores);
+    // A group's members add up to at most the group's largest cap, credited to its strongest.
+    groupBest.fill(-1);
+    for (let i = 0; i < families.length; i++) {
+      const g = families[i]!.group;
+      if (g < 0 || scores[i]! <= 0) continue;
+      const best = groupBest[g]!;
+      if (best < 0) {
+        groupBest[g] = i;
+        continue;
+      }
+      const sum = Math.min(groupCap[g]!, counted[best]! + scores[i]!);
+      const keep = scores[i]! > scores[best]! ? i : best;
+      counted[best] = 0;
+      counted[i] = 0;
+      counted[keep] = sum;
+      groupBest[g] = keep;
+    }
+  }
+
+  type Reread = { matched: number[]; alts: Buffer[]; revealed: boolean };
+
+  /**
+   * The matches of the set on re-readings of the text that the triggers asked for, and
+   * whether they show a positive family the plain text did not.
+   */
+  function rereadings(matched: number[], view: TextView): Reread {
+    const alts: Buffer[] = [];
+    const plain = new Set(matched.filter((i) => i < trigger).map((i) => patterns[i]!.family));
+    let all = matched;
+    let revealed = false;
+    const reread = (buf: Buffer) => {
+      alts.push(buf);
+      const found = set.match(buf);
+      for (const i of found) {
+        if (i >= trigger) continue;
+        const family = patterns[i]!.family;
+        if (!plain.has(family) && families[family]!.weight > 0) revealed = true;
+      }
+      all = all.concat(found);
+    };
+    if (matched.includes(trigger)) reread(Buffer.from(deobfuscate(view.norm), "utf8"));
+    for (const tr of transforms) if (matched.includes(tr.index)) reread(tr.apply(view.buf));
+    return { matched: [...new Set(all)].filter((i) => i < trigger), alts, revealed };
   }
 
   return {
@@ -239,33 +443,36 @@ export function createJailbreakLayer(input: unknown): Layer {
       // One pass of the set: match() on a clean text costs what test() would.
       let matched = set.match(view.buf);
       if (matched.length === 0) return clean(facts);
-      let alt: Buffer | null = null;
-      if (matched.includes(trigger)) {
-        alt = Buffer.from(deobfuscate(view.norm), "utf8");
-        matched = [...new Set([...matched, ...set.match(alt)])].filter((i) => i !== trigger);
+      let alts: Buffer[] = [];
+      let revealed = false;
+      if (matched.some((i) => i >= trigger)) {
+        ({ matched, alts, revealed } = rereadings(matched, view));
         if (matched.length === 0) return clean(facts);
       }
       score(matched);
 
-      let total = 0;
-      let positive = 0;
+      let total = revealed ? t.revealBonus : 0;
+      let positive = revealed ? 1 : 0;
       let top = -1;
       for (let i = 0; i < families.length; i++) {
-        const s = scores[i]!;
+        const s = counted[i]!;
         total += s;
         if (s > 0) {
           positive++;
-          if (top < 0 || s > scores[top]!) top = i;
+          if (top < 0 || s > counted[top]!) top = i;
         }
       }
       // The first firing combo that names a code explains the finding better than any one family.
       let label: { code: string; message: string } | null = null;
       for (let c = 0; c < combos.length; c++) {
-        if (!combos[c]!.every((i) => scores[i]! > 0)) continue;
-        const combo = data.combos[c]!;
-        total += combo.bonus;
-        if (label === null && combo.code !== undefined) {
-          label = { code: combo.code, message: combo.message ?? families[top]!.message };
+        const combo = combos[c]!;
+        if (!combo.all.every((i) => scores[i]! > 0)) continue;
+        if (combo.any !== null && !combo.any.some((i) => scores[i]! > 0)) continue;
+        if (combo.none?.some((i) => scores[i]! !== 0)) continue;
+        const spec = data.combos[c]!;
+        total += spec.bonus;
+        if (label === null && spec.code !== undefined) {
+          label = { code: spec.code, message: spec.message ?? families[top]!.message };
         }
       }
       if (top < 0 || total < t.warnAt) return clean(facts);
@@ -274,11 +481,10 @@ export function createJailbreakLayer(input: unknown): Layer {
       const family = families[top]!;
       label ??= family;
       const re = patterns[firstHit[top]!]!.re;
-      const match = re.exec(view.buf) ?? (alt === null ? null : re.exec(alt));
-      const signals = families
-        .filter((_, i) => scores[i]! > 0)
-        .map((f) => f.id)
-        .join(", ");
+      let match = re.exec(view.buf);
+      for (let a = 0; match === null && a < alts.length; a++) match = re.exec(alts[a]!);
+      const named = families.filter((_, i) => counted[i]! > 0).map((f) => f.id);
+      const signals = (revealed ? [...named, "HIDDEN_BY_ENCODING"] : named).join(", ");
       const found = data.rules.length > 0 ? extraRules(facts) : [];
       found.push({
         layer: "jailbreak",
