@@ -1,6 +1,5 @@
 import RE2 from "re2";
 import { z } from "zod";
-import secretsData from "../data/secrets.json" with { type: "json" };
 import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
 import {
   createSinkClassifier,
@@ -35,13 +34,38 @@ const ID_CHECKS = [
   "pl_pesel",
   "cn_rid",
   "se_pnr",
+  "ch_ahv",
+  "sg_nric",
+  "au_tfn",
+  "be_nrn",
+  "kr_rrn",
+  "mx_curp",
+  "uk_nhs",
+  "us_itin",
+  "us_aba",
+  "mrz",
   "has_digits",
 ] as const;
 type IdCheck = (typeof ID_CHECKS)[number];
 
+const PII_TYPES = [
+  "card",
+  "iban",
+  "bank_account",
+  "national_id",
+  "contacts",
+  "special",
+  "dob",
+] as const;
+
 export const PiiDataSchema = RuleFileSchema.extend({
   maxInputChars: z.number().int().positive(),
   recipientParamKeys: z.array(z.string()),
+  /**
+   * Unknown tools whose purpose is to hand identity data to the party that needs it (booking a
+   * flight, a KYC check): like a payment carrying a card, that is the tool working, not a leak.
+   */
+  purposeActionTokens: z.array(z.string()).default([]),
   cards: z.strictObject({
     pattern: Re2PatternSchema,
     contextPattern: Re2PatternSchema,
@@ -71,6 +95,8 @@ export const PiiDataSchema = RuleFileSchema.extend({
       keywords: z.union([z.literal(""), Re2PatternSchema]),
       withKeyword: StrengthSchema,
       withoutKeyword: StrengthSchema.nullable(),
+      /** What the number is when not a national identifier (a bank routing number). */
+      type: z.enum(["national_id", "bank_account"]).optional(),
     }),
   ),
   keywordWindow: z.number().int().positive(),
@@ -110,9 +136,21 @@ export const PiiDataSchema = RuleFileSchema.extend({
     store: RowSchema,
     incoming: RowSchema,
   }),
+  /** Kinds of personal data that together make an identity kit, and how many kinds it takes. */
+  identityKit: z.strictObject({
+    $comment: z.string().optional(),
+    types: z.array(z.enum(PII_TYPES)),
+    minTypes: z.number().int().min(2),
+  }),
+  /** Distinct records of one kind that raise the match one step, and that make it certain. */
+  bulk: z.strictObject({
+    $comment: z.string().optional(),
+    raiseRecords: z.number().int().min(2),
+    strongRecords: z.number().int().min(2),
+  }),
   cardInNote: z.tuple([z.enum(["BLOCK", "WARN"]), z.number().min(0).max(1)]),
   /** Kinds of personal data worth a WARN when pasted into a prompt. */
-  modelTypes: z.array(z.enum(["card", "iban", "national_id", "contacts", "special", "dob"])),
+  modelTypes: z.array(z.enum(PII_TYPES)),
 });
 export type PiiData = z.infer<typeof PiiDataSchema>;
 
@@ -349,10 +387,140 @@ function luhnTen(digits: string): boolean {
   return digits.length >= 10 && luhnValid(digits.slice(-10));
 }
 
+/** Swiss AHV/AVS number: 13 digits starting 756, EAN-13 check digit. */
+export function ahvValid(digits: string): boolean {
+  if (digits.length !== 13 || !digits.startsWith("756")) return false;
+  let sum = 0;
+  for (let i = 0; i < 12; i++) sum += (digits.charCodeAt(i) - 48) * (i % 2 === 0 ? 1 : 3);
+  return (10 - (sum % 10)) % 10 === digits.charCodeAt(12) - 48;
+}
+
+const NRIC_WEIGHTS = [2, 7, 6, 5, 4, 3, 2];
+const NRIC_ST = "JZIHGFEDCBA";
+const NRIC_FG = "XWUTRQPNMLK";
+const NRIC_M = "XWUTRQPNJLK";
+
+/** Singapore NRIC/FIN: weighted mod 11 check letter, with offsets by prefix (S/T, F/G, M). */
+export function nricValid(id: string): boolean {
+  const v = id.toUpperCase();
+  if (v.length !== 9) return false;
+  const prefix = v[0]!;
+  let sum = 0;
+  for (let i = 0; i < 7; i++) {
+    const d = v.charCodeAt(i + 1) - 48;
+    if (d < 0 || d > 9) return false;
+    sum += d * NRIC_WEIGHTS[i]!;
+  }
+  if (prefix === "T" || prefix === "G") sum += 4;
+  if (prefix === "M") sum += 3;
+  const table = prefix === "S" || prefix === "T" ? NRIC_ST : prefix === "M" ? NRIC_M : NRIC_FG;
+  if (prefix === "M") return table[10 - (sum % 11)] === v[8];
+  return table[sum % 11] === v[8];
+}
+
+/** Australian tax file number: weights 1 4 3 7 5 8 6 9 10, sum mod 11 = 0. */
+export function tfnValid(digits: string): boolean {
+  if (digits.length !== 9) return false;
+  const w = [1, 4, 3, 7, 5, 8, 6, 9, 10];
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += (digits.charCodeAt(i) - 48) * w[i]!;
+  return sum % 11 === 0;
+}
+
+/** Belgian national register number: 97 − (first nine digits mod 97), "2" prefixed after 2000. */
+export function belgianNrnValid(digits: string): boolean {
+  if (digits.length !== 11) return false;
+  const body = Number(digits.slice(0, 9));
+  const check = Number(digits.slice(9));
+  return 97 - (body % 97) === check || 97 - ((2_000_000_000 + body) % 97) === check;
+}
+
+/** Korean resident registration number (issued before 2020): weighted mod 11. */
+export function koreanRrnValid(digits: string): boolean {
+  if (digits.length !== 13) return false;
+  const w = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5];
+  let sum = 0;
+  for (let i = 0; i < 12; i++) sum += (digits.charCodeAt(i) - 48) * w[i]!;
+  return (11 - (sum % 11)) % 10 === digits.charCodeAt(12) - 48;
+}
+
+const CURP_ALPHABET = "0123456789ABCDEFGHIJKLMNÑOPQRSTUVWXYZ";
+
+/** Mexican CURP: the 18th character is a weighted mod 10 check over the first 17. */
+export function curpValid(curp: string): boolean {
+  const v = curp.toUpperCase();
+  if (v.length !== 18) return false;
+  let sum = 0;
+  for (let i = 0; i < 17; i++) {
+    const n = CURP_ALPHABET.indexOf(v[i]!);
+    if (n < 0) return false;
+    sum += n * (18 - i);
+  }
+  return (10 - (sum % 10)) % 10 === v.charCodeAt(17) - 48;
+}
+
+/** NHS number: ten digits, weights 10…2, mod 11 check (10 is never issued). */
+export function nhsValid(digits: string): boolean {
+  if (digits.length !== 10) return false;
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += (digits.charCodeAt(i) - 48) * (10 - i);
+  const check = 11 - (sum % 11);
+  if (check === 10) return false;
+  return (check === 11 ? 0 : check) === digits.charCodeAt(9) - 48;
+}
+
+/** US ITIN: 9XX-GG-SSSS with the IRS's group ranges 50–65, 70–88, 90–92, 94–99. */
+export function itinValid(digits: string): boolean {
+  if (digits.length !== 9 || digits[0] !== "9") return false;
+  const g = Number(digits.slice(3, 5));
+  return (g >= 50 && g <= 65) || (g >= 70 && g <= 88) || (g >= 90 && g <= 92) || g >= 94;
+}
+
+/** ICAO 9303 check digit: weights 7-3-1, letters A–Z = 10–35, filler `<` = 0. */
+function mrzDigit(text: string): number {
+  const w = [7, 3, 1];
+  let sum = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const v =
+      c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 90 ? c - 55 : c >= 97 && c <= 122 ? c - 87 : 0;
+    sum += v * w[i % 3]!;
+  }
+  return sum % 10;
+}
+
+/**
+ * Second line of a passport's machine-readable zone (from the document number): the document
+ * number and the birth date both carry their check digits.
+ */
+export function mrzValid(line: string): boolean {
+  if (line.length < 20) return false;
+  const digit = (i: number) => line.charCodeAt(i) - 48;
+  return mrzDigit(line.slice(0, 9)) === digit(9) && mrzDigit(line.slice(13, 19)) === digit(19);
+}
+
+/** ABA routing number: 3-7-1 weighted sum mod 10 = 0, with a Federal Reserve prefix. */
+export function abaValid(digits: string): boolean {
+  if (digits.length !== 9 || allSame(digits)) return false;
+  const prefix = Number(digits.slice(0, 2));
+  if (
+    !(
+      prefix <= 12 ||
+      (prefix >= 21 && prefix <= 32) ||
+      (prefix >= 61 && prefix <= 72) ||
+      prefix === 80
+    )
+  )
+    return false;
+  const d = (i: number) => digits.charCodeAt(i) - 48;
+  const sum = 3 * (d(0) + d(3) + d(6)) + 7 * (d(1) + d(4) + d(7)) + (d(2) + d(5) + d(8));
+  return sum % 10 === 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The scanner.
 
-export type PiiType = "card" | "iban" | "national_id" | "contacts" | "special" | "dob";
+export type PiiType = (typeof PII_TYPES)[number];
 
 /** One piece of personal data; `evidence` is already masked. */
 export type PiiHit = Readonly<{
@@ -360,6 +528,8 @@ export type PiiHit = Readonly<{
   label: string;
   strength: Strength;
   evidence: string;
+  /** The record's own value (digits, compact IBAN) to count distinct records; never shown. */
+  ref?: string;
 }>;
 
 export type PiiScanner = Readonly<{
@@ -504,6 +674,7 @@ export function createPiiScanner(data: PiiData): PiiScanner {
         label: `${brand} card number`,
         strength,
         evidence: `${brand} ${maskDigits(digits)}`,
+        ref: digits,
       });
     }
   };
@@ -529,6 +700,7 @@ export function createPiiScanner(data: PiiData): PiiScanner {
         label: "IBAN",
         strength: "strong",
         evidence: `IBAN ${candidate.slice(0, 2)}…${candidate.slice(-2)} (${candidate.length} chars)`,
+        ref: candidate,
       });
     }
   };
@@ -575,6 +747,26 @@ export function createPiiScanner(data: PiiData): PiiScanner {
         return chineseIdValid(value.toUpperCase()) ? "valid" : "invalid";
       case "se_pnr":
         return luhnTen(digits) ? "valid" : "invalid";
+      case "ch_ahv":
+        return ahvValid(digits) ? "valid" : "invalid";
+      case "sg_nric":
+        return nricValid(value) ? "valid" : "invalid";
+      case "au_tfn":
+        return tfnValid(digits) ? "valid" : "invalid";
+      case "be_nrn":
+        return belgianNrnValid(digits) ? "valid" : "invalid";
+      case "kr_rrn":
+        return koreanRrnValid(digits) ? "valid" : "unallocated";
+      case "mx_curp":
+        return curpValid(value) ? "valid" : "invalid";
+      case "uk_nhs":
+        return nhsValid(digits) ? "valid" : "invalid";
+      case "us_itin":
+        return itinValid(digits) ? "valid" : "invalid";
+      case "us_aba":
+        return abaValid(digits) ? "valid" : "invalid";
+      case "mrz":
+        return mrzValid(value) ? "valid" : "invalid";
       case "has_digits":
         return digits.length >= 2 && !allSame(value) ? "valid" : "invalid";
     }
@@ -589,6 +781,8 @@ export function createPiiScanner(data: PiiData): PiiScanner {
       const value = group(m, 1);
       const verdict = idVerdict(spec.check, value);
       if (verdict === "invalid") continue;
+      // A company's own bank details on an invoice are how invoices work, not a leak.
+      if (spec.type === "bank_account" && invoiceContext.test(buf)) break;
       const at = buf.indexOf(value, m.index);
       const start = at >= 0 ? at : m.index;
       const keyword =
@@ -599,10 +793,11 @@ export function createPiiScanner(data: PiiData): PiiScanner {
       if (verdict === "unallocated") strength = keyword ? "medium" : null;
       if (strength === null) continue;
       out.push({
-        type: "national_id",
+        type: spec.type ?? "national_id",
         label: spec.label,
         strength,
         evidence: `${spec.label} ${evidenceOf(value, true)}`,
+        ref: `${spec.check}:${digitsOf(value) || value}`,
       });
     }
   };
@@ -774,6 +969,7 @@ export function createPiiScanner(data: PiiData): PiiScanner {
 const CODES: Readonly<Record<PiiType, string>> = {
   card: "PII_PAYMENT_CARD",
   iban: "PII_IBAN",
+  bank_account: "PII_BANK_ACCOUNT",
   national_id: "PII_NATIONAL_ID",
   contacts: "PII_CONTACT_EXPORT",
   special: "PII_SPECIAL_CATEGORY",
@@ -806,10 +1002,36 @@ function payloadOf(
     norm.push(facts.content.norm);
     raw.push(facts.content.raw);
   }
+  // Params as `key: value` (a key such as `card` or `ssn` is the context a number needs), and
+  // the fields of one array element on one line, so a JSON list of people reads as table rows.
+  let line = "";
+  let lineRaw = "";
+  let record = "";
   for (const p of facts.paramStrings) {
-    if (recipients.has(p.key.toLowerCase())) continue;
-    norm.push(p.value.norm);
-    raw.push(p.value.raw);
+    const key = p.key;
+    // Only a top-level `to`/`email` names the recipient; inside records it is the data itself.
+    const topLevel =
+      p.path === key || (p.path.startsWith(key) && p.path.charCodeAt(key.length) === 91);
+    if (topLevel && recipients.has(key.toLowerCase())) continue;
+    const close = p.path.lastIndexOf("]");
+    const rec = close > 0 ? p.path.slice(0, close + 1) : "";
+    const prefix = key === "" ? "" : `${key}: `;
+    if (rec !== "" && rec === record && line !== "") {
+      line += `; ${prefix.toLowerCase()}${p.value.norm}`;
+      lineRaw += `; ${prefix}${p.value.raw}`;
+      continue;
+    }
+    if (line !== "") {
+      norm.push(line);
+      raw.push(lineRaw);
+    }
+    record = rec;
+    line = prefix.toLowerCase() + p.value.norm;
+    lineRaw = prefix + p.value.raw;
+  }
+  if (line !== "") {
+    norm.push(line);
+    raw.push(lineRaw);
   }
   if (!info.contentIncoming) {
     for (const d of facts.decoded) {
@@ -828,13 +1050,27 @@ function payloadOf(
  * prompt → WARN; kept inside → nothing, except a card number in a note (PCI DSS). A lone e-mail
  * address or phone number is ordinary business and never a finding.
  */
-export function createPiiLayer(input: unknown): Layer {
+/** The pii layer; `secretsInput` (data/secrets.json) supplies the shared destination rules. */
+export function createPiiLayer(input: unknown, secretsInput: unknown): Layer {
   const data = PiiDataSchema.parse(input);
   const scanner = createPiiScanner(data);
-  const sinkOf = createSinkClassifier(SecretsDataSchema.parse(secretsData).sinks);
+  const sinkOf = createSinkClassifier(SecretsDataSchema.parse(secretsInput).sinks);
   const rules = compileRules("pii", data.rules);
   const recipients = new Set(data.recipientParamKeys);
   const modelTypes = new Set<PiiType>(data.modelTypes);
+  const kitTypes = new Set<PiiType>(data.identityKit.types);
+  const purposeTokens = new Set(data.purposeActionTokens);
+  /** True when one `_`-separated token of the action name names such a purpose. */
+  const forPurpose = (name: string): boolean => {
+    let start = 0;
+    for (let i = 0; i <= name.length; i++) {
+      if (i === name.length || name.charCodeAt(i) === 95 /* _ */) {
+        if (i > start && purposeTokens.has(name.slice(start, i))) return true;
+        start = i + 1;
+      }
+    }
+    return false;
+  };
 
   return {
     name: "pii",
@@ -846,25 +1082,57 @@ export function createPiiLayer(input: unknown): Layer {
       // Nothing is reported for text that comes in, is stored by design or stays local.
       if (info.sink === "incoming" || info.sink === "store" || info.sink === "local")
         return done(found);
+      if (facts.kind === "other" && forPurpose(facts.actionName)) return done(found);
       if (!scanner.mayContain(facts.all.buf)) return done(found);
       const payload = payloadOf(facts, info, recipients);
       const hits = scanner.scan(payload.norm, payload.raw);
       if (hits.length === 0) return done(found);
       const best = new Map<PiiType, PiiHit>();
+      const records = new Map<PiiType, Set<string>>();
       for (const h of hits) {
         const prev = best.get(h.type);
         if (prev === undefined || STRENGTH_RANK[h.strength] > STRENGTH_RANK[prev.strength])
           best.set(h.type, h);
+        if (h.ref === undefined) continue;
+        const seen = records.get(h.type) ?? new Set<string>();
+        seen.add(h.ref);
+        records.set(h.type, seen);
       }
-      // Several kinds together (a name, a birth date and an ID) are an identity kit.
+      // A list of card numbers or identifiers is a dump, not a slip: more records, more certainty.
+      for (const [type, seen] of records) {
+        const hit = best.get(type)!;
+        const n = seen.size;
+        if (n < data.bulk.raiseRecords || hit.strength === "strong") continue;
+        const strength: Strength =
+          n >= data.bulk.strongRecords || hit.strength === "medium" ? "strong" : "medium";
+        best.set(type, {
+          ...hit,
+          strength,
+          label: `list of ${n} ${type === "card" ? "payment card number" : hit.label}s`,
+        });
+      }
+      // Several kinds together (a name, a birth date and an ID) are an identity kit: what fraud
+      // and account takeover need. A weak part of a kit (a passport number, a birth date) counts.
+      let kitParts = 0;
+      for (const type of best.keys()) if (kitTypes.has(type)) kitParts++;
+      if (kitParts >= data.identityKit.minTypes) {
+        for (const [type, hit] of best)
+          if (kitTypes.has(type) && hit.strength === "weak")
+            best.set(type, { ...hit, strength: "medium" });
+      }
       const kit = best.size >= 2 ? 0.04 : 0;
-      const row = data.severities[info.sink];
+      // Personal data posted to an internal service (`*.internal`, a private address) stays inside.
+      const sink: Sink = info.insideOnly && info.sink === "external" ? "note" : info.sink;
+      const row = data.severities[sink];
       for (const [type, hit] of best) {
         // People ask models about their own health or birthday; identifiers are another matter.
-        if (info.sink === "model" && !modelTypes.has(type)) continue;
+        if (sink === "model" && !modelTypes.has(type)) continue;
+        // An unknown tool pointed at an outside URL may well be the organisation's own service:
+        // only clear personal data counts there.
+        if (info.inferred === true && hit.strength === "weak") continue;
         let action = row[hit.strength];
         // PCI DSS: a full card number must not be kept in clear in notes and documents.
-        if (action === null && type === "card" && hit.strength !== "weak" && info.sink === "note")
+        if (action === null && type === "card" && hit.strength !== "weak" && sink === "note")
           action = data.cardInNote;
         if (action === null) continue;
         const severity: Severity = action[0];
@@ -873,7 +1141,7 @@ export function createPiiLayer(input: unknown): Layer {
           code: CODES[type],
           severity,
           confidence: Math.min(0.99, action[1] + kit),
-          message: `A ${hit.label} is ${VERBS[info.sink]}`,
+          message: `A ${hit.label} is ${VERBS[sink]}`,
           evidence: evidenceOf(hit.evidence),
         });
       }

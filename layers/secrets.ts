@@ -47,8 +47,16 @@ const DetectorSchema = z.strictObject({
       "generic_password",
       "keyword",
       "basic_auth",
+      "base64_text",
     ])
     .optional(),
+  /** The detector applies only to a text this also matches (a Secret manifest, a key file). */
+  context: Re2PatternSchema.optional(),
+  /**
+   * The detector does not apply to a text this matches: keys that are public by design where
+   * they appear (a Firebase web config's `apiKey` ships in every page).
+   */
+  exemptContext: Re2PatternSchema.optional(),
   /** The match sits where credentials are presented (a header, -u user:pass): use, not payload. */
   authContext: z.boolean().optional(),
   /** Key material (DER in base64) legitimately has long runs such as AAAA. */
@@ -73,10 +81,40 @@ export const SinkDataSchema = z.strictObject({
   noteActionTokens: z.array(z.string()),
   /** Tools (not messages) whose name says they write into an internal system: tickets, wikis. */
   internalToolTokens: z.array(z.string()).default([]),
+  /** Tools whose name says they publish for anyone to read (gists, pastes). */
+  publicActionTokens: z.array(z.string()).default([]),
+  /** Unknown tools whose name says they call a language model. */
+  modelActionTokens: z.array(z.string()).default([]),
+  /** Unknown tools whose name says they write into a secret manager (`vault_kv_put`). */
+  storeActionTokens: z.array(z.string()).default([]),
   publicTargetPattern: Re2PatternSchema,
+  /** A destination (target, recipient) that names an outside party: vendor, partner, contractor. */
+  externalTargetPattern: Re2PatternSchema.optional(),
+  /** Host names that stay inside (`.internal`, `.corp`, private addresses, single labels). */
+  internalHostPattern: Re2PatternSchema.optional(),
+  /** Params whose value is where the request goes (`url`, `endpoint`, `webhook_url`). */
+  destinationParamKeys: z.array(z.string()).default([]),
+  /** Params naming who receives or sees the payload (`cc`, `assignee`, `share_with`). */
+  partyParamKeys: z.array(z.string()).default([]),
+  /** Free-mail providers: an address there belongs to a person outside the organisation. */
+  freemailDomains: z.array(z.string()).default([]),
+  /** Last labels that make `name.ext` a file name rather than a host (`report.csv`). */
+  fileExtensions: z.array(z.string()).default([]),
+  /**
+   * Access flags among the params, each tried on one `key: value` pair (lower case): the payload
+   * is made public (`public: true`, `acl: public-read`), shared outside (`visibility: external`)
+   * or kept inside (`visibility: internal`).
+   */
+  publicFlagPattern: Re2PatternSchema.optional(),
+  externalFlagPattern: Re2PatternSchema.optional(),
+  internalFlagPattern: Re2PatternSchema.optional(),
   publicHosts: z.array(z.string()),
   publicPathPattern: Re2PatternSchema,
   secretStorePathPattern: Re2PatternSchema,
+  /** Secret managers reached over HTTP: a secret sent there is being stored, as intended. */
+  secretStoreHostPattern: Re2PatternSchema.optional(),
+  /** An internal secret store, tried on `host/path` of an inside-only call (`vault.corp/v1/…`). */
+  secretStoreInternalPattern: Re2PatternSchema.optional(),
   notePathPattern: Re2PatternSchema,
   bodyMethods: z.array(z.string()),
   bodyParamKeys: z.array(z.string()),
@@ -102,6 +140,8 @@ export const SecretsDataSchema = RuleFileSchema.extend({
     maxRepeatRun: z.number().int().min(2),
     trivialPasswords: z.array(z.string()),
     localHosts: z.array(z.string()),
+    /** Claims of documentation tokens (jwt.io's "John Doe"): a JWT carrying one is an example. */
+    exampleClaims: z.array(z.string()).default([]),
   }),
   generic: z.strictObject({
     $comment: z.string().optional(),
@@ -115,8 +155,22 @@ export const SecretsDataSchema = RuleFileSchema.extend({
     keywordNoise: z.array(z.string()),
     /** Key words that in a link's query string name a link token, not a credential. */
     linkKeywords: z.array(z.string()),
+    /**
+     * A named password this long, with this many character classes and this entropy, reads as a
+     * real one: sent outside it counts as a medium match (kept local it stays weak).
+     */
+    realPasswordMinLength: z.number().int().positive().default(10),
+    realPasswordMinClasses: z.number().int().min(1).max(4).default(3),
+    realPasswordMinEntropy: z.number().default(3),
   }),
   authContextPattern: Re2PatternSchema,
+  /**
+   * Tried on the text just before a key-word match: `WHERE token = '…'` looks a value up, it
+   * does not hard-code it.
+   */
+  comparisonContextPattern: Re2PatternSchema.optional(),
+  /** Distinct credentials in one payload that make a weak match count as a medium one (a dump). */
+  bundleMinHits: z.number().int().min(2).default(2),
   sinks: SinkDataSchema,
   severities: z.strictObject({
     $comment: z.string().optional(),
@@ -237,6 +291,31 @@ function isDiscordShape(token: string): boolean {
   return true;
 }
 
+/** Base64 that decodes to printable text (a Kubernetes Secret's data field holds the value so). */
+function isBase64Text(value: string): boolean {
+  let bare = value.length;
+  while (bare > 0 && value.charCodeAt(bare - 1) === 61 /* = */) bare--;
+  // A base64 body never leaves a single character over.
+  if (bare < 8 || bare % 4 === 1) return false;
+  const text = Buffer.from(value, "base64").toString("latin1");
+  if (text.length < 6) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 || c > 126) && c !== 10 && c !== 13 && c !== 9) return false;
+  }
+  return true;
+}
+
+/** The claims of a JWT, decoded (lower case, first 600 characters). */
+function jwtClaims(token: string): string {
+  const first = token.indexOf(".");
+  const second = token.indexOf(".", first + 1);
+  if (first < 0 || second < 0) return "";
+  return Buffer.from(token.slice(first + 1, Math.min(second, first + 801)), "base64url")
+    .toString("latin1")
+    .toLowerCase();
+}
+
 /** Base64 of `user:password` (Docker's and HTTP Basic's encoding), with a real password part. */
 function isBasicAuthShape(value: string): boolean {
   const text = Buffer.from(value, "base64").toString("latin1");
@@ -279,6 +358,8 @@ export type SecretHit = Readonly<{
   index: number;
   /** Presented as a credential (header, -u, key-named param) rather than as payload. */
   auth: boolean;
+  /** A value named a password that looks like a real one (long, mixed classes). */
+  password?: boolean;
   providers: readonly string[];
 }>;
 
@@ -286,6 +367,8 @@ type CompiledDetector = Readonly<{
   spec: Detector;
   re: RE2;
   normRe: RE2 | null;
+  context: RE2 | null;
+  exempt: RE2 | null;
 }>;
 
 export type SecretScanner = Readonly<{
@@ -316,6 +399,8 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
     spec,
     re: new RE2(spec.pattern, "gu"),
     normRe: spec.normPattern === undefined ? null : new RE2(spec.normPattern, "gu"),
+    context: spec.context === undefined ? null : new RE2(spec.context, "u"),
+    exempt: spec.exemptContext === undefined ? null : new RE2(spec.exemptContext, "u"),
   }));
   const rawSet = new RE2.Set(
     detectors.map((d) => d.spec.pattern),
@@ -361,17 +446,31 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
   };
 
   /** Validates one match; returns its strength or null when it is not a credential. */
+  const comparison =
+    data.comparisonContextPattern === undefined
+      ? null
+      : new RE2(data.comparisonContextPattern, "u");
+  const exampleClaims = data.placeholders.exampleClaims.map((m) => m.toLowerCase());
+  /** True when the key word at `index` is compared with the value (a query's WHERE clause). */
+  const compared = (text: string, index: number): boolean =>
+    comparison !== null && index > 0 && comparison.test(text.slice(Math.max(0, index - 40), index));
+
   const judge = (
     spec: Detector,
     value: string,
     match: RegExpExecArray,
-  ): { strength: Strength; verified: boolean; linkable: boolean } | null => {
-    if (isPlaceholder(value, spec)) return null;
+    text: string,
+  ):
+    | { strength: Strength; verified: boolean; linkable: boolean; password: boolean }
+    | typeof PLACEHOLDER
+    | null => {
+    if (isPlaceholder(value, spec)) return PLACEHOLDER;
     const measured = spec.tailEntropy === undefined ? value : value.slice(-spec.tailEntropy);
     if (shannonEntropy(measured) < spec.minEntropy) return null;
     let strength = spec.strength;
     let verified = false;
     let linkable = spec.linkToken === true;
+    let realPassword = false;
     switch (spec.check) {
       case "crc32_base62_tail":
         verified = hasGithubChecksum(value);
@@ -383,7 +482,15 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
         break;
       case "jwt":
         if (!isJwtShape(value)) return null;
+        if (hasMarker(jwtClaims(value), exampleClaims)) return null;
         break;
+      case "base64_text": {
+        if (!isBase64Text(value)) return null;
+        // The value is what the manifest hides: `changeme` in base64 is still a placeholder.
+        const plain = Buffer.from(value, "base64").toString("latin1").trim().toLowerCase();
+        if (trivial.has(plain) || hasMarker(plain, markers)) return PLACEHOLDER;
+        break;
+      }
       case "discord_id":
         if (!isDiscordShape(value)) return null;
         break;
@@ -413,6 +520,7 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
       }
       case "generic_password": {
         if (value.length < g.passwordMinLength || charClasses(value) < 2) return null;
+        if (compared(text, match.index)) return null;
         if (hasMarker(value.toLowerCase(), genericMarkers)) return null;
         if (value.startsWith("$") || value.startsWith("%")) return null;
         strength =
@@ -426,6 +534,7 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
           .toLowerCase()
           .replaceAll("-", "_");
         for (const n of noise) if (keyword.endsWith(n)) return null;
+        if (compared(text, match.index)) return null;
         const lower = value.toLowerCase();
         if (hasMarker(lower, genericMarkers)) return null;
         // Paths, URLs, references and identifiers name where a secret lives, not the secret.
@@ -444,6 +553,10 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
           if (value.length < g.passwordMinLength) return null;
           if (classes < g.passwordMinClasses && !(classes >= 2 && value.length >= 12)) return null;
           strength = value.length >= g.tokenMinLength && h >= g.tokenMinEntropy ? "medium" : "weak";
+          realPassword =
+            value.length >= g.realPasswordMinLength &&
+            classes >= g.realPasswordMinClasses &&
+            h >= g.realPasswordMinEntropy;
         } else {
           if (value.length < g.tokenMinLength || classes < 2 || h < g.tokenMinEntropy) return null;
           strength = "medium";
@@ -453,7 +566,7 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
       default:
         break;
     }
-    return { strength, verified, linkable };
+    return { strength, verified, linkable, password: realPassword };
   };
 
   const lineKey = (text: string, index: number): string => {
@@ -462,6 +575,28 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
     return colon < 0 || colon > index ? "" : text.slice(start, colon).toLowerCase();
   };
   const authKeys = new Set(data.sinks.authParamKeys.map((k) => k.toLowerCase()));
+  const authSpecs = new Set(data.detectors.filter((d) => d.authContext === true).map((d) => d.id));
+  const bodySegments = new Set(data.sinks.bodyParamKeys.map((k) => k.toLowerCase()));
+  /**
+   * A `token:` or `key:` inside the body of a request (`json.token`, `data.key`) is payload being
+   * sent, not a credential presented to the host: only headers and top-level args present one.
+   */
+  const inBody = (facts: Facts, value: string): boolean => {
+    for (const p of facts.paramStrings) {
+      if (!p.value.raw.includes(value)) continue;
+      let start = 0;
+      const path = p.path;
+      for (let i = 0; i <= path.length; i++) {
+        const c = i === path.length ? 46 : path.charCodeAt(i);
+        if (c === 46 /* . */ || c === 91 /* [ */) {
+          if (i > start && bodySegments.has(path.slice(start, i).toLowerCase())) return true;
+          start = i + 1;
+        } else if (c === 93 /* ] */) start = i + 1;
+      }
+      return false;
+    }
+    return false;
+  };
 
   const isAuth = (spec: Detector, text: string, index: number, field: HitField): boolean => {
     if (spec.authContext === true) return true;
@@ -482,6 +617,10 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
     spans: number[],
     out: SecretHit[],
   ): void => {
+    if (d.context !== null && !d.context.test(text)) return;
+    // Matches in an exempt text are public by design: reserve their spans so that the key-word
+    // rules do not report them either.
+    const exempt = d.exempt?.test(text) === true;
     re.lastIndex = 0;
     for (let n = 0; n < maxMatches; n++) {
       const match = re.exec(text);
@@ -495,8 +634,14 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
         if (index < spans[i + 1]! && end > spans[i]!) overlaps = true;
       }
       if (overlaps) continue;
-      const verdict = judge(d.spec, value, match);
+      const verdict = exempt ? PLACEHOLDER : judge(d.spec, value, match, text);
       if (verdict === null) continue;
+      if (verdict === PLACEHOLDER) {
+        // A value a specific format already knows as a placeholder is not judged again by the
+        // key-word rules after it (`password: <base64 of changeme>` in a Secret template).
+        spans.push(index, end);
+        continue;
+      }
       if (verdict.linkable && inUrlQuery(text, index)) verdict.strength = "weak";
       spans.push(index, end);
       out.push({
@@ -509,6 +654,7 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
         index,
         auth: isAuth(d.spec, text, index, field),
         providers: d.spec.providers,
+        password: verdict.password,
       });
     }
   };
@@ -542,7 +688,13 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
       if (facts.all.raw.length >= 8 && gateSet.test(facts.all.buf)) {
         scanText(facts.target.raw, "target", out);
         scanText(facts.content.raw, "content", out);
+        const from = out.length;
         scanText(facts.paramsText.raw, "params", out);
+        for (let i = from; i < out.length; i++) {
+          const hit = out[i]!;
+          if (hit.auth && !authSpecs.has(hit.id) && inBody(facts, hit.value))
+            out[i] = { ...hit, auth: false };
+        }
         for (const d of facts.decoded) scanText(d.raw, "decoded", out);
       }
       if (disguised(facts)) scanNorm(facts.all.norm, facts.all.buf, out);
@@ -555,6 +707,8 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
 }
 
 const NO_HITS: readonly SecretHit[] = Object.freeze([]);
+/** What `judge` says of a documentation value: not a secret, and not to be judged again. */
+const PLACEHOLDER = "placeholder" as const;
 
 /** True when `index` falls in the query string of a URL (`https://…?…=here`). */
 export function inUrlQuery(text: string, index: number): boolean {
@@ -585,19 +739,66 @@ export type SinkInfo = Readonly<{
   hosts: readonly string[];
   /** The action carries a body out (POST/PUT, upload verbs). */
   sendsBody: boolean;
+  /** An HTTP call whose every host is inside (`.internal`, private addresses, single labels). */
+  insideOnly: boolean;
+  /**
+   * The sink was inferred from a destination host alone (an unknown tool given an outside URL),
+   * not from the tool's name, its access flags or its recipients: less certain.
+   */
+  inferred?: boolean;
 }>;
 
 export type SinkClassifier = (facts: Facts) => SinkInfo;
+
+/** What the params say about who may read the payload. */
+type Access = "public" | "external" | "internal" | null;
+
+const ACCESS_RANK: Readonly<Record<NonNullable<Access>, number>> = {
+  internal: 1,
+  external: 2,
+  public: 3,
+};
+
+/** Bounds on the params walk: flags and destinations sit near the top of a tool call. */
+const MAX_PARAM_NODES = 96;
+const MAX_PARAM_DEPTH = 4;
+const MAX_FLAG_VALUE = 64;
 
 /** Builds the function that says where a request's text goes (memoised for the last request). */
 export function createSinkClassifier(data: SinkData): SinkClassifier {
   const outbound = new Set(data.outboundActionTokens);
   const notes = new Set(data.noteActionTokens);
   const internalTools = new Set([...data.noteActionTokens, ...data.internalToolTokens]);
+  const publicTools = new Set(data.publicActionTokens);
+  const modelTools = new Set(data.modelActionTokens);
+  const storeTools = new Set(data.storeActionTokens);
+  const destinationKeys = new Set(data.destinationParamKeys.map((k) => k.toLowerCase()));
   const publicTarget = new RE2(data.publicTargetPattern, "u");
+  const externalTarget =
+    data.externalTargetPattern === undefined ? null : new RE2(data.externalTargetPattern, "u");
+  const internalHost =
+    data.internalHostPattern === undefined ? null : new RE2(data.internalHostPattern, "u");
+  const flagAccess: NonNullable<Access>[] = [];
+  const flagPatterns: string[] = [];
+  for (const [pattern, access] of [
+    [data.publicFlagPattern, "public"],
+    [data.externalFlagPattern, "external"],
+    [data.internalFlagPattern, "internal"],
+  ] as const) {
+    if (pattern === undefined) continue;
+    flagPatterns.push(pattern);
+    flagAccess.push(access);
+  }
+  const flags = flagPatterns.length === 0 ? null : new RE2.Set(flagPatterns, "u");
   const publicPath = new RE2(data.publicPathPattern, "u");
   const storePath = new RE2(data.secretStorePathPattern, "u");
   const notePath = new RE2(data.notePathPattern, "u");
+  const storeHost =
+    data.secretStoreHostPattern === undefined ? null : new RE2(data.secretStoreHostPattern, "u");
+  const storeInternal =
+    data.secretStoreInternalPattern === undefined
+      ? null
+      : new RE2(data.secretStoreInternalPattern, "u");
   const bodyMethods = new Set(data.bodyMethods);
   const bodyKeys = new Set(data.bodyParamKeys);
   let memoFacts: Facts | null = null;
@@ -625,6 +826,155 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
     for (const h of hosts) if (hostMatches(h, data.publicHosts)) return true;
     return false;
   };
+  const isInside = (host: string): boolean => internalHost?.test(host) === true;
+  const partyKeys = new Set(data.partyParamKeys.map((k) => k.toLowerCase()));
+  /** An address at a free-mail provider, or words naming an outside party (vendor, contractor). */
+  const namesOutsider = (value: string): boolean => {
+    if (value.length > 2048) return false;
+    const lower = value.toLowerCase();
+    let at = lower.indexOf("@");
+    for (let n = 0; at >= 0 && n < 16; n++) {
+      let end = at + 1;
+      while (end < lower.length) {
+        const c = lower.charCodeAt(end);
+        if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 46)) break;
+        end++;
+      }
+      if (hostMatches(lower.slice(at + 1, end), data.freemailDomains)) return true;
+      at = lower.indexOf("@", end);
+    }
+    return externalTarget?.test(lower) === true;
+  };
+  const fileExtensions = new Set(data.fileExtensions);
+
+  /**
+   * The host of a destination written as a URL or a bare host name (`https://a.b/c`,
+   * `help.vendor.example/new`); empty when the text is prose, a path, a file name or an e-mail.
+   */
+  const destinationHost = (value: string): string => {
+    let text = value.trim().toLowerCase();
+    if (text.length < 4 || text.length > 2048) return "";
+    const scheme = text.indexOf("://");
+    const hasScheme = scheme > 0 && scheme < 12;
+    if (hasScheme) text = text.slice(scheme + 3);
+    let end = text.length;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      // / ? # end the authority; a space or a backslash means prose or a Windows path.
+      if (c === 47 || c === 63 || c === 35) {
+        end = i;
+        break;
+      }
+      if (c <= 32 || c === 92) return "";
+    }
+    let authority = text.slice(0, end);
+    const at = authority.lastIndexOf("@");
+    if (at >= 0) {
+      // user@host without a scheme is an e-mail address: a recipient, not a host.
+      if (!hasScheme) return "";
+      authority = authority.slice(at + 1);
+    }
+    const colon = authority.indexOf(":");
+    const host = colon >= 0 ? authority.slice(0, colon) : authority;
+    const lastDot = host.lastIndexOf(".");
+    if (lastDot <= 0 || lastDot === host.length - 1) return "";
+    let dots = 0;
+    for (let i = 0; i < host.length; i++) {
+      const c = host.charCodeAt(i);
+      if (c === 46) dots++;
+      else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95)) return "";
+    }
+    if (hasScheme) return host;
+    // Without a scheme a name must look like a host, not a file: an alphabetic top label that is
+    // no file extension, and a path or port after it or at least two dots.
+    const top = host.slice(lastDot + 1);
+    for (let i = 0; i < top.length; i++) {
+      const c = top.charCodeAt(i);
+      if (c < 97 || c > 122) return "";
+    }
+    if (top.length < 2 || fileExtensions.has(top)) return "";
+    return dots >= 2 || end < text.length || colon >= 0 ? host : "";
+  };
+
+  /**
+   * One bounded walk over the params: the strongest access flag (`public: true`,
+   * `acl: public-read`, `visibility: external`) and the hosts named by destination keys.
+   */
+  const paramFacts = (
+    params: unknown,
+  ): { access: Access; destinations: string[]; outsideParty: boolean } => {
+    let access: Access = null;
+    let outsideParty = false;
+    const destinations: string[] = [];
+    if (params === null || typeof params !== "object")
+      return { access, destinations, outsideParty };
+    const stack: { value: unknown; key: string; depth: number }[] = [
+      { value: params, key: "", depth: 0 },
+    ];
+    for (let n = 0; n < MAX_PARAM_NODES && stack.length > 0; n++) {
+      const { value, key, depth } = stack.pop()!;
+      if (value !== null && typeof value === "object") {
+        if (depth >= MAX_PARAM_DEPTH) continue;
+        if (Array.isArray(value)) {
+          for (let i = Math.min(value.length, 16) - 1; i >= 0; i--)
+            stack.push({ value: value[i], key, depth: depth + 1 });
+        } else {
+          const keys = Object.keys(value);
+          for (let i = Math.min(keys.length, 32) - 1; i >= 0; i--) {
+            const k = keys[i]!;
+            stack.push({ value: (value as Record<string, unknown>)[k], key: k, depth: depth + 1 });
+          }
+        }
+        continue;
+      }
+      if (key === "") continue;
+      const lowerKey = key.toLowerCase();
+      if (typeof value === "string" && destinationKeys.has(lowerKey)) {
+        const host = destinationHost(value);
+        if (host !== "") destinations.push(host);
+      }
+      if (typeof value === "string" && !outsideParty && partyKeys.has(lowerKey))
+        outsideParty = namesOutsider(value);
+      if (flags === null) continue;
+      const scalar =
+        typeof value === "string"
+          ? value.length <= MAX_FLAG_VALUE
+            ? value.trim().toLowerCase()
+            : null
+          : typeof value === "boolean" || typeof value === "number"
+            ? String(value)
+            : null;
+      if (scalar === null) continue;
+      const pair = `${lowerKey}: ${scalar}`;
+      if (!flags.test(pair)) continue;
+      for (const i of flags.match(pair)) {
+        const a = flagAccess[i]!;
+        if (access === null || ACCESS_RANK[a] > ACCESS_RANK[access]) access = a;
+      }
+    }
+    return { access, destinations, outsideParty };
+  };
+
+  /** Outside hosts the target names, as a URL or a bare host name. */
+  const targetHosts = (facts: Facts, out: string[]): void => {
+    const before = out.length;
+    for (const u of facts.urls) if (u.field === "target" && u.host !== "") out.push(u.host);
+    if (out.length === before) {
+      const host = destinationHost(facts.target.norm);
+      if (host !== "") out.push(host);
+    }
+  };
+  /** Splits destination hosts into the outside ones (returned) and a count of inside ones. */
+  const outsideOf = (hosts: readonly string[]): { outside: string[]; inside: number } => {
+    const outside: string[] = [];
+    let inside = 0;
+    for (const h of hosts) {
+      if (isInside(h)) inside++;
+      else outside.push(h);
+    }
+    return { outside, inside };
+  };
+
   const info = (
     kind: ActionKind,
     sink: Sink,
@@ -632,8 +982,53 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
     skipTarget = false,
     sendsBody = false,
     contentIncoming = false,
-  ): SinkInfo => ({ sink, kind, skipTarget, contentIncoming, hosts, sendsBody });
+    insideOnly = false,
+  ): SinkInfo => ({ sink, kind, skipTarget, contentIncoming, hosts, sendsBody, insideOnly });
   const NONE: readonly string[] = Object.freeze([]);
+
+  /** Access flags only ever widen the audience, except that an internal flag keeps a share inside. */
+  const widen = (sink: Sink, access: Access): Sink => {
+    if (access === "public") return "public";
+    if (access === "external" && sink !== "public") return "external";
+    return sink;
+  };
+
+  /** An unknown tool: judged by its name's verbs, its access flags and where it points. */
+  const classifyOther = (facts: Facts, name: string): SinkInfo => {
+    const kind = facts.kind;
+    if (hasToken(name, modelTools)) return info(kind, "model", NONE);
+    // A secret manager is where secrets belong.
+    if (hasToken(name, storeTools)) return info(kind, "store", NONE);
+    const { access, destinations, outsideParty } = paramFacts(facts.params);
+    targetHosts(facts, destinations);
+    const { outside: hosts, inside } = outsideOf(destinations);
+    // A draft or a note stays with its author until it is made public.
+    if (hasToken(name, notes) && access !== "public") return info(kind, "note", hosts);
+    if (hasToken(name, publicTools)) {
+      // A "secret" gist or unlisted paste is still readable by anyone holding the link.
+      return info(kind, access === "internal" ? "external" : "public", hosts, false, true);
+    }
+    if (access === "public" || anyPublic(hosts)) return info(kind, "public", hosts, false, true);
+    const namedOutside =
+      outsideParty || (facts.target.raw.length > 0 && namesOutsider(facts.target.norm));
+    const sends = hasToken(name, outbound);
+    if (hasToken(name, internalTools)) {
+      // A ticket or a page is internal unless it is shared outside or pushed to an outside host.
+      if (access === "external" || namedOutside || (sends && hosts.length > 0))
+        return info(kind, "external", hosts, false, true);
+      return info(kind, "note", hosts);
+    }
+    if (sends) {
+      // Sent, but only to named inside hosts (`http://ingest.corp/…`) or marked internal.
+      if (hosts.length === 0 && (access === "internal" || inside > 0))
+        return info(kind, "note", hosts, false, true, false, inside > 0);
+      return info(kind, "external", hosts, false, true);
+    }
+    if (access === "external" || namedOutside) return info(kind, "external", hosts, false, true);
+    if (hosts.length > 0) return { ...info(kind, "external", hosts, false, true), inferred: true };
+    if (access === "internal") return info(kind, "note", hosts);
+    return info(kind, "local", hosts);
+  };
 
   const classify = (facts: Facts): SinkInfo => {
     const name = facts.actionName;
@@ -643,8 +1038,10 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
         // A message is not an API call: a key in it is never "used with its issuer".
         if (hasToken(name, notes)) return info(kind, "note", NONE, true);
         const isPublic =
+          hasToken(name, publicTools) ||
           (facts.target.buf.length > 0 && publicTarget.test(facts.target.buf)) ||
-          anyPublic(hostsOf(facts, true));
+          anyPublic(hostsOf(facts, true)) ||
+          paramFacts(facts.params).access === "public";
         return info(kind, isPublic ? "public" : "external", NONE, true, true);
       }
       case "http": {
@@ -660,17 +1057,34 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
         const incomingSource =
           facts.source === "web" || facts.source === "tool_output" || facts.source === "file";
         const hosts = hostsOf(facts, true);
-        const sink: Sink = anyPublic(hosts) ? "public" : "external";
-        return info(kind, sink, hosts, false, sendsBody, !sendsBody && incomingSource);
+        let sink: Sink = anyPublic(hosts) ? "public" : "external";
+        // `x-amz-acl: public-read` on a PUT publishes the object.
+        if (sendsBody && hasParams) sink = widen(sink, paramFacts(params).access);
+        let inside = hosts.length > 0;
+        let vault = hosts.length > 0 && storeHost !== null;
+        for (const h of hosts) {
+          if (!isInside(h)) inside = false;
+          if (vault && !storeHost!.test(h)) vault = false;
+        }
+        if (!vault && inside && storeInternal !== null) {
+          for (const u of facts.urls)
+            if (u.field === "target" && storeInternal.test(`${u.host}${u.path}`)) vault = true;
+        }
+        if (vault && sendsBody && sink !== "public") sink = "store";
+        return info(kind, sink, hosts, false, sendsBody, !sendsBody && incomingSource, inside);
       }
       case "file_write": {
+        const { access, destinations: named } = paramFacts(facts.params);
+        const destinations = outsideOf(named).outside;
         if (hasToken(name, outbound)) {
-          const hosts = hostsOf(facts, false);
-          return info(kind, anyPublic(hosts) ? "public" : "external", hosts, true, true);
+          const hosts = [...hostsOf(facts, false), ...destinations];
+          const sink: Sink = anyPublic(hosts) ? "public" : "external";
+          return info(kind, widen(sink, access), hosts, true, true);
         }
         // Patterns are case-insensitive: the normalised (decoded) path serves.
         const path = facts.target.norm.trim();
-        if (publicPath.test(path)) return info(kind, "public", NONE, true);
+        if (publicPath.test(path) || access === "public") return info(kind, "public", NONE, true);
+        if (access === "external") return info(kind, "external", destinations, true, true);
         if (storePath.test(path)) return info(kind, "store", NONE, true);
         if (notePath.test(path)) return info(kind, "note", NONE, true);
         return info(kind, "local", NONE, true);
@@ -683,13 +1097,8 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
       case "file_delete":
       case "tool_output":
         return info(kind, "incoming", NONE);
-      case "other": {
-        if (hasToken(name, internalTools)) return info(kind, "note", NONE);
-        const hosts = hostsOf(facts, false);
-        if (hasToken(name, outbound))
-          return info(kind, anyPublic(hosts) ? "public" : "external", hosts, false, true);
-        return info(kind, "local", hosts);
-      }
+      case "other":
+        return classifyOther(facts, name);
       default:
         // shell, code_exec, sql: the text runs here; what it sends is the exfiltration layer's.
         return info(kind, "local", hostsOf(facts, false));
@@ -761,14 +1170,35 @@ export function createSecretsLayer(input: unknown): Layer {
       let best: Verdict | null = null;
       let bestHit: SecretHit | null = null;
       let count = 0;
-      for (const hit of hits) {
-        if (hit.field === "target" && info.skipTarget) continue;
+      const sent = (hit: SecretHit): boolean =>
+        !(hit.field === "target" && info.skipTarget) &&
         // Text that came back (an HTTP response) is not sent; "norm" hits may come from it too.
-        if (hit.field !== "target" && hit.field !== "params" && info.contentIncoming) continue;
-        if (isProviderUse(hit, info.hosts)) continue;
-        let where: Sink | "unrelatedHost" = info.sink;
-        if (info.kind === "http" && hit.auth && info.sink === "external") where = "unrelatedHost";
-        const action = rowFor(where)[hit.strength];
+        !(hit.field !== "target" && hit.field !== "params" && info.contentIncoming) &&
+        !isProviderUse(hit, info.hosts) &&
+        // A credential presented to an internal service is how internal services are called.
+        !(hit.auth && info.insideOnly);
+      // Several distinct credentials in one payload (an .env, a config dump) are no coincidence.
+      let bundle = false;
+      if (hits.length >= data.bundleMinHits) {
+        const values = new Set<string>();
+        for (const hit of hits) if (!hit.auth && sent(hit)) values.add(hit.value);
+        bundle = values.size >= data.bundleMinHits;
+      }
+      for (const hit of hits) {
+        if (!sent(hit)) continue;
+        // A secret handed to an internal service (a config API, a vault) stays inside: a note.
+        let where: Sink | "unrelatedHost" =
+          info.insideOnly && info.sink === "external" ? "note" : info.sink;
+        const leaving = where === "external" || where === "public";
+        const strength: Strength =
+          hit.strength === "weak" && !hit.auth && (bundle || (leaving && hit.password === true))
+            ? "medium"
+            : hit.strength;
+        // A credential presented to the host being called (a header, `?api_key=`) is use, even
+        // if that host is not its known issuer: at most a WARN.
+        if (hit.auth && info.sink === "external" && (info.kind === "http" || info.hosts.length > 0))
+          where = "unrelatedHost";
+        const action = rowFor(where)[strength];
         if (action === null) continue;
         count++;
         const confidence = Math.min(0.99, action[1] + (hit.verified ? 0.04 : 0));

@@ -1,19 +1,30 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import piiData from "../../data/pii.json" with { type: "json" };
+import secretsData from "../../data/secrets.json" with { type: "json" };
 import {
+  abaValid,
+  ahvValid,
+  belgianNrnValid,
   bsnValid,
   chineseIdValid,
   codiceFiscaleValid,
   cpfValid,
   createPiiLayer,
+  curpValid,
   deTaxIdValid,
   dniValid,
   ibanValid,
   inseeValid,
+  itinValid,
+  koreanRrnValid,
   luhnValid,
+  mrzValid,
+  nhsValid,
+  nricValid,
   peselValid,
   ssnValid,
+  tfnValid,
   verhoeffValid,
 } from "../../layers/pii.js";
 import type { Layer } from "../../layers/types.js";
@@ -70,10 +81,10 @@ const AMEX = luhnNumber("3714", 15);
 
 describe("layer > pii", () => {
   test("is built from its data file and refuses a bad pattern at start-up", () => {
-    assert.equal(createPiiLayer(piiData).name, "pii");
+    assert.equal(createPiiLayer(piiData, secretsData).name, "pii");
     const broken = structuredClone(piiData) as { cards: { pattern: string } };
     broken.cards.pattern = "(unclosed";
-    assert.throws(() => createPiiLayer(broken));
+    assert.throws(() => createPiiLayer(broken, secretsData));
   });
 
   describe("checksums on published examples", () => {
@@ -106,6 +117,28 @@ describe("layer > pii", () => {
       assert.ok(peselValid("44051401359"));
       assert.ok(chineseIdValid("11010519491231002X"));
       assert.equal(chineseIdValid("110105194912310021"), false);
+    });
+
+    test("more national identifiers, bank routing numbers and passport MRZ check digits", () => {
+      assert.ok(ahvValid("7569217076985"));
+      assert.equal(ahvValid("7569217076986"), false);
+      assert.ok(nricValid("S1234567D"));
+      assert.equal(nricValid("S1234567A"), false);
+      assert.ok(tfnValid("123456782"));
+      assert.equal(tfnValid("123456781"), false);
+      assert.ok(belgianNrnValid("85073003328"));
+      assert.equal(belgianNrnValid("85073003329"), false);
+      assert.ok(koreanRrnValid("8503151234566"));
+      assert.ok(curpValid("HEGG560427MVZRRL04"));
+      assert.equal(curpValid("HEGG560427MVZRRL05"), false);
+      assert.ok(nhsValid("9434765919"));
+      assert.equal(nhsValid("9434765918"), false);
+      assert.ok(itinValid("912701234"));
+      assert.equal(itinValid("912401234"), false);
+      assert.ok(abaValid("021000021"));
+      assert.equal(abaValid("021000022"), false);
+      assert.ok(mrzValid("L898902C36UTO7408122F1204159ZE184226B<<<<<10"));
+      assert.equal(mrzValid("L898902C37UTO7408122F1204159ZE184226B<<<<<10"), false);
     });
   });
 
@@ -347,6 +380,217 @@ describe("layer > pii", () => {
       email(Buffer.from("Patient Ana Ruiz, SSN 219-45-7781, DOB 1979-11-02").toString("base64")),
       "BLOCK",
     );
+  });
+
+  describe("personal data leaving through unknown tools", () => {
+    const SSNS = ["318-44-2210", "604-33-6705", "412-56-7788"];
+
+    test("BLOCKs cards in a JSON list posted to an outside API: the key is the context", () => {
+      const request: ProtectRequest = {
+        action: "http_request",
+        target: "https://api.import-tool.example/contacts",
+        params: {
+          method: "POST",
+          json: [
+            { name: "A. Berg", card: luhnNumber("4916", 16) },
+            { name: "C. Dahl", card: luhnNumber("5204", 16) },
+          ],
+        },
+      };
+      assert.deepEqual(codesOf(layer(), request), ["PII_PAYMENT_CARD"]);
+      expectVerdict(request, "BLOCK");
+    });
+
+    test("several bare card numbers are a list: WARN for one, BLOCK for three", () => {
+      const post = (cards: string[]): ProtectRequest => ({
+        action: "http_request",
+        target: "https://api.validator.example/v1/check",
+        params: { method: "POST", data: { values: cards } },
+      });
+      const cards = [luhnNumber("4916", 16), luhnNumber("5204", 16), luhnNumber("6011", 16)];
+      expectVerdict(post(cards.slice(0, 1)), "WARN");
+      expectVerdict(post(cards), "BLOCK");
+    });
+
+    test("BLOCKs card numbers in CSV cells", () => {
+      const csv = `name,card,expiry\nLeah Brandt,${VISA},08/27\nOmar Kassis,${MASTERCARD},11/26`;
+      expectVerdict(email(csv), "BLOCK");
+    });
+
+    test("BLOCKs identifiers sent to analytics and tracking tools", () => {
+      expectVerdict(
+        {
+          action: "segment_identify",
+          params: { traits: { name: "Rosa Mendel", social_security_number: "318442210" } },
+        },
+        "BLOCK",
+      );
+      expectVerdict(
+        {
+          action: "amplitude_log_event",
+          params: { event_properties: { card_number: VISA, holder: "Tariq Aziz" } },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a passport number, birth date and name together: an identity kit", () => {
+      const kit: ProtectRequest = {
+        action: "mixpanel_track",
+        params: {
+          properties: {
+            full_name: "Carlos Mendes",
+            passport_number: "X1234567",
+            dob: "1979-07-12",
+          },
+        },
+      };
+      expectVerdict(kit, "BLOCK");
+      expectVerdict(
+        { action: "mixpanel_track", params: { properties: { passport_number: "X1234567" } } },
+        "WARN",
+      );
+    });
+
+    test("a ticket is internal unless it is shared outside, by flag, party or host", () => {
+      const content = `Customer Jane Rowe, DOB 1990-04-02, SSN ${SSNS[0]}.`;
+      expectVerdict(
+        { action: "create_ticket", content, params: { visibility: "internal" } },
+        "ALLOW",
+      );
+      expectVerdict(
+        { action: "create_ticket", content, params: { visibility: "external" } },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "create_ticket", content, params: { cc: "jane.rowe.1990@yahoo.com" } },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "create_ticket", target: "support.supplier-portal.example", content },
+        "BLOCK",
+      );
+    });
+
+    test("WARNs on identifiers given to a model through an unknown tool name", () => {
+      expectVerdict(
+        {
+          action: "anthropic_messages",
+          params: { messages: [{ role: "user", content: `dedupe: ${SSNS.join(", ")}` }] },
+        },
+        "WARN",
+      );
+    });
+
+    test("ALLOWs identity data handed to a booking or KYC tool: that is its purpose", () => {
+      const passenger = { name: "Anna Berg", passport_number: "X1234567", dob: "1985-05-05" };
+      expectVerdict(
+        { action: "book_flight", target: "https://api.airline.example/b", params: { passenger } },
+        "ALLOW",
+      );
+      expectVerdict({ action: "track_signup", params: { passenger } }, "BLOCK");
+    });
+
+    test("a lone birth date sent by an unknown tool to its own API is no finding", () => {
+      const params = { name: "John Smith", dob: "1980-01-01" };
+      expectVerdict(
+        { action: "update_user_profile", target: "https://api.myapp.example/u/42", params },
+        "ALLOW",
+      );
+      expectVerdict({ action: "send_profile", target: "@someone", params }, "WARN");
+    });
+
+    test("ALLOWs personal data posted to an internal service", () => {
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://hr.internal/api/employees",
+          params: { method: "POST", json: { name: "Nora Field", ssn: SSNS[1], dob: "1990-01-04" } },
+        },
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs ordinary analytics and a masked card in a public reply", () => {
+      expectVerdict(
+        {
+          action: "segment_track",
+          params: { event: "Plan Upgraded", properties: { plan: "pro", email: "rosa@x.example" } },
+        },
+        "ALLOW",
+      );
+      expectVerdict(
+        {
+          action: "zendesk_create_ticket",
+          content: "The card ending 4242 was charged twice for order 88121.",
+          params: { comment_visibility: "public_reply" },
+        },
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("more identifiers and languages", () => {
+    test("BLOCKs national numbers with their key words", () => {
+      for (const text of [
+        "AHV-Nr. 756.9217.0769.85 for Lukas Meier",
+        "Candidate Tan Wei Ming, NRIC S1234567D",
+        "My TFN is 123 456 782",
+        "Rijksregisternummer: 85.07.30-033.28",
+        "주민등록번호 850315-1234566",
+        "CURP del cliente: HEGG560427MVZRRL04",
+        "Patient John Price, NHS number 943 476 5919",
+        "ITIN 912-70-1234 for Maria Lopez",
+      ]) {
+        expectVerdict(email(text), "BLOCK");
+      }
+    });
+
+    test("a dotted SSN needs its key word", () => {
+      expectVerdict(email("SSN 523.48.7140 for Tom"), "BLOCK");
+      expectVerdict(email("Build 523.48.7140 is out"), "ALLOW");
+    });
+
+    test("an export to a partner's bucket leaves the organisation", () => {
+      const content = "name,ssn\nA B,523-48-7140\nC D,604-33-6705";
+      expectVerdict(
+        { action: "crm_export", params: { destination: "s3://partner-drop/x" }, content },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "crm_export", params: { destination: "s3://acme-backups/x" }, content },
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs a passport machine-readable zone", () => {
+      const mrz = `P<UTOERIKSSON<<ANNA<MARIA${"<".repeat(20)}\nL898902C36UTO7408122F1204159ZE184226B<<<<<10`;
+      expectVerdict(email(`Scan of the passport:\n${mrz}`), "BLOCK");
+    });
+
+    test("BLOCKs a US routing and account number, ALLOWs them on an invoice", () => {
+      expectVerdict(
+        email("Direct deposit for Sam Cole: routing 021000021, account 4400012345678"),
+        "BLOCK",
+      );
+      expectVerdict(
+        email(
+          "Invoice 117: please remit to our account, routing 021000021, account 4400012345678.",
+        ),
+        "ALLOW",
+      );
+      expectVerdict(email("Use routing number 021000021 on the wire form."), "ALLOW");
+    });
+
+    test("card context words in other languages make a bare number a card", () => {
+      for (const word of ["Kreditkarte", "Número de tarjeta", "numéro de carte", "cartão"]) {
+        expectVerdict(email(`${word}: ${VISA}`), "BLOCK");
+      }
+    });
+
+    test("ALLOWs a barcode that only looks like a Swiss AHV number", () => {
+      expectVerdict(email("Please ship 40 units of EAN 7569217348518."), "ALLOW");
+    });
   });
 
   test("stays linear on 64 KB of digits, addresses and phone numbers", () => {

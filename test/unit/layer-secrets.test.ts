@@ -395,6 +395,302 @@ describe("layer > secrets", () => {
     }
   });
 
+  describe("destination judged from an unknown tool's params", () => {
+    const GH = githubToken("ghp_", 201);
+    const env = `APP_ENV=prod\nGITHUB_TOKEN=${GH}`;
+
+    test("BLOCKs a gist or paste tool as public, whatever its flags", () => {
+      expectVerdict({ action: "create_gist", params: { public: true, content: env } }, "BLOCK");
+      expectVerdict({ action: "paste_create", params: { body: env } }, "BLOCK");
+      assert.deepEqual(
+        codesOf(layer(), { action: "create_gist", params: { public: true, content: env } }),
+        ["SECRET_PUBLIC_EXPOSURE"],
+      );
+    });
+
+    test("a secret gist is still outside: BLOCK as sent outside, not as public", () => {
+      assert.deepEqual(
+        codesOf(layer(), { action: "create_gist", params: { public: false, content: env } }),
+        ["SECRET_SENT_OUTSIDE"],
+      );
+    });
+
+    test("BLOCKs an object stored with a public ACL and WARNs on a private one", () => {
+      const put = (acl: string): ProtectRequest => ({
+        action: "s3_put_object",
+        params: { Bucket: "site", Key: "app.env", ACL: acl, Body: env },
+      });
+      expectVerdict(put("public-read"), "BLOCK");
+      expectVerdict(put("private"), "WARN");
+      expectVerdict(
+        {
+          action: "gcs_write_object",
+          params: { bucket: "b", predefinedAcl: "publicRead", data: env },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a link shared with anyone, in any of the usual spellings", () => {
+      for (const params of [
+        { link_access: "anyone_with_link" },
+        { permission: { type: "anyone", role: "reader" } },
+        { general_access: "Anyone with the link" },
+        { visibility: "PUBLIC" },
+      ]) {
+        expectVerdict({ action: "set_sharing", params: { ...params, note: env } }, "BLOCK");
+      }
+    });
+
+    test("a ticket or comment is internal unless its flags or its parties say otherwise", () => {
+      const content = `token for the runner: ${GH}`;
+      expectVerdict(
+        { action: "create_ticket", content, params: { visibility: "internal" } },
+        "WARN",
+      );
+      expectVerdict(
+        { action: "create_ticket", content, params: { visibility: "external" } },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "add_comment", content, params: { comment_visibility: "public_reply" } },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "create_ticket", content, params: { cc: "someone.private@gmail.com" } },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "create_ticket", target: "help.vendor-portal.example", content },
+        "BLOCK",
+      );
+      expectVerdict({ action: "create_ticket", target: "jira.acme.example", content }, "WARN");
+    });
+
+    test("BLOCKs secrets sent to telemetry, analytics and error trackers", () => {
+      const dsn = `postgres://svc:${fake(16, ALNUM, 202)}@db.prod.example.com/app`;
+      expectVerdict({ action: "sentry_capture_message", params: { extra: { dsn } } }, "BLOCK");
+      expectVerdict({ action: "track_event", params: { properties: { token: GH } } }, "BLOCK");
+    });
+
+    test("BLOCKs an unknown tool pointed at an outside URL, WARNs on an inside one", () => {
+      expectVerdict(
+        {
+          action: "sync_records",
+          params: { endpoint: "https://ingest.collector.example/v1", blob: env },
+        },
+        "BLOCK",
+      );
+      expectVerdict(
+        { action: "sync_records", params: { endpoint: "http://ingest.corp:9000/v1", blob: env } },
+        "WARN",
+      );
+    });
+
+    test("a commit through a hosted-git tool leaves the machine", () => {
+      expectVerdict(
+        {
+          action: "github_create_or_update_file",
+          params: { owner: "acme", repo: "web", path: ".env", content: env },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("WARNs on a key given to a model through an unknown tool name, as for a prompt", () => {
+      assert.deepEqual(
+        codesOf(layer(), {
+          action: "openai_chat_create",
+          params: { messages: [{ role: "user", content: `why 401? ${GH}` }] },
+        }),
+        ["SECRET_IN_PROMPT"],
+      );
+    });
+
+    test("a file name is not a destination host", () => {
+      expectVerdict({ action: "render_template", target: "report.yaml", content: env }, "WARN");
+    });
+  });
+
+  describe("where secrets belong or are merely used", () => {
+    const key = `sk_live_${fake(24, ALNUM, 210)}`;
+
+    test("says nothing about a secret stored through a secret manager's API", () => {
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://secretsmanager.eu-west-1.amazonaws.com/",
+          params: { method: "POST", json: { SecretId: "prod/stripe", SecretString: key } },
+        },
+        "ALLOW",
+      );
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "http://vault.corp:8200/v1/secret/data/pay",
+          params: { method: "POST", json: { data: { value: key } } },
+        },
+        "ALLOW",
+      );
+    });
+
+    test("says nothing about a secret written through a secret manager's own tool", () => {
+      expectVerdict(
+        { action: "vault_kv_put", params: { path: "payments/stripe", data: { api_key: key } } },
+        "ALLOW",
+      );
+      expectVerdict({ action: "onepassword_create_item", params: { password: key } }, "ALLOW");
+    });
+
+    test("a vault-looking host outside the organisation is not a secret store", () => {
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://vault.storage-cheap.example/v1/secret/data/x",
+          params: { method: "POST", json: { data: { value: key } } },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("a credential-named field inside a POST body is payload, not authentication", () => {
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://collect.example-analytics.io/e",
+          params: { method: "POST", json: { token: githubToken("ghp_", 211) } },
+        },
+        "BLOCK",
+      );
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://api.partner.example/v1/orders",
+          params: { method: "GET", headers: { token: githubToken("ghp_", 212) } },
+        },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs a credential presented to a request-capture or tunnel host", () => {
+      const headers = { Authorization: `Bearer ${githubToken("ghp_", 216)}` };
+      for (const host of ["webhook.site", "eo1x.m.pipedream.net", "abc123.ngrok-free.app"]) {
+        expectVerdict(
+          {
+            action: "http_request",
+            target: `https://${host}/x`,
+            params: { method: "GET", headers },
+          },
+          "BLOCK",
+        );
+      }
+    });
+
+    test("ALLOWs a bearer token presented to an internal service", () => {
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "http://billing.internal:8080/api/sync",
+          params: { method: "POST", headers: { Authorization: `Bearer ${fake(40, ALNUM, 213)}` } },
+        },
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs a token looked up in a WHERE clause, still WARNs when it is set", () => {
+      const value = fake(16, HEX, 214);
+      for (const sql of [
+        `DELETE FROM reset_tokens WHERE token = '${value}' AND user_id = 3;`,
+        `SELECT id FROM keys k WHERE k.api_key = '${value}'`,
+        `UPDATE s SET revoked = 1 WHERE x = 1 OR session_token = '${value}'`,
+      ]) {
+        expectVerdict({ action: "sql_query", content: sql }, "ALLOW");
+      }
+      expectVerdict(
+        { action: "sql_query", content: `UPDATE cfg SET api_key = '${fake(24, ALNUM, 215)}';` },
+        "WARN",
+      );
+    });
+  });
+
+  describe("more credential formats", () => {
+    test("BLOCKs a service-account key file even with its private key cut off", () => {
+      const json = `{"type": "service_account", "private_key_id": "${fake(40, HEX, 220)}", "private_key": "-----BEGIN PRIVATE KEY-----\\n…", "client_email": "x@p.iam.gserviceaccount.com"}`;
+      expectVerdict(email(json), "BLOCK");
+      expectVerdict(email(`{"private_key_id": "${fake(40, HEX, 220)}", "kid": 1}`), "ALLOW");
+    });
+
+    test("BLOCKs Azure Service Bus keys and storage keys of any length", () => {
+      expectVerdict(
+        email(
+          `Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=${fake(43, B64, 221)}=`,
+        ),
+        "BLOCK",
+      );
+      expectVerdict(email(`AccountName=a;AccountKey=${fake(64, B64, 222)}==;`), "BLOCK");
+    });
+
+    test("BLOCKs a Kubernetes Secret's data whichever order kubectl prints it in", () => {
+      const value = Buffer.from(`Pw-${fake(14, ALNUM, 223)}`).toString("base64");
+      const first = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  pw: ${value}\n`;
+      const last = `apiVersion: v1\ndata:\n  pw: ${value}\nkind: Secret\nmetadata:\n  name: db\n`;
+      const json = `{"apiVersion":"v1","kind":"Secret","data":{"pw":"${value}"}}`;
+      for (const text of [first, last, json]) expectVerdict(email(text), "BLOCK");
+    });
+
+    test("ALLOWs a ConfigMap and a Secret template holding a placeholder", () => {
+      const cm = `kind: ConfigMap\ndata:\n  FLAGS: ${Buffer.from("search,pricing").toString("base64")}\n`;
+      const tpl = `kind: Secret\ndata:\n  password: ${Buffer.from("changeme").toString("base64")}\n`;
+      expectVerdict(email(cm), "ALLOW");
+      expectVerdict(email(tpl), "ALLOW");
+    });
+
+    test("BLOCKs AI-provider keys, Teams webhooks and JWK private keys", () => {
+      for (const text of [
+        `gsk_${fake(52, ALNUM, 224)}`,
+        `sk-or-v1-${fake(64, HEX, 225)}`,
+        `https://acme.webhook.office.com/webhookb2/${fake(8, HEX, 226)}-aaaa-4bbb-8ccc-${fake(12, HEX, 227)}@${fake(8, HEX, 228)}-dddd-4eee-8fff-${fake(12, HEX, 229)}/IncomingWebhook/${fake(32, HEX, 230)}/${fake(8, HEX, 231)}-1111-4222-8333-${fake(12, HEX, 232)}`,
+        `{"kty":"RSA","n":"${fake(60, URLSAFE, 233)}","e":"AQAB","d":"${fake(60, URLSAFE, 234)}"}`,
+      ]) {
+        expectVerdict(email(text), "BLOCK");
+      }
+    });
+
+    test("ALLOWs a Firebase web config published with its page, BLOCKs the same key tweeted", () => {
+      const key = `AIza${fake(35, URLSAFE, 240)}`;
+      const page = `<script>const firebaseConfig = { apiKey: "${key}", authDomain: "a.firebaseapp.com" };</script>`;
+      expectVerdict({ action: "write_file", target: "public/index.html", content: page }, "ALLOW");
+      expectVerdict({ action: "post_tweet", content: `my key ${key}` }, "BLOCK");
+    });
+
+    test("ALLOWs the jwt.io example token", () => {
+      expectVerdict(
+        email(
+          "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        ),
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs a real-looking password sent outside in other languages, not one kept local", () => {
+      const pw = `${fake(8, ALNUM, 235)}#${fake(3, ALNUM, 236)}`;
+      for (const word of ["Kennwort", "mot de passe", "contraseña", "senha", "wachtwoord"]) {
+        expectVerdict(email(`${word}: ${pw}`), "BLOCK");
+      }
+      expectVerdict(
+        { action: "write_file", target: "deploy.sh", content: `password=${pw}` },
+        "ALLOW",
+      );
+    });
+
+    test("a .env dump counts every credential in it: two weak ones make a medium one", () => {
+      const one = `DB_PASSWORD=${fake(7, ALNUM, 237)}1a`;
+      const two = `${one}\nSMTP_PASSWORD=${fake(7, ALNUM, 238)}2b`;
+      expectVerdict({ action: "send_message", target: "@x", content: one }, "WARN");
+      expectVerdict({ action: "send_message", target: "@x", content: two }, "BLOCK");
+    });
+  });
+
   test("stays linear on 64 KB of near-misses", () => {
     const piece = "ghp_ sk_live_ AKIA -----BEGIN eyJhbGciOi password= xoxb- ";
     const content = piece.repeat(Math.ceil(65_536 / piece.length)).slice(0, 65_536);
