@@ -1,7 +1,5 @@
 import RE2 from "re2";
 import { z } from "zod";
-import piiData from "../data/pii.json" with { type: "json" };
-import secretsData from "../data/secrets.json" with { type: "json" };
 import { createPiiScanner, PiiDataSchema } from "./pii.js";
 import { ACTION_KINDS, compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
 import {
@@ -11,9 +9,10 @@ import {
   isProviderUse,
   Re2PatternSchema,
   SecretsDataSchema,
+  type SinkInfo,
   shannonEntropy,
 } from "./secrets.js";
-import type { ActionKind, Facts, Finding, Layer, Severity } from "./types.js";
+import type { ActionKind, Facts, Finding, Layer, Severity, TextView } from "./types.js";
 
 const NamedPatternSchema = z.strictObject({
   id: z.string().min(1),
@@ -33,6 +32,15 @@ export const ExfiltrationDataSchema = RuleFileSchema.extend({
   egress: z.array(NamedPatternSchema).min(1),
   sensitivePaths: z.array(NamedPatternSchema.extend({ label: z.string() })).min(1),
   homeArchivePattern: Re2PatternSchema,
+  /** A whole home, system or database directory named as a copy source. */
+  bulkDirPattern: Re2PatternSchema,
+  /** Egress ids that also serve as backup channels (remote copy, cloud upload). */
+  bulkEgress: z.array(z.string().min(1)),
+  /** Commands whose output is a database dump or the whole repository. */
+  dumpPattern: Re2PatternSchema,
+  servePattern: Re2PatternSchema,
+  serveRootPattern: Re2PatternSchema,
+  cdPattern: Re2PatternSchema,
   envDumpPattern: Re2PatternSchema,
   useContextPattern: Re2PatternSchema,
   useContextLookback: z.number().int().positive(),
@@ -51,7 +59,35 @@ export const ExfiltrationDataSchema = RuleFileSchema.extend({
     icmpPattern: Re2PatternSchema,
     codeLookupPattern: Re2PatternSchema,
     codeEncoderPattern: Re2PatternSchema,
+    envLabelPattern: Re2PatternSchema,
   }),
+  beacon: z.strictObject({
+    $comment: z.string().optional(),
+    imagePattern: Re2PatternSchema,
+    linkPattern: Re2PatternSchema,
+    markerPattern: Re2PatternSchema,
+    /** Query keys whose value is a credential or card data in the clear. */
+    credentialKeys: z.array(z.string().min(1)),
+    minBlobChars: z.number().int().positive(),
+    /** Decoded text shorter than this, with no credential in it, is only a WARN. */
+    minHiddenChars: z.number().int().positive(),
+    maxUrls: z.number().int().positive(),
+  }),
+  git: z.strictObject({
+    remoteAddPattern: Re2PatternSchema,
+    wholeRepoPattern: Re2PatternSchema,
+  }),
+  /** Param keys (and values) that name where an unknown tool sends something. */
+  destinationKeys: z.array(z.string().min(1)),
+  destinationPattern: Re2PatternSchema,
+  /** Param keys whose file is used (an ssh identity, a kubeconfig), not sent. */
+  useKeys: z.array(z.string().min(1)),
+  /** First tokens of action names that wrap a CLI; their arguments form one command line. */
+  cliActions: z.array(z.string().regex(/^[a-z0-9]+$/)),
+  /** Param keys of such an action that hold prose, not arguments. */
+  proseKeys: z.array(z.string().min(1)),
+  /** Words in such an action's name that are not part of the command (aws_cli, run_git). */
+  cliFillerTokens: z.array(z.string().min(1)),
   oobDomains: z.array(z.string().regex(/^[a-z0-9.-]+$/)),
   $attachmentKeysComment: z.string().optional(),
   attachmentKeys: z.array(z.string()),
@@ -77,6 +113,18 @@ export const ExfiltrationDataSchema = RuleFileSchema.extend({
     gitPush: z.number(),
     sensitiveContent: z.number(),
     exfilScript: z.number(),
+    bulkDirEgress: z.number(),
+    dumpEgress: z.number(),
+    imageBeacon: z.number(),
+    imageBeaconCredential: z.number(),
+    linkBeacon: z.number(),
+    urlCredential: z.number(),
+    gitWholeRepo: z.number(),
+    gitSuspiciousHost: z.number(),
+    gitDirectUrl: z.number(),
+    unknownToolFile: z.number(),
+    exposeFiles: z.number(),
+    dnsEnvLabel: z.number(),
   }),
 });
 export type ExfiltrationData = z.infer<typeof ExfiltrationDataSchema>;
@@ -207,6 +255,126 @@ function isAllDigits(text: string): boolean {
 
 type Compiled = Readonly<{ id: string; label: string; re: RE2 }>;
 
+/** The command line rebuilt for a CLI-wrapping action is cut here. */
+const MAX_CLI_LINE_CHARS = 16_384;
+
+/** Host of `scheme://user@host:port/…` or `user@host:path` (scp form), lower case; "" if none. */
+export function hostOfRemote(url: string): string {
+  let rest = url;
+  const scheme = rest.indexOf("://");
+  if (scheme >= 0) rest = rest.slice(scheme + 3);
+  else if (rest.indexOf(":") < 0) return "";
+  const slash = rest.indexOf("/");
+  const at = rest.lastIndexOf("@", slash < 0 ? rest.length : slash);
+  if (at >= 0) rest = rest.slice(at + 1);
+  let end = rest.length;
+  for (const sep of ["/", ":", "?", "#"]) {
+    const i = rest.indexOf(sep);
+    if (i >= 0 && i < end) end = i;
+  }
+  return rest.slice(0, end).toLowerCase();
+}
+
+/** A dotted-quad IPv4 address. */
+function isIpv4(host: string): boolean {
+  const parts = host.split(".");
+  return parts.length === 4 && parts.every((p) => p !== "" && p.length <= 3 && isAllDigits(p));
+}
+
+function isBase64Char(c: number): boolean {
+  return (
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    (c >= 48 && c <= 57) ||
+    c === 43 ||
+    c === 47 ||
+    c === 61 ||
+    c === 45 ||
+    c === 95
+  );
+}
+
+function isHexText(text: string): boolean {
+  if (text.length % 2 !== 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i) | 0x20;
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** Bytes that are nearly all printable text (tabs, newlines and ASCII 32–126). */
+function readableText(bytes: Buffer): string | null {
+  if (bytes.length < 8) return null;
+  let printable = 0;
+  for (const b of bytes) if ((b >= 32 && b < 127) || b === 9 || b === 10 || b === 13) printable++;
+  return printable / bytes.length >= 0.92 ? bytes.toString("latin1") : null;
+}
+
+/**
+ * The text hidden in one URL component, when it is base64 (url-safe too) or hex that decodes
+ * to readable text. Random tokens and signatures decode to noise and are left alone.
+ */
+export function decodeUrlBlob(piece: string, minChars: number): string | null {
+  if (piece.length < minChars || piece.length > 4096) return null;
+  for (let i = 0; i < piece.length; i++) if (!isBase64Char(piece.charCodeAt(i))) return null;
+  if (isHexText(piece)) return readableText(Buffer.from(piece, "hex"));
+  const b64 = piece.replaceAll("-", "+").replaceAll("_", "/");
+  return readableText(Buffer.from(b64, "base64"));
+}
+
+/** Bytes that end a URL inside markdown or HTML: space, quotes, brackets. */
+function endsUrl(b: number): boolean {
+  return b <= 32 || b === 34 || b === 39 || b === 41 || b === 60 || b === 62 || b === 96;
+}
+
+/** The URL starting at `start` in `buf`, read up to its end (at most 8 KB). */
+function urlAt(buf: Buffer, start: number): string {
+  let end = start;
+  const limit = Math.min(buf.length, start + 8_192);
+  while (end < limit && !endsUrl(buf[end]!)) end++;
+  return buf.toString("utf8", start, end);
+}
+
+type UrlPiece = { key: string; value: string };
+
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Path segments (key "") and query parameters of a URL, percent-decoded (bounded). */
+function urlPieces(url: string): UrlPiece[] {
+  const out: UrlPiece[] = [];
+  const hash = url.indexOf("#");
+  const clean = hash >= 0 ? url.slice(0, hash) : url;
+  const q = clean.indexOf("?");
+  const scheme = clean.indexOf("://");
+  const pathStart = clean.indexOf("/", scheme >= 0 ? scheme + 3 : 0);
+  const path = pathStart >= 0 ? clean.slice(pathStart, q >= 0 ? q : clean.length) : "";
+  const query = q >= 0 ? clean.slice(q + 1) : "";
+  for (const seg of path.split("/")) {
+    if (seg === "") continue;
+    // `<blob>.png`: the file extension hides a blob from a plain base64 check.
+    const dot = seg.lastIndexOf(".");
+    const stem = dot > 0 && seg.length - dot <= 6 ? seg.slice(0, dot) : seg;
+    out.push({ key: "", value: percentDecoded(stem) });
+    if (out.length > 32) return out;
+  }
+  for (const pair of query.split("&")) {
+    const eq = pair.indexOf("=");
+    out.push({
+      key: eq > 0 ? percentDecoded(pair.slice(0, eq)).toLowerCase() : "",
+      value: percentDecoded(eq >= 0 ? pair.slice(eq + 1) : pair),
+    });
+    if (out.length > 64) break;
+  }
+  return out;
+}
+
 /**
  * Layer 11: data leaving the machine. Commands and code that read a credential file, an SSH
  * key, a browser or keychain store, the environment or the home directory and send it out
@@ -216,11 +384,14 @@ type Compiled = Readonly<{ id: string; label: string; re: RE2 }>;
  * data (found by the secrets and pii scanners) carried by a network command. Out-of-band
  * collector and paste/file-share hosts are weak signals on their own.
  */
-export function createExfiltrationLayer(input: unknown): Layer {
+export function createExfiltrationLayer(
+  input: unknown,
+  shared: Readonly<{ secrets: unknown; pii: unknown }>,
+): Layer {
   const data = ExfiltrationDataSchema.parse(input);
-  const secrets = SecretsDataSchema.parse(secretsData);
+  const secrets = SecretsDataSchema.parse(shared.secrets);
   const secretScanner = createSecretScanner(secrets);
-  const piiScanner = createPiiScanner(PiiDataSchema.parse(piiData));
+  const piiScanner = createPiiScanner(PiiDataSchema.parse(shared.pii));
   const sinkOf = createSinkClassifier(secrets.sinks);
   const rules = compileRules("exfiltration", data.rules);
   const sev = data.severities;
@@ -249,6 +420,10 @@ export function createExfiltrationLayer(input: unknown): Layer {
     label: c.label,
     re: new RE2(c.pattern, "u"),
   }));
+  const contentSet = new RE2.Set(
+    data.sensitiveContent.map((c) => c.pattern),
+    "u",
+  );
   const icmp = new RE2(data.dns.icmpPattern, "u");
   const codeLookup = new RE2(data.dns.codeLookupPattern, "u");
   const codeEncoder = new RE2(data.dns.codeEncoderPattern, "u");
@@ -257,6 +432,23 @@ export function createExfiltrationLayer(input: unknown): Layer {
   const dnsLoop = new RE2(data.dns.loopVariablePattern, "u");
   const encoder = new RE2(data.dns.encoderPattern, "u");
   const longLabel = new RE2(data.dns.longLabelPattern, "u");
+  const envLabel = new RE2(data.dns.envLabelPattern, "u");
+  const bulkDir = new RE2(data.bulkDirPattern, "u");
+  const dumpRe = new RE2(data.dumpPattern, "u");
+  const bulkIds = new Set(data.bulkEgress);
+  const egressIds = data.egress.map((e) => e.id);
+  const serve = new RE2(data.servePattern, "u");
+  const serveRoot = new RE2(data.serveRootPattern, "u");
+  const cdRe = new RE2(data.cdPattern, "u");
+  const remoteAdd = new RE2(data.git.remoteAddPattern, "u");
+  const wholeRepo = new RE2(data.git.wholeRepoPattern, "u");
+  const imageRe = new RE2(data.beacon.imagePattern, "gu");
+  const linkRe = new RE2(data.beacon.linkPattern, "gu");
+  const marker = new RE2(data.beacon.markerPattern, "u");
+  const credentialKeys = new Set(data.beacon.credentialKeys);
+  const destination = new RE2(data.destinationPattern, "u");
+  const destKeys = new Set(data.destinationKeys);
+  const useKeys = new Set(data.useKeys);
   // Host lists become one alternation at start-up (our own constant data, escaped).
   const hostAlternation = (hosts: readonly string[]) =>
     `(?i)(?:^|[^a-z0-9.-])((?:[a-z0-9-]+\\.)*(?:${hosts.map((h) => h.replaceAll(".", "\\.")).join("|")}))(?:$|[^a-z0-9-])`;
@@ -269,6 +461,8 @@ export function createExfiltrationLayer(input: unknown): Layer {
     data.dns.substitutionPattern,
     data.dns.loopVariablePattern,
     data.dns.longLabelPattern,
+    data.dns.envLabelPattern,
+    data.servePattern,
     hostAlternation(data.oobDomains),
   ];
   const prefilter = new RE2.Set(gatePatterns, "u");
@@ -306,14 +500,42 @@ export function createExfiltrationLayer(input: unknown): Layer {
 
   const egressIn = (stmt: string): boolean => egressSet.test(stmt);
   const payloadGate = new RE2.Set(
-    [...data.sensitivePaths.map((p) => p.pattern), data.homeArchivePattern, data.envDumpPattern],
+    [
+      ...data.sensitivePaths.map((p) => p.pattern),
+      data.homeArchivePattern,
+      data.envDumpPattern,
+      data.bulkDirPattern,
+      data.dumpPattern,
+    ],
     "u",
   );
-  // One question per statement first: can it send, capture or push at all?
+  // One question per statement first: can it send, capture, push, serve or change directory?
   const unitGate = new RE2.Set(
-    [...data.egress.map((e) => e.pattern), data.captureOpPattern, data.gitPushPattern],
+    [
+      ...data.egress.map((e) => e.pattern),
+      data.captureOpPattern,
+      data.gitPushPattern,
+      data.git.remoteAddPattern,
+      data.servePattern,
+      data.cdPattern,
+    ],
     "u",
   );
+
+  /** True when every way a statement sends is also a backup channel (scp, rsync, cloud copy). */
+  const backupOnly = (stmt: string): boolean => {
+    for (const i of egressSet.match(stmt)) if (!bulkIds.has(egressIds[i] ?? "")) return false;
+    return true;
+  };
+
+  const DUMP_LABEL = "database dump or repository archive";
+  /** A sensitive file named in a statement, or else a database dump or repository archive. */
+  const payloadIn = (stmt: string): { label: string; text: string } | null => {
+    const file = sensitiveIn(stmt);
+    if (file !== null) return file;
+    const m = dumpRe.exec(stmt);
+    return m === null ? null : { label: DUMP_LABEL, text: m[0].trim() };
+  };
 
   type Hit = {
     code: string;
@@ -323,24 +545,94 @@ export function createExfiltrationLayer(input: unknown): Layer {
     evidence: string;
   };
 
+  /** A push to a remote named by URL or added in the same request: where is the code going? */
+  const judgePush = (stmt: string, remotes: ReadonlyMap<string, string>, hits: Hit[]): void => {
+    const at = stmt.toLowerCase().indexOf("push");
+    if (at < 0) return;
+    // The first word after `push` that is not an option: a remote name or a URL.
+    let dest: string | undefined;
+    for (const word of stmt.slice(at + 4).split(" ")) {
+      const w = word.trim();
+      if (w === "" || w.startsWith("-")) continue;
+      dest = w.replaceAll("'", "").replaceAll('"', "");
+      break;
+    }
+    if (dest === undefined || dest === "") return;
+    const direct = dest.includes("://") || (dest.includes("@") && dest.includes(":"));
+    const url = direct ? dest : remotes.get(dest);
+    if (url === undefined) return;
+    const host = hostOfRemote(url);
+    if (wholeRepo.test(stmt)) {
+      hits.push({
+        code: "EXFIL_GIT_PUSH",
+        severity: "BLOCK",
+        confidence: sev.gitWholeRepo,
+        message: "Every branch and tag of the repository is pushed to a new remote",
+        evidence: stmt,
+      });
+    } else if (
+      host !== "" &&
+      (isIpv4(host) ||
+        hostMatches(host, data.oobDomains) ||
+        hostMatches(host, secrets.sinks.publicHosts))
+    ) {
+      hits.push({
+        code: "EXFIL_GIT_PUSH",
+        severity: "BLOCK",
+        confidence: sev.gitSuspiciousHost,
+        message: "The repository is pushed to a bare IP address, tunnel or drop host",
+        evidence: stmt,
+      });
+    } else if (direct) {
+      hits.push({
+        code: "EXFIL_GIT_PUSH",
+        severity: "WARN",
+        confidence: sev.gitDirectUrl,
+        message: "Code is pushed straight to a repository URL rather than a configured remote",
+        evidence: stmt,
+      });
+    }
+  };
+
   const judgeUnits = (units: readonly string[], hits: Hit[]): void => {
     const captures: { words: string[]; vars: string[]; label: string }[] = [];
     let staged: string | null = null;
+    let remotes: Map<string, string> | null = null;
+    // The working directory is the home, the root or a secret store (for file servers).
+    let exposedCwd = false;
     for (const stmt of units) {
       if (units.length > 1 && !unitGate.test(stmt)) continue;
-      if (staged !== null && gitPush.test(stmt)) {
+      if (gitPush.test(stmt)) {
+        if (staged !== null) {
+          hits.push({
+            code: "EXFIL_SENSITIVE_FILE",
+            severity: "BLOCK",
+            confidence: sev.gitPush,
+            message: `A ${staged} is committed and pushed to a remote repository`,
+            evidence: stmt,
+          });
+          staged = null;
+        }
+        judgePush(stmt, remotes ?? new Map(), hits);
+      }
+      const added = remoteAdd.exec(stmt);
+      if (added !== null) {
+        remotes ??= new Map();
+        remotes.set(added[1] ?? "", added[2] ?? "");
+      }
+      if (cdRe.test(stmt)) exposedCwd = serveRoot.test(stmt) || sensitiveIn(` ${stmt} `) !== null;
+      if (serve.test(stmt) && (exposedCwd || serveRoot.test(stmt) || sensitiveIn(stmt) !== null)) {
         hits.push({
-          code: "EXFIL_SENSITIVE_FILE",
+          code: "EXFIL_EXPOSE_FILES",
           severity: "BLOCK",
-          confidence: sev.gitPush,
-          message: `A ${staged} is committed and pushed to a remote repository`,
+          confidence: sev.exposeFiles,
+          message: "A file server is started on the home directory, the root or a secret store",
           evidence: stmt,
         });
-        staged = null;
       }
       const sends = egressIn(stmt);
-      // Something worth sending: a sensitive path, a home directory, the environment, or a
-      // file captured earlier. One Set question before the individual ones.
+      // Something worth sending: a sensitive path, a home directory, the environment, a dump,
+      // or a file captured earlier. One Set question before the individual ones.
       if (sends && (captures.length > 0 || payloadGate.test(stmt))) {
         const file = sensitiveIn(stmt);
         if (file !== null) {
@@ -358,7 +650,17 @@ export function createExfiltrationLayer(input: unknown): Layer {
             code: "EXFIL_HOME_ARCHIVE",
             severity: "BLOCK",
             confidence: sev.homeArchiveEgress,
-            message: "A home directory is archived and sent off the machine",
+            message: "A home or system directory is archived and sent off the machine",
+            evidence: stmt,
+          });
+          continue;
+        }
+        if (bulkDir.test(stmt)) {
+          hits.push({
+            code: "EXFIL_HOME_ARCHIVE",
+            severity: "BLOCK",
+            confidence: sev.bulkDirEgress,
+            message: "A whole home, system or database directory is copied off the machine",
             evidence: stmt,
           });
           continue;
@@ -373,16 +675,31 @@ export function createExfiltrationLayer(input: unknown): Layer {
           });
           continue;
         }
+        // Dumps go to backups by scp, rsync or cloud copy every night; by an HTTP upload, a
+        // raw socket or mail they are being taken.
+        const backup = backupOnly(stmt);
+        if (!backup && dumpRe.test(stmt)) {
+          hits.push({
+            code: "EXFIL_DATA_DUMP",
+            severity: "BLOCK",
+            confidence: sev.dumpEgress,
+            message:
+              "A database dump or repository archive is sent to a web endpoint, socket or mail",
+            evidence: stmt,
+          });
+          continue;
+        }
         // A file or variable filled from a sensitive source one statement earlier.
         for (const c of captures) {
+          if (c.label === DUMP_LABEL && backup) continue;
           const used =
             c.words.some((w) => stmt.includes(w)) ||
             c.vars.some((v) => stmt.includes(`$${v}`) || stmt.includes(`\${${v}}`));
           if (used) {
             hits.push({
-              code: "EXFIL_SENSITIVE_FILE",
+              code: c.label === DUMP_LABEL ? "EXFIL_DATA_DUMP" : "EXFIL_SENSITIVE_FILE",
               severity: "BLOCK",
-              confidence: sev.sensitiveFileFlow,
+              confidence: c.label === DUMP_LABEL ? sev.dumpEgress : sev.sensitiveFileFlow,
               message: `A ${c.label} is copied, then sent off the machine`,
               evidence: stmt,
             });
@@ -390,8 +707,8 @@ export function createExfiltrationLayer(input: unknown): Layer {
           }
         }
       } else if (captureOp.test(stmt)) {
-        const file = sensitiveIn(stmt);
-        if (file !== null && gitAdd.test(stmt)) staged = file.label;
+        const file = payloadIn(stmt);
+        if (file !== null && file.label !== DUMP_LABEL && gitAdd.test(stmt)) staged = file.label;
         else if (file !== null) {
           // Words other than the command and the sensitive path: the copy's destination.
           const words = wordsOf(stmt)
@@ -430,6 +747,17 @@ export function createExfiltrationLayer(input: unknown): Layer {
       });
       return;
     }
+    const named = envLabel.exec(text);
+    if (named !== null) {
+      hits.push({
+        code: "EXFIL_DNS",
+        severity: "BLOCK",
+        confidence: sev.dnsEnvLabel,
+        message: "A lookup of a host name built from the user, computer or domain name",
+        evidence: named[0],
+      });
+      return;
+    }
     if (icmp.test(text)) {
       hits.push({
         code: "EXFIL_DNS",
@@ -462,20 +790,39 @@ export function createExfiltrationLayer(input: unknown): Layer {
     }
   };
 
-  const textsOf = (facts: Facts): string[] => {
+  const cliActions = new Set(data.cliActions);
+  const proseKeys = new Set(data.proseKeys);
+
+  const cliFiller = new Set(data.cliFillerTokens);
+
+  /** `git_push` {remote: URL, refspec: "--mirror"}: the CLI line the action stands for. */
+  const cliLineOf = (facts: Facts): string | null => {
+    if (facts.kind !== "other") return null;
+    const tokens = facts.actionName.split("_").filter((t) => !cliFiller.has(t));
+    if (!cliActions.has(tokens[0] ?? "")) return null;
+    const line = [tokens.join(" "), facts.target.raw];
+    for (const p of facts.paramStrings)
+      if (!proseKeys.has(p.key.toLowerCase())) line.push(p.value.raw);
+    return line.join(" ").slice(0, MAX_CLI_LINE_CHARS);
+  };
+
+  const textsOf = (facts: Facts, cliLine: string | null): string[] => {
     const texts: string[] = [];
     if (facts.target.raw !== "") texts.push(facts.target.raw);
     if (facts.content.raw !== "") texts.push(facts.content.raw);
     for (const p of facts.paramStrings) if (p.value.raw.length >= 4) texts.push(p.value.raw);
     for (const d of facts.decoded) texts.push(d.raw);
+    if (cliLine !== null) texts.push(cliLine);
     return texts;
   };
 
   const judgeCommand = (facts: Facts, hits: Hit[]): void => {
-    if (facts.all.raw.length < 6 || !gate.test(facts.all.buf)) return;
+    const cliLine = cliLineOf(facts);
+    const open = facts.all.raw.length >= 6 && gate.test(facts.all.buf);
+    if (!open && (cliLine === null || !prefilter.test(cliLine))) return;
     const whole = wholeKinds.has(facts.kind);
     let sends = false;
-    for (const text of textsOf(facts)) {
+    for (const text of textsOf(facts, cliLine)) {
       if (text.length < 6 || !prefilter.test(text)) continue;
       judgeUnits(whole ? [text] : shellStatements(text, data.maxStatements), hits);
       judgeDns(text, hits);
@@ -554,14 +901,177 @@ export function createExfiltrationLayer(input: unknown): Layer {
     }
   };
 
+  /**
+   * Images in outgoing text are fetched by whoever renders it, without a click: a URL that
+   * carries readable encoded data, or credentials and addresses in the clear, is a beacon. A
+   * link needs a click, so it only counts when the hidden text holds a credential marker.
+   */
+  const judgeBeacons = (view: TextView, hits: Hit[]): void => {
+    const norm = view.norm;
+    if (!(norm.includes("](http") || norm.includes("<img") || norm.includes("url("))) return;
+    // Base64 is case-sensitive: the text as sent, converted once for RE2.
+    const buf = Buffer.from(view.raw, "utf8");
+    for (const [re, image] of [
+      [imageRe, true],
+      [linkRe, false],
+    ] as const) {
+      re.lastIndex = 0;
+      for (let n = 0; n < data.beacon.maxUrls; n++) {
+        // The pattern stops after "://" (a long capture would be slow); the URL is read on
+        // from its scheme to the first space, quote, bracket or closing parenthesis.
+        const m = re.exec(buf);
+        if (m === null) break;
+        const end = m.index + m[0].length;
+        const start = end - (buf[end - 4] === 0x73 || buf[end - 4] === 0x53 ? 8 : 7);
+        const url = urlAt(buf, start);
+        const hit = judgeUrl(url, image);
+        if (hit !== null) {
+          hits.push(hit);
+          return;
+        }
+      }
+    }
+  };
+
+  /**
+   * Cheap first question: is there anything a beacon could carry? Facts already decode every
+   * base64/hex run that reads as text; without one, only a credential key in a query counts.
+   */
+  const mayCarryBeacon = (facts: Facts): boolean => {
+    const min = data.beacon.minBlobChars;
+    for (const u of facts.urls) {
+      // Path segments and query values: a long base64/hex-looking run, or a credential key.
+      let run = 0;
+      let key = 0;
+      const q = u.query;
+      for (let i = 0; i <= u.path.length; i++) {
+        const c = i < u.path.length ? u.path.charCodeAt(i) : 47;
+        if (isBase64Char(c) && c !== 47) run++;
+        else if (run >= min) return true;
+        else run = 0;
+      }
+      run = 0;
+      for (let i = 0; i <= q.length; i++) {
+        const c = i < q.length ? q.charCodeAt(i) : 38;
+        if (c === 38 /* & */) {
+          if (run >= min) return true;
+          run = 0;
+          key = i + 1;
+        } else if (c === 61 /* = */ && run === i - key) {
+          if (credentialKeys.has(q.slice(key, i)) && i + 1 < q.length && q.charCodeAt(i + 1) !== 38)
+            return true;
+          run = 0;
+        } else if (isBase64Char(c) || c === 37 /* % (encoded =) */) run++;
+      }
+    }
+    return false;
+  };
+
+  /** One URL: `image` means it loads by itself (an image), else it is a link or a request. */
+  const judgeUrl = (url: string, image: boolean): Hit | null => {
+    for (const piece of urlPieces(url)) {
+      const hidden = decodeUrlBlob(piece.value, data.beacon.minBlobChars);
+      if (hidden !== null) {
+        const credential = marker.test(hidden);
+        if (!image && !credential) continue;
+        // A few encoded words (an image-text overlay) are only worth a WARN; a sentence or a
+        // credential is data on its way out.
+        const block = image && (credential || hidden.length >= data.beacon.minHiddenChars);
+        return {
+          code: "EXFIL_URL_BEACON",
+          severity: block ? "BLOCK" : "WARN",
+          confidence: !block
+            ? sev.linkBeacon
+            : credential
+              ? sev.imageBeaconCredential
+              : sev.imageBeacon,
+          message: image
+            ? "An auto-loading image URL carries encoded data out (markdown/HTML image beacon)"
+            : "A link carries encoded credentials or personal data in its URL",
+          // The hidden text may be a password: only its first characters and length.
+          evidence: `${hostOfRemote(url)} ← ${evidenceOf(hidden, true)}`,
+        };
+      }
+      if (image && piece.value.length >= 4 && credentialKeys.has(piece.key)) {
+        return {
+          code: "EXFIL_URL_BEACON",
+          severity: "BLOCK",
+          confidence: sev.urlCredential,
+          message: "An auto-loading image URL carries a credential or card data in its query",
+          evidence: `${piece.key}=…`,
+        };
+      }
+    }
+    return null;
+  };
+
+  /** A request URL whose query hides credentials or personal data, base64 or hex encoded. */
+  const judgeRequestUrl = (url: string, hits: Hit[]): void => {
+    for (const piece of urlPieces(url)) {
+      const hidden = decodeUrlBlob(piece.value, data.beacon.minBlobChars);
+      if (hidden === null || !marker.test(hidden)) continue;
+      hits.push({
+        code: "EXFIL_URL_BEACON",
+        severity: "BLOCK",
+        confidence: sev.urlCredential,
+        message: "A request URL carries encoded credentials or personal data out",
+        evidence: `${hostOfRemote(url)} ← ${evidenceOf(hidden, true)}`,
+      });
+      return;
+    }
+  };
+
+  /**
+   * An action we do not know, given a sensitive file in one parameter and somewhere to send it
+   * in another (a URL, an address, a bucket, a remote host).
+   */
+  const judgeUnknownTool = (facts: Facts, hits: Hit[]): void => {
+    let file: { label: string; text: string } | null = null;
+    let fileKey = "";
+    for (const p of facts.paramStrings) {
+      const key = p.key.toLowerCase();
+      if (useKeys.has(key) || !attachKeys.some((k) => key.includes(k))) continue;
+      file = sensitiveIn(` ${p.value.raw.trim()} `);
+      if (file !== null) {
+        fileKey = p.path;
+        break;
+      }
+    }
+    if (file === null) return;
+    let dest = facts.target.buf.length > 0 && destination.test(facts.target.buf);
+    for (const p of facts.paramStrings) {
+      if (dest) break;
+      if (p.path === fileKey || p.value.buf.length === 0) continue;
+      dest = destKeys.has(p.key.toLowerCase()) || destination.test(p.value.buf);
+    }
+    if (!dest) return;
+    hits.push({
+      code: "EXFIL_SENSITIVE_ATTACHMENT",
+      severity: "BLOCK",
+      confidence: sev.unknownToolFile,
+      message: `A ${file.label} is handed to a tool together with a destination`,
+      evidence: file.text,
+    });
+  };
+
+  /** Hosts an HTTP action calls: its target and parameter URLs (not links in a fetched page). */
+  const requestHosts = (facts: Facts): string[] => {
+    const hosts: string[] = [];
+    for (const u of facts.urls)
+      if (u.host !== "" && (u.field === "target" || u.field === "params")) hosts.push(u.host);
+    return hosts;
+  };
+
   /** The contents of a system credential file pasted into something that leaves. */
-  const judgeContent = (facts: Facts, hits: Hit[]): void => {
-    const info = sinkOf(facts);
+  const judgeContent = (facts: Facts, info: SinkInfo, hits: Hit[]): void => {
     if (!(info.sink === "external" || info.sink === "public") || info.contentIncoming) return;
-    for (const text of [facts.content.raw, ...facts.paramStrings.map((p) => p.value.raw)]) {
-      if (text.length < 16 || text.indexOf(":") < 0) continue;
+    for (const view of [facts.content, ...facts.paramStrings.map((p) => p.value)]) {
+      // One Set question per text, on the normalised buffer (a string costs a conversion per
+      // call); the signature is looked up only on a hit.
+      const buf = view.buf;
+      if (buf.length < 16 || !contentSet.test(buf)) continue;
       for (const c of contentSigns) {
-        if (!c.re.test(text)) continue;
+        if (!c.re.test(buf)) continue;
         hits.push({
           code: "EXFIL_FILE_CONTENT",
           severity: "BLOCK",
@@ -583,10 +1093,27 @@ export function createExfiltrationLayer(input: unknown): Layer {
       const hits: Hit[] = [];
       const tokens = facts.actionName.split("_");
       const upload = tokens.some((t) => uploadTokens.has(t));
-      if (kind === "message" || kind === "http" || upload) {
-        judgeAttachments(facts, upload, hits);
-        judgeContent(facts, hits);
+      // Where the text goes, asked once. A GET's content is the page fetched: nothing of it
+      // leaves, so only the hosts called matter there.
+      const fetching = kind === "http" && facts.source === "web";
+      const info =
+        !fetching && (kind === "message" || kind === "http" || upload) ? sinkOf(facts) : null;
+      if (info !== null || fetching) judgeAttachments(facts, upload, hits);
+      if (info !== null) judgeContent(facts, info, hits);
+      // Outgoing text: a message, a request body, an unknown tool's parameters.
+      if (
+        (kind === "message" || kind === "other" || (kind === "http" && facts.source === "agent")) &&
+        mayCarryBeacon(facts)
+      ) {
+        judgeBeacons(facts.content, hits);
+        for (const p of facts.paramStrings)
+          if (p.value.raw.length >= 16) judgeBeacons(p.value, hits);
       }
+      // Facts decode every base64/hex run that reads as text: none, nothing hidden in the URL.
+      if (kind === "http" && facts.decoded.length > 0 && facts.target.raw.includes("://")) {
+        judgeRequestUrl(facts.target.raw.trim(), hits);
+      }
+      if (kind === "other") judgeUnknownTool(facts, hits);
       if (commandKinds.has(kind)) {
         judgeCommand(facts, hits);
       } else if (scriptKinds.has(kind) && !upload && facts.content.raw.length >= 6) {
@@ -606,8 +1133,8 @@ export function createExfiltrationLayer(input: unknown): Layer {
           });
       }
       if (kind === "http") {
-        const info = sinkOf(facts);
-        for (const host of info.hosts) {
+        const hosts = info?.hosts ?? requestHosts(facts);
+        for (const host of hosts) {
           if (hostMatches(host, data.oobDomains)) {
             hits.push({
               code: "EXFIL_OOB_HOST",
@@ -619,13 +1146,13 @@ export function createExfiltrationLayer(input: unknown): Layer {
             break;
           }
         }
-        if (info.sendsBody && info.hosts.some((h) => hostMatches(h, secrets.sinks.publicHosts))) {
+        if (info?.sendsBody && hosts.some((h) => hostMatches(h, secrets.sinks.publicHosts))) {
           hits.push({
             code: "EXFIL_PASTE_SITE",
             severity: "WARN",
             confidence: sev.pasteUpload,
             message: "Data is posted to a paste or anonymous file-sharing site",
-            evidence: info.hosts.join(" "),
+            evidence: hosts.join(" "),
           });
         }
       }

@@ -42,8 +42,9 @@ export function buildLayers(): readonly Layer[] {
     createPromptInjectionLayer(promptInjectionData),
     createJailbreakLayer(jailbreakData),
     createSecretsLayer(secretsData),
-    createPiiLayer(piiData),
-    createExfiltrationLayer(exfiltrationData),
+    // pii and exfiltration reuse the secrets scanner and destination rules, exfiltration the pii scanner.
+    createPiiLayer(piiData, secretsData),
+    createExfiltrationLayer(exfiltrationData, { secrets: secretsData, pii: piiData }),
     createFinancialLayer(financialData),
   ]);
 }
