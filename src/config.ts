@@ -127,7 +127,8 @@ const EnvSchema = z.object({
   AIEGIS_RATE_LIMIT_LOGIN: rateRule("5/1m"),
   AIEGIS_RATE_LIMIT_REGISTER: rateRule("5/1h"),
   AIEGIS_RATE_LIMIT_DEFAULT: rateRule("60/1m"),
-  AIEGIS_MAX_BODY: intInRange("AIEGIS_MAX_BODY", 1024, 16 * 1024 * 1024, 65_536),
+  // The layers are measured and bounded up to 1 MiB of text; larger bodies are refused at the door.
+  AIEGIS_MAX_BODY: intInRange("AIEGIS_MAX_BODY", 1024, 1024 * 1024, 65_536),
   AIEGIS_AUTO_QUARANTINE: z
     .string()
     .default("5/10m")

@@ -4,6 +4,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { hashSecret } from "../../src/crypto/api-key.js";
 import { type RunningServer, runCli, startServer } from "../helpers/server-process.js";
@@ -88,6 +89,8 @@ describe("e2e: the real server process", () => {
     const link = mail.match(/(http:\/\/\S+\/api\/verify-email\?token=[A-Za-z0-9_-]+)/)?.[1];
     assert.ok(link, `no verification link in:\n${mail}`);
     assert.ok(link.startsWith(base), `link ${link} does not point at ${base}`);
+    // The log is written asynchronously: give it a moment to reach stdout.
+    for (let i = 0; i < 50 && !server.output().includes(link); i++) await sleep(100);
     assert.ok(server.output().includes(link), "the outbox link is logged");
 
     const loginBefore = await post(base, "/api/agents/login", {

@@ -6,6 +6,14 @@ import type { Layer } from "../../layers/types.js";
 import { createPipeline } from "../../src/pipeline/pipeline.js";
 import { jsonOf, makeTestApp, registerAgent, type TestApp } from "../helpers/test-app.js";
 
+/** True when a generated value holds a key the API refuses anywhere in params. */
+function hasForbiddenKey(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return false;
+  return Object.entries(value).some(
+    ([k, v]) => k === "__proto__" || k === "constructor" || k === "prototype" || hasForbiddenKey(v),
+  );
+}
+
 async function agent(t: TestApp) {
   const { apiKey, agentId } = await registerAgent(t);
   return { agentId, headers: { "x-api-key": apiKey } };
@@ -226,9 +234,11 @@ describe("POST /api/protect", () => {
                 : await protect(t, headers, body);
             assert.ok(res.status < 500, `${res.status} for ${JSON.stringify(body).slice(0, 200)}`);
             const json = await jsonOf(res);
-            if (kind === "valid") {
+            if (kind === "valid" && !hasForbiddenKey(body)) {
               assert.equal(res.status, 200, JSON.stringify(json));
               assert.ok(["ALLOW", "WARN", "BLOCK"].includes(String(json.decision)));
+            } else if (kind === "valid") {
+              assert.equal(res.status, 400, "prototype-polluting keys are refused");
             } else if (res.status === 200) {
               assert.fail(`invalid request answered 200: ${JSON.stringify(body).slice(0, 200)}`);
             } else {
