@@ -7,15 +7,19 @@ import type { RouteContext } from "./route-context.js";
 export function mountHealth(app: Hono<AppEnv>, ctx: RouteContext): void {
   app.get("/api/health", (c) => {
     const databaseOk = ctx.store.ping();
+    // A layer that failed its canary fails closed (BLOCKs everything it sees), so the gateway is
+    // up but not doing its job: watchdogs must hear about it as loudly as a dead database.
+    const layersOk = ctx.pipeline.operationalLayers === ctx.pipeline.layers.length;
     return c.json(
       {
-        status: databaseOk ? "ok" : "unavailable",
+        status: databaseOk ? (layersOk ? "ok" : "degraded") : "unavailable",
         layers: ctx.pipeline.operationalLayers,
+        layers_total: ctx.pipeline.layers.length,
         uptime_s: Math.floor((ctx.clock.now() - ctx.startedAt) / 1000),
         version: ctx.version,
-        checks: { database: databaseOk ? "ok" : "failing" },
+        checks: { database: databaseOk ? "ok" : "failing", layers: layersOk ? "ok" : "failing" },
       },
-      databaseOk ? 200 : 503,
+      databaseOk && layersOk ? 200 : 503,
     );
   });
 

@@ -411,11 +411,21 @@ describe("fail closed", () => {
     );
   });
 
-  test("/api/health counts operational layers", async () => {
+  test("/api/health counts operational layers and answers 503 degraded when one fails", async () => {
     const t = makeTestApp();
-    assert.equal((await jsonOf(await t.call("GET", "/api/health"))).layers, 12);
+    const healthy = await t.call("GET", "/api/health");
+    assert.equal(healthy.status, 200);
+    const ok = await jsonOf(healthy);
+    assert.equal(ok.layers, 12);
+    assert.equal(ok.layers_total, 12);
+    assert.equal(ok.status, "ok");
     const layers = buildLayers().map((l) => (l.name === "sql" ? broken : l));
     const degraded = makeTestApp({}, { pipeline: createPipeline(layers) });
-    assert.equal((await jsonOf(await degraded.call("GET", "/api/health"))).layers, 11);
+    const res = await degraded.call("GET", "/api/health");
+    assert.equal(res.status, 503);
+    const body = await jsonOf(res);
+    assert.equal(body.layers, 11);
+    assert.equal(body.status, "degraded");
+    assert.deepEqual(body.checks, { database: "ok", layers: "failing" });
   });
 });
