@@ -226,3 +226,71 @@ describe("e2e: the real server process", () => {
     assert.match(result.stderr, /PORT: PORT must be an integer/);
   });
 });
+
+describe("e2e: a crash loses nothing that was acknowledged", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "aiegis-crash-"));
+  const adminKey = "crash-test-admin-key-0123456789abcdef";
+  let server: RunningServer | undefined;
+
+  after(async () => {
+    if (server !== undefined) await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("registration, verification and quarantine survive SIGKILL", async () => {
+    const env = { AIEGIS_DATA_DIR: dataDir, AIEGIS_ADMIN_KEY: adminKey };
+    server = await startServer(env);
+    const registered = await post(server.url, "/api/register", {
+      agent_name: "crash-bot",
+      agent_type: "assistant",
+      description: "Registered right before the process is killed.",
+      owner_name: "Test Owner",
+      owner_email: "crash@example.com",
+    });
+    assert.equal(registered.status, 201);
+    const { agent_id, api_key } = (await registered.json()) as {
+      agent_id: string;
+      api_key: string;
+    };
+    const mail = readdirSync(join(dataDir, "outbox")).find((f) => f.endsWith(".eml"));
+    assert.ok(mail);
+    const text = decodeQuotedPrintable(readFileSync(join(dataDir, "outbox", mail), "utf8"));
+    const token = text.match(/token=([A-Za-z0-9_-]+)/)?.[1];
+    assert.ok(token);
+    const verified = await fetch(`${server.url}/api/verify-email?token=${token}`);
+    assert.equal(verified.status, 200);
+    const quarantined = await post(
+      server.url,
+      `/api/agents/${agent_id}/quarantine`,
+      { reason: "crash test" },
+      { "x-api-key": adminKey },
+    );
+    assert.equal(quarantined.status, 200);
+
+    // No shutdown hook runs: whatever was acknowledged must already be on disk.
+    server.child.kill("SIGKILL");
+    await server.stop();
+
+    server = await startServer(env);
+    const login = await post(server.url, "/api/agents/login", {
+      email: "crash@example.com",
+      api_key,
+    });
+    assert.equal(login.status, 403);
+    assert.equal(((await login.json()) as { error: string }).error, "Agent quarantined");
+    const reused = await fetch(`${server.url}/api/verify-email?token=${token}`);
+    assert.equal(reused.status, 400, "the used token stays used");
+    const unquarantined = await post(
+      server.url,
+      `/api/agents/${agent_id}/unquarantine`,
+      { reason: "crash test over" },
+      { "x-api-key": adminKey },
+    );
+    assert.equal(unquarantined.status, 200);
+    const after = await post(server.url, "/api/agents/login", {
+      email: "crash@example.com",
+      api_key,
+    });
+    assert.equal(after.status, 200, "the verification survived too");
+  });
+});
