@@ -82,6 +82,35 @@ export const CommandDataSchema = RuleFileSchema.extend({
   proseKeys: z.array(z.string().min(1)),
   /** Words in such an action's name that are not part of the command (aws_cli, run_kubectl). */
   cliFillerTokens: z.array(z.string().min(1)),
+  /** An action-name word that stands for a CLI under another name (azure → az). */
+  cliAliases: z.record(z.string().regex(/^[a-z0-9]+$/), z.string().min(1)),
+  /** Param keys naming the program a tool runs, besides the command keys (`program`, `exe`). */
+  programKeys: z.array(z.string().min(1)),
+  /** Param keys holding that program's argument vector (`args: ["-F", "/dev/sda"]`). */
+  argvKeys: z.array(z.string().min(1)),
+  /** An unknown tool named for destroying a data container, judged by the data it names. */
+  destroyAction: z.strictObject({
+    $comment: z.string().optional(),
+    verbs: z.array(z.string().regex(/^[a-z0-9]+$/)).min(1),
+    nouns: z.array(z.string().regex(/^[a-z0-9]+$/)).min(1),
+    /** A name of production, backup, customer or finance data. */
+    dataPattern: z.string().min(1),
+  }),
+  /** Questions sent to a web or knowledge search engine: read, never run. */
+  webQuery: z.strictObject({
+    $comment: z.string().optional(),
+    /** Words of an action name that name such an engine (web_search, google_search). */
+    actionTokens: z.array(z.string().regex(/^[a-z0-9]+$/)).min(1),
+    /** Param keys holding the question. */
+    keys: z.array(z.string().min(1)).min(1),
+  }),
+  /** An encoded PowerShell command is judged by its decoded script, not by the encoding. */
+  encodedCommand: z.strictObject({
+    /** The rule that finds `-EncodedCommand <base64>`. */
+    rule: z.string().min(1),
+    /** A decoded script that only reads and formats (Get-*, Measure-*, Select-*). */
+    harmlessScript: z.string().min(1),
+  }),
 });
 
 export type CommandData = z.infer<typeof CommandDataSchema>;
@@ -122,6 +151,7 @@ type ScopeGroup = Readonly<{
 }>;
 
 const NO_GROUPS: readonly ScopeGroup[] = [];
+const EMPTY_BUF = Buffer.alloc(0);
 
 /**
  * Each command name with a quote, backslash, caret or `$@` inside it (w'h'o'am'i, c\\at). One
@@ -175,6 +205,97 @@ const LAYER = "command";
 const MAX_ADDRESS_CHARS = 1_000;
 /** The command line rebuilt for a CLI-wrapping action is cut here. */
 const MAX_CLI_LINE_CHARS = 16_384;
+/** An argument vector longer than this many elements is cut (hostile input). */
+const MAX_ARGV = 256;
+
+/** `args[3]` → `args`: the array a param string is an element of, or null for a scalar. */
+function arrayOf(path: string): string | null {
+  if (!path.endsWith("]")) return null;
+  const open = path.lastIndexOf("[");
+  return open > 0 ? path.slice(0, open) : null;
+}
+
+type Argv = { key: string; raw: string[]; norm: string[] };
+
+/** A quoted span longer than this is not a quotation (an unbalanced quote). */
+const MAX_QUOTE_CHARS = 600;
+/** Words outside the quotes that make a text prose about what it quotes. */
+const MIN_PROSE_WORDS = 5;
+/** Prose longer than this is not worth the rewrite: judged whole. */
+const MAX_PROSE_CHARS = 16_384;
+
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c > 127;
+}
+
+/**
+ * Mention, not use: prose that quotes a command (a ticket describing `curl … | sh`, a
+ * translation of 'never run rm -rf /') talks about it. Returns the text with every quoted or
+ * backticked span blanked out when at least one span exists and the rest is prose (five words
+ * or more); null when the text is not such prose and must be judged whole. A quote opens after
+ * a non-word character and closes before one, so the apostrophe of "root's" opens nothing.
+ */
+export function outsideQuotes(text: string): string | null {
+  if (text.length > MAX_PROSE_CHARS) return null;
+  let out = "";
+  let last = 0;
+  let spans = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 96 && c !== 34 && c !== 39) continue;
+    if (c !== 96 && i > 0 && isWordChar(text.charCodeAt(i - 1))) continue;
+    // A run of backticks (a code fence) closes with the same run.
+    let run = 1;
+    while (c === 96 && text.charCodeAt(i + run) === 96) run++;
+    const fence = text.slice(i, i + run);
+    let close = text.indexOf(fence, i + run);
+    while (
+      close >= 0 &&
+      c !== 96 &&
+      close + 1 < text.length &&
+      isWordChar(text.charCodeAt(close + 1))
+    ) {
+      close = text.indexOf(fence, close + 1);
+    }
+    if (close < 0 || close - i > (run > 1 ? MAX_PROSE_CHARS : MAX_QUOTE_CHARS)) continue;
+    out += `${text.slice(last, i)} `;
+    last = close + run;
+    i = last - 1;
+    spans++;
+  }
+  if (spans === 0) return null;
+  out += text.slice(last);
+  let words = 0;
+  let letters = 0;
+  for (let i = 0; i <= out.length; i++) {
+    const c = i < out.length ? out.charCodeAt(i) : 32;
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c > 127) letters++;
+    else {
+      if (letters >= 2 && (c === 32 || c === 10 || c === 44 || c === 46 || c === 58)) words++;
+      letters = 0;
+    }
+  }
+  return words >= MIN_PROSE_WORDS ? out : null;
+}
+
+/** The words of an action name, split at anything but a lower-case letter or a digit. */
+export function wordsOfName(name: string): string[] {
+  const words: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= name.length && words.length < 16; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0;
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue;
+    if (i > start) words.push(name.slice(start, i));
+    start = i + 1;
+  }
+  return words;
+}
+
+/** A view of words joined by spaces (an argument vector read as a command line). */
+function joinedView(raw: readonly string[], norm: readonly string[]): TextView {
+  const line = norm.join(" ").slice(0, MAX_CLI_LINE_CHARS);
+  return { raw: raw.join(" ").slice(0, MAX_CLI_LINE_CHARS), norm: line, buf: Buffer.from(line) };
+}
 
 /**
  * Layer 4: shell and code execution. Finds injected second commands in tool arguments and
@@ -242,6 +363,21 @@ export function createCommandLayer(input: unknown): Layer {
   const cliActions = new Set(data.cliActions);
   const proseKeys = new Set(data.proseKeys.map((k) => k.toLowerCase()));
   const cliFiller = new Set(data.cliFillerTokens);
+  const cliAliases = new Map(Object.entries(data.cliAliases));
+  const programKeys = new Set(
+    [...data.programKeys, ...data.commandKeys].map((k) => k.toLowerCase()),
+  );
+  const argvKeys = new Set(data.argvKeys.map((k) => k.toLowerCase()));
+  const destroyVerbs = new Set(data.destroyAction.verbs);
+  const destroyNouns = new Set(data.destroyAction.nouns);
+  const destroyData = compile(
+    expand(data.destroyAction.dataPattern, macros, "destroyAction"),
+    "destroyAction",
+  );
+  const webTokens = new Set(data.webQuery.actionTokens);
+  const webKeys = new Set(data.webQuery.keys.map((k) => k.toLowerCase()));
+  const encodedRule = data.encodedCommand.rule;
+  const harmlessScript = compile(data.encodedCommand.harmlessScript, "encodedCommand");
   const hijackValue = compile(
     expand(data.hijackEnvValue, macros, "hijackEnvValue"),
     "hijackEnvValue",
@@ -322,8 +458,12 @@ export function createCommandLayer(input: unknown): Layer {
    * source code, judged as such; anything else is an argument value.
    */
   function scanArgs(facts: Facts, found: Finding[]): void {
+    const webSearch =
+      facts.kind === "other" && wordsOfName(facts.actionName).some((w) => webTokens.has(w));
     for (const p of facts.paramStrings) {
       const key = p.key.toLowerCase();
+      // A question to a web search engine talks about commands; it never reaches a shell.
+      if (webSearch && webKeys.has(key)) continue;
       // An environment map handed to a tool: {"LD_PRELOAD": "/tmp/.x.so"}.
       if (hijackKeys.has(key) && p.value.buf.length > 0 && hijackValue.test(p.value.buf)) {
         push(
@@ -336,6 +476,17 @@ export function createCommandLayer(input: unknown): Layer {
         );
       }
       const scope: Scope = commandKeys.has(key) ? "command" : codeKeys.has(key) ? "code" : "arg";
+      // An unknown tool's prose (a ticket's description, a commit message) quotes commands
+      // to talk about them: only what stands outside the quotes is judged.
+      if (facts.kind === "other" && proseKeys.has(key) && scope === "arg") {
+        const norm = outsideQuotes(p.value.norm);
+        const raw = norm === null ? null : outsideQuotes(p.value.raw);
+        if (norm !== null) {
+          const view = { raw: raw ?? norm, norm, buf: Buffer.from(norm) };
+          scan(scope, view, p.key, found);
+          continue;
+        }
+      }
       scan(scope, p.value, p.key, found);
     }
   }
@@ -364,6 +515,8 @@ export function createCommandLayer(input: unknown): Layer {
   function scanCliLine(facts: Facts, found: Finding[]): void {
     const tokens = facts.actionName.split("_").filter((t) => !cliFiller.has(t));
     if (!cliActions.has(tokens[0] ?? "")) return;
+    const alias = cliAliases.get(tokens[0] ?? "");
+    if (alias !== undefined) tokens[0] = alias;
     const name = tokens.join(" ");
     const raw: string[] = [name];
     const norm: string[] = [name];
@@ -376,6 +529,7 @@ export function createCommandLayer(input: unknown): Layer {
     };
     add(facts.target);
     for (const p of facts.paramStrings) if (!proseKeys.has(p.key.toLowerCase())) add(p.value);
+    for (const flag of flagsOf(facts)) add({ raw: flag, norm: flag, buf: EMPTY_BUF });
     if (norm.length === 1) return;
     const line = norm.join(" ").slice(0, MAX_CLI_LINE_CHARS);
     scan(
@@ -384,6 +538,119 @@ export function createCommandLayer(input: unknown): Layer {
       null,
       found,
     );
+  }
+
+  /**
+   * A tool given its program and argument vector separately ({cmd: "mkfs.ext4", args: ["-F",
+   * "/dev/sda"]}) runs one command line; an array argument (extra_args: ["-exec", "sh", "-c",
+   * …]) is one argument list. Each param string is judged alone elsewhere, so only the joined
+   * forms are judged here: the program and its vector as a command, other arrays of two or more
+   * elements as a command under a shell or command key, else as tool arguments.
+   */
+  function scanArgv(facts: Facts, found: Finding[]): void {
+    let program: TextView | null = null;
+    const arrays: Argv[] = [];
+    let current: Argv | null = null;
+    let currentPath = "";
+    let count = 0;
+    for (const p of facts.paramStrings) {
+      const array = arrayOf(p.path);
+      if (array === null) {
+        current = null;
+        const key = p.key.toLowerCase();
+        if (program === null && programKeys.has(key)) program = p.value;
+        // An argument string ({arguments: "-nop -c …"}) is a vector of one.
+        else if (argvKeys.has(key)) arrays.push({ key, raw: [p.value.raw], norm: [p.value.norm] });
+        continue;
+      }
+      if (++count > MAX_ARGV) break;
+      if (current === null || array !== currentPath) {
+        current = { key: p.key.toLowerCase(), raw: [], norm: [] };
+        currentPath = array;
+        arrays.push(current);
+      }
+      current.raw.push(p.value.raw);
+      current.norm.push(p.value.norm);
+    }
+    if (arrays.length === 0) return;
+    let usedByProgram: Argv | null = null;
+    if (program !== null && program.norm.length > 0) {
+      usedByProgram = arrays.find((a) => argvKeys.has(a.key)) ?? null;
+      if (usedByProgram !== null) {
+        const view = joinedView(
+          [program.raw, ...usedByProgram.raw],
+          [program.norm, ...usedByProgram.norm],
+        );
+        scan("command", view, null, found);
+      }
+    }
+    for (const a of arrays) {
+      if (a === usedByProgram || a.norm.length < 2) continue;
+      const scope: Scope = facts.kind === "shell" || programKeys.has(a.key) ? "command" : "arg";
+      scan(scope, joinedView(a.raw, a.norm), a.key, found);
+    }
+  }
+
+  /**
+   * `delete_bucket` {bucket: "acme-prod-backups"}: an unknown tool whose name destroys a whole
+   * data container, pointed at production, backup, customer or finance data.
+   */
+  function judgeDestroyAction(facts: Facts, found: Finding[]): void {
+    const words = wordsOfName(facts.actionName);
+    if (!words.some((w) => destroyVerbs.has(w)) || !words.some((w) => destroyNouns.has(w))) return;
+    let named: string | null = null;
+    if (facts.target.buf.length > 0 && destroyData.test(facts.target.buf))
+      named = facts.target.norm;
+    for (const p of facts.paramStrings) {
+      if (named !== null) break;
+      if (proseKeys.has(p.key.toLowerCase()) || p.value.buf.length > 256) continue;
+      if (p.value.buf.length > 0 && destroyData.test(p.value.buf)) named = p.value.norm;
+    }
+    if (named === null) return;
+    push(
+      found,
+      "DESTRUCTIVE_DATA_CONTAINER",
+      "BLOCK",
+      0.85,
+      "A tool destroys a whole bucket, database, cluster or backup set holding production or business data",
+      `${facts.actionName} ${named}`,
+    );
+  }
+
+  /** Boolean flags of a CLI-wrapping action as the options they stand for: force → --force. */
+  function flagsOf(facts: Facts): string[] {
+    const params = facts.params;
+    if (params === null || typeof params !== "object" || Array.isArray(params)) return [];
+    const flags: string[] = [];
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== true || flags.length >= 32) continue;
+      const name = key.toLowerCase().replaceAll("_", "-");
+      flags.push(name.length === 1 ? `-${name}` : `--${name}`);
+    }
+    return flags;
+  }
+
+  /**
+   * `-EncodedCommand <base64>` hides a script; the facts decode it and the decoded rules judge
+   * what it does. The encoding alone is only a WARN once the script is readable, and nothing
+   * at all when every statement of it only reads and formats.
+   */
+  function judgeEncoded(facts: Facts, found: Finding[]): void {
+    const at = found.findIndex((f) => f.code === encodedRule);
+    if (at < 0 || facts.decoded.length === 0) return;
+    let harmless = true;
+    for (const d of facts.decoded) {
+      if (d.buf.length === 0 || !harmlessScript.test(d.buf)) {
+        harmless = false;
+        break;
+      }
+    }
+    if (harmless) {
+      found.splice(at, 1);
+      return;
+    }
+    const f = found[at]!;
+    found[at] = { ...f, severity: "WARN", confidence: Math.min(f.confidence, 0.45) };
   }
 
   function scanDecoded(facts: Facts, found: Finding[]): void {
@@ -417,7 +684,9 @@ export function createCommandLayer(input: unknown): Layer {
           // A multi-line body is a script: newlines separate commands there by design.
           scan(facts.content.raw.includes("\n") ? "script" : "command", facts.content, null, found);
           scanParams("command", facts, found);
+          scanArgv(facts, found);
           scanDecoded(facts, found);
+          judgeEncoded(facts, found);
           break;
         }
         case "code_exec": {
@@ -485,8 +754,13 @@ export function createCommandLayer(input: unknown): Layer {
         default: {
           scan("arg", facts.target, null, found);
           scanArgs(facts, found);
+          scanArgv(facts, found);
           scanDecoded(facts, found);
-          if (facts.kind === "other") scanCliLine(facts, found);
+          if (facts.kind === "other") {
+            scanCliLine(facts, found);
+            judgeDestroyAction(facts, found);
+          }
+          judgeEncoded(facts, found);
         }
       }
       return done(found);

@@ -44,6 +44,7 @@ const PHRASE_GROUPS = [
   "cashPickup",
   "refundRedirect",
   "awareness",
+  "channel",
   "deadline",
 ] as const;
 
@@ -83,6 +84,14 @@ export const FinancialDataSchema = RuleFileSchema.extend({
   inboundActionTokens: Keys,
   /** Verbs that make an action money leaving even when it names an invoice or a request. */
   outboundActionTokens: Keys,
+  /** Amount and currency keys in other languages (`importe`, `Betrag`, `moneda`). */
+  amountKeys: Keys,
+  currencyKeys: Keys,
+  /** Action-name tokens that name money as the object (`payroll`, `bonus`, `crypto`). */
+  moneyActionTokens: Keys,
+  /** Objects that are money paid out by themselves (`bonus`, `stipend`) unless a read verb is there. */
+  paidObjectTokens: Keys,
+  readActionTokens: Keys,
   destinationKeys: Keys,
   newPayeeKeys: Keys,
   knownPayeeKeys: Keys,
@@ -102,6 +111,16 @@ export const FinancialDataSchema = RuleFileSchema.extend({
     bankDetailKeys: Keys,
     /** Tokens of actions that bring money in (an invoice names our own account). */
     inboundTokens: Keys,
+  }),
+  /** Gift cards bought through a tool named for them (`buy_gift_cards`, `order_egift`). */
+  giftCards: z.strictObject({
+    $comment: z.string().optional(),
+    actionTokens: Keys,
+    quantityKeys: Keys,
+    unitValueKeys: Keys,
+    /** This many cards, or this much value in all, is a bulk buy. */
+    bulkCount: z.number().int().positive(),
+    bulkValue: z.number().positive(),
   }),
   refund: z.strictObject({
     $comment: z.string().optional(),
@@ -215,6 +234,11 @@ export function createFinancialLayer(input: unknown): Layer {
   const newKeys = new Set(data.newPayeeKeys.map(keyOf));
   const knownKeys = new Set(data.knownPayeeKeys.map(keyOf));
   const changedKeys = new Set(data.changedDetailsKeys.map(keyOf));
+  const amountKeys = new Set(data.amountKeys.map(keyOf));
+  const currencyKeys = new Set(data.currencyKeys.map(keyOf));
+  const moneyTokens = new Set(data.moneyActionTokens);
+  const paidTokens = new Set(data.paidObjectTokens);
+  const readTokens = new Set(data.readActionTokens);
 
   // Short texts (memos, messages) are screened by one RE2.Set over every phrase; only the
   // groups it names are run alone, for their evidence. Long texts go group by group: the
@@ -302,8 +326,18 @@ export function createFinancialLayer(input: unknown): Layer {
   ): void => {
     const hits = phrasesOf(facts.all, "instruction");
     if (hits.instruction === undefined) return;
+    // A warning, a drill report, or a request to translate or classify a fraud message
+    // mentions the script; it does not run it. "This is not a scam" is the script itself:
+    // an awareness word inside the scam phrase does not count.
+    const aware =
+      hits.awareness !== undefined && !(hits.scamStory?.includes(hits.awareness) ?? false);
+    if (aware && hits.scamStory === undefined) return;
+    if (!aware) hits.awareness = undefined;
     const wallet = addressIn(facts.all.raw.slice(0, data.maxScanChars), anyAddress, true);
     const pressure = pressureOf(hits);
+    // An unverifiable channel ("from a personal gmail", "claims to be") presses like urgency
+    // does — unless the text is a warning about exactly that.
+    if (hits.channel !== undefined && hits.awareness === undefined) pressure.push(hits.channel);
     const marker =
       hits.giftCard ?? hits.changedDetails ?? wallet ?? hits.cryptoWords ?? hits.cashPickup;
     // A scam script asking for money is the fraud itself — unless the text warns about it.
@@ -342,6 +376,35 @@ export function createFinancialLayer(input: unknown): Layer {
   const setupInbound = new Set(setup.inboundTokens);
   const bankKeys = setup.bankDetailKeys.map(keyOf);
   const refundTokens = new Set(data.refund.actionTokens);
+  const gift = data.giftCards;
+  const giftTokens = new Set(gift.actionTokens);
+  const giftQuantityKeys = new Set(gift.quantityKeys.map(keyOf));
+  const giftUnitKeys = new Set(gift.unitValueKeys.map(keyOf));
+
+  /**
+   * A gift-card purchase by action name: the scam's payout when bought in bulk, under
+   * pressure, or for codes to hand to someone reached through an unverifiable channel.
+   */
+  const giftPurchase = (facts: Facts, add: (code: FinancialCode, evidence: string) => void) => {
+    let named = false;
+    for (const t of facts.actionName.split("_")) {
+      // `list_gift_card_orders`, `get_gift_card_balance`: reading, not buying.
+      if (readTokens.has(t)) return;
+      if (giftTokens.has(t)) named = true;
+    }
+    if (!named) return;
+    const count = numberUnder(facts.params, giftQuantityKeys) ?? 1;
+    const unit = numberUnder(facts.params, giftUnitKeys) ?? 0;
+    const hits = phrasesOf(facts.all, undefined, SET_SCREEN_BYTES);
+    const pressure = pressureOf(hits);
+    if (hits.channel !== undefined) pressure.push(hits.channel);
+    if (count >= gift.bulkCount || count * unit >= gift.bulkValue || pressure.length > 0) {
+      add(
+        "FIN_GIFT_CARD",
+        `${facts.action.raw} ×${count}${pressure.length > 0 ? ` … ${pressure[0]}` : ""}`,
+      );
+    }
+  };
   const originalKeys = new Set(data.refund.originalKeys.map(keyOf));
   const refundDestKeys = new Set(data.refund.destinationKeys.map(keyOf));
 
@@ -391,16 +454,19 @@ export function createFinancialLayer(input: unknown): Layer {
     const change = found.change || hits.changedDetails !== undefined || changed?.value === true;
     if (hits.scamStory !== undefined) add("FIN_SCAM_PATTERN", hits.scamStory);
     if (hits.bypass !== undefined) add("FIN_APPROVAL_BYPASS", hits.bypass);
-    // New details plus "pay the outstanding invoice to it" is invoice diversion.
-    if (change && (pressure.length > 0 || hits.instruction !== undefined)) {
+    // New details plus "pay the outstanding invoice to it" is invoice diversion; new details
+    // asked for from a free-mail address, a chat or someone "claiming to be" the owner is
+    // the account-takeover form of the same fraud.
+    const channel = hits.channel !== undefined;
+    if (change && (pressure.length > 0 || hits.instruction !== undefined || channel)) {
       add(
         "FIN_CHANGED_BANK_DETAILS",
-        [hits.changedDetails ?? found.evidence, hits.instruction, ...pressure]
+        [hits.changedDetails ?? found.evidence, hits.instruction, hits.channel, ...pressure]
           .filter((x) => x !== undefined)
           .join(" … "),
       );
-    } else if (!change && pressure.length > 0) {
-      add("FIN_NEW_PAYEE_PRESSURE", pressure.join("; "));
+    } else if (!change && (pressure.length > 0 || channel)) {
+      add("FIN_NEW_PAYEE_PRESSURE", [...pressure, hits.channel].join("; "));
     } else if (!change && hits.deadline !== undefined) {
       // "Add them and pay today": a payee that has to be paid before anyone can check it.
       add("FIN_NEW_PAYEE_PRESSURE", hits.deadline);
@@ -443,15 +509,26 @@ export function createFinancialLayer(input: unknown): Layer {
       const destinations: ParamString[] = [];
       for (const p of facts.paramStrings)
         if (destinationKeys.has(keyOf(p.key))) destinations.push(p);
+      // A fetch (an http GET: source "web") moves no money; other kinds are read as actions.
+      const acting =
+        facts.kind === "payment" ||
+        facts.kind === "other" ||
+        (facts.kind === "http" && facts.source === "agent");
+      if (acting) giftPurchase(facts, add);
+      // Amounts under keys the facts do not read (`importe`, `Betrag`) count too.
+      const factAmounts = acting
+        ? withLocalAmounts(facts, amountKeys, currencyKeys)
+        : facts.amounts;
       const paymentLike =
         facts.kind === "payment" ||
         ((facts.kind === "http" || facts.kind === "other") &&
-          facts.amounts.length > 0 &&
-          destinations.length > 0);
+          factAmounts.length > 0 &&
+          (destinations.length > 0 ||
+            movesMoney(facts.actionName, outbound, moneyTokens, paidTokens, readTokens)));
 
       // Registering a payee or changing bank details moves no money yet: judged on its own.
       if (
-        facts.amounts.length === 0 &&
+        factAmounts.length === 0 &&
         facts.kind !== "shell" &&
         facts.kind !== "code_exec" &&
         !facts.kind.startsWith("file_") &&
@@ -498,7 +575,7 @@ export function createFinancialLayer(input: unknown): Layer {
       const policyCurrency = facts.policy.financial.currency.toUpperCase();
       const approval = facts.policy.financial.approvalAmount;
       const ceiling = Math.max(data.hardCeiling, approval * 10);
-      const topCurrency = currencyOf(facts);
+      const topCurrency = currencyOf(facts, currencyKeys);
       // Paid in a crypto asset, by currency code or by the words around it.
       let cryptoAmount =
         (topCurrency !== null && crypto.has(topCurrency)) || hits.cryptoWords !== undefined;
@@ -506,7 +583,7 @@ export function createFinancialLayer(input: unknown): Layer {
       // Amounts that are items of a list (`payments[2].amount`): a batch, the only place a
       // split shows and whose total counts.
       const batch: number[] = [];
-      for (const a of facts.amounts) {
+      for (const a of factAmounts) {
         if (!Number.isFinite(a.value) || a.value <= 0) continue;
         const cur = (a.currency ?? topCurrency ?? policyCurrency).toUpperCase();
         if (crypto.has(cur)) {
@@ -546,8 +623,15 @@ export function createFinancialLayer(input: unknown): Layer {
       const pressure = pressureOf(hits);
       const isKnown = newPayee?.value === false || knownPayee?.value === true;
       // A deadline ("due today") is routine for a known biller, pressure for a new payee.
-      if (isNew && (pressure.length > 0 || hits.deadline !== undefined)) {
-        add("FIN_NEW_PAYEE_PRESSURE", pressure.concat(hits.deadline ?? []).join("; "));
+      // So is a new payee asked for through an unverifiable channel (a free-mail sender, a chat).
+      if (
+        isNew &&
+        (pressure.length > 0 || hits.deadline !== undefined || hits.channel !== undefined)
+      ) {
+        add(
+          "FIN_NEW_PAYEE_PRESSURE",
+          pressure.concat(hits.deadline ?? [], hits.channel ?? []).join("; "),
+        );
       } else if (hits.bypass !== undefined) add("FIN_APPROVAL_BYPASS", hits.bypass);
       else if (pressure.length >= 2) {
         add(isKnown ? "FIN_PRESSURE_LANGUAGE" : "FIN_PRESSURE_PATTERN", pressure.join("; "));
@@ -570,9 +654,12 @@ export function createFinancialLayer(input: unknown): Layer {
         add("FIN_STRUCTURING", hits.splitting);
       }
 
-      if (top >= ceiling) add("FIN_HARD_CEILING", `${top} ≥ ${ceiling} ${policyCurrency}`);
+      if (top >= ceiling) add("FIN_HARD_CEILING", `${cents(top)} ≥ ${ceiling} ${policyCurrency}`);
       else if (top >= approval || sum >= approval) {
-        add("FIN_APPROVAL_REQUIRED", `${Math.max(top, sum)} ≥ ${approval} ${policyCurrency}`);
+        add(
+          "FIN_APPROVAL_REQUIRED",
+          `${cents(Math.max(top, sum))} ≥ ${approval} ${policyCurrency}`,
+        );
       }
       if (isNew) add("FIN_NEW_PAYEE", payeeEvidence);
       return done(found_);
@@ -590,6 +677,11 @@ const RAW_PASS_CHARS = 4096;
 function hasOtherScript(pattern: string): boolean {
   for (let i = 0; i < pattern.length; i++) if (pattern.charCodeAt(i) >= 0x370) return true;
   return false;
+}
+
+/** An amount converted between currencies, rounded to cents for evidence. */
+function cents(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 /** The pressure phrases found, in a fixed order. */
@@ -616,16 +708,115 @@ function isInbound(
   return incoming;
 }
 
-/** The currency the params name (a top-level or nested `currency`), upper case. */
-function currencyOf(facts: Facts): string | null {
+/** The currency the params name (a top-level or nested `currency`, `moneda`…), upper case. */
+function currencyOf(facts: Facts, keys: ReadonlySet<string>): string | null {
   for (const p of facts.paramStrings) {
-    if (p.key.toLowerCase() === "currency" || p.key.toLowerCase() === "asset") {
+    if (keys.has(keyOf(p.key))) {
       const v = p.value.raw.trim().toUpperCase();
       if (v.length >= 2 && v.length <= 6) return v;
     }
   }
   for (const a of facts.amounts) if (a.currency !== null) return a.currency.toUpperCase();
   return null;
+}
+
+type LocalAmount = { value: number; currency: string | null; path: string };
+
+/**
+ * The facts' amounts plus those under `keys` (amount words in other languages), read from
+ * numbers or from texts like "27.900,00 EUR" (bounded walk of the params).
+ */
+function withLocalAmounts(
+  facts: Facts,
+  keys: ReadonlySet<string>,
+  currencyKeys: ReadonlySet<string>,
+): readonly LocalAmount[] {
+  const params = facts.params;
+  if (params === null || typeof params !== "object") return facts.amounts;
+  let extra: LocalAmount[] | null = null;
+  const stack: { v: unknown; path: string }[] = [{ v: params, path: "" }];
+  let visited = 0;
+  while (stack.length > 0 && visited < 256) {
+    const { v, path } = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    let currency: string | null = null;
+    for (const k in v as Record<string, unknown>) {
+      const child = (v as Record<string, unknown>)[k];
+      if (typeof child === "string" && currencyKeys.has(keyOf(k))) {
+        const c = child.trim().toUpperCase();
+        if (c.length >= 2 && c.length <= 6) currency = c;
+      }
+    }
+    for (const k in v as Record<string, unknown>) {
+      if (++visited > 256) break;
+      const child = (v as Record<string, unknown>)[k];
+      const at = Array.isArray(v) ? `${path}[${k}]` : path === "" ? k : `${path}.${k}`;
+      if (keys.has(keyOf(k))) {
+        const parsed =
+          typeof child === "number"
+            ? { value: child, currency: null }
+            : typeof child === "string"
+              ? localAmount(child)
+              : null;
+        if (parsed !== null && Number.isFinite(parsed.value) && parsed.value > 0) {
+          extra ??= [];
+          extra.push({ value: parsed.value, currency: parsed.currency ?? currency, path: at });
+        }
+      } else if (child !== null && typeof child === "object" && stack.length < 16) {
+        stack.push({ v: child, path: at });
+      }
+    }
+  }
+  return extra === null ? facts.amounts : [...facts.amounts, ...extra];
+}
+
+/**
+ * "27.900,00 EUR", "€ 1,250.50", "36500": the number (the last `.` or `,` followed by one
+ * or two digits is the decimal mark) and a three-letter code or symbol if present.
+ */
+function localAmount(text: string): { value: number; currency: string | null } | null {
+  if (text.length > 40) return null;
+  let digits = "";
+  let decimalAt = -1;
+  let currency: string | null = null;
+  let letters = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isDigitCode(c)) digits += text[i];
+    else if (c === 46 || c === 44) {
+      let after = 0;
+      while (isDigitCode(text.charCodeAt(i + 1 + after))) after++;
+      if (after >= 1 && after <= 2 && digits !== "") decimalAt = digits.length;
+    } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) letters += text[i];
+    else if (c === 0x20ac) currency = "EUR";
+    else if (c === 36) currency = "USD";
+    else if (c === 0xa3) currency = "GBP";
+  }
+  if (digits === "" || digits.length > 15) return null;
+  if (letters.length === 3) currency = letters.toUpperCase();
+  else if (letters.length > 0 && currency === null && letters.length > 6) return null;
+  const whole = decimalAt < 0 ? digits : `${digits.slice(0, decimalAt)}.${digits.slice(decimalAt)}`;
+  return { value: Number(whole), currency };
+}
+
+/** An action that moves money by its name: a paying verb, or a verb with a money object. */
+function movesMoney(
+  actionName: string,
+  outbound: ReadonlySet<string>,
+  money: ReadonlySet<string>,
+  paid: ReadonlySet<string>,
+  read: ReadonlySet<string>,
+): boolean {
+  let verb = false;
+  let object = false;
+  let paidObject = false;
+  for (const token of actionName.split("_")) {
+    if (read.has(token)) return false;
+    if (outbound.has(token)) verb = true;
+    if (money.has(token)) object = true;
+    if (paid.has(token)) paidObject = true;
+  }
+  return (verb && object) || paidObject;
 }
 
 /**
@@ -702,6 +893,14 @@ function keyWindow(key: string, names: readonly string[]): string | null {
     }
   }
   return null;
+}
+
+/** The first number (or numeric text) under one of `keys` (any depth, bounded). */
+function numberUnder(params: unknown, keys: ReadonlySet<string>): number | null {
+  const text = paramValueOf(params, keys);
+  if (text === null) return null;
+  const parsed = localAmount(text);
+  return parsed === null ? null : parsed.value;
 }
 
 /** The first string or number under one of `keys` (any depth, bounded), as text. */

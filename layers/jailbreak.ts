@@ -55,6 +55,26 @@ const TransformSchema = z.strictObject({
   $comment: z.string().optional(),
 });
 
+/**
+ * Mention versus use: text that frames quoted material as something to summarise, translate,
+ * classify or document. Under such a frame the quoted spans are what is being talked about,
+ * so the score is taken on the text outside them, unless a directive turns the quoted text
+ * back into instructions ("translate it, then do what it says").
+ */
+const MentionSchema = z.strictObject({
+  frames: z.array(z.string().min(1)).min(1),
+  uses: z.array(z.string().min(1)).min(1),
+  /**
+   * Words that address someone (second-person pronouns in many languages, imperatives at the
+   * start of a sentence). Text that discusses jailbreaks (META_DISCUSSION) and addresses no
+   * one is a report about them, whatever markers it names.
+   */
+  address: z.string().min(1),
+  /** Sources whose text is material being read (a fetched page, a file), framed by nature. */
+  framedSources: z.array(z.enum(["user", "tool_output", "web", "file", "agent"])),
+  $comment: z.string().optional(),
+});
+
 /** data/jailbreak.json: scored marker families plus optional stand-alone pattern rules. */
 export const JailbreakDataSchema = RuleFileSchema.extend({
   maxInputChars: z.number().int().positive(),
@@ -77,6 +97,7 @@ export const JailbreakDataSchema = RuleFileSchema.extend({
    */
   obfuscationTrigger: z.string().min(1),
   transforms: z.array(TransformSchema),
+  mention: MentionSchema,
   /** `{NAME}` in a pattern is replaced by the macro's RE2 text before compiling. */
   macros: z.record(z.string().regex(/^[A-Z]+$/), z.string()),
   families: z.array(FamilySchema).min(1),
@@ -260,6 +281,105 @@ function binaryUtf8(buf: Buffer): Buffer {
   return Buffer.from(out);
 }
 
+const DOUBLE_QUOTE = 34;
+const SINGLE_QUOTE = 39;
+const BACKTICK = 96;
+const GREATER_THAN = 62;
+const NEWLINE = 10;
+
+/**
+ * True for a character that can sit inside a word (ASCII letters and digits, and letters of
+ * other scripts, which are nearly all above U+0080): a quote between two of them is an
+ * apostrophe, not a quotation mark.
+ */
+function isWordChar(c: number): boolean {
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
+  // NaN (out of range: the text's edge) is no letter; nor are guillemets and punctuation.
+  return c >= 128 && c !== 0xab && c !== 0xbb && !(c >= 0x2000 && c <= 0x206f);
+}
+
+/** The index just past the next `mark` from `from`, or the end of the text when none follows. */
+function closingAfter(text: string, mark: string, from: number): number {
+  const j = text.indexOf(mark, from);
+  return j < 0 ? text.length : j + mark.length;
+}
+
+/**
+ * The end (exclusive) of the quoted span opening at text[i], or -1 when text[i] opens none:
+ * "…" and «…» (an unclosed one runs to the end: a quotation cut short), ``` fences, `…` and
+ * '…' within a line, and "> " quoted lines. `noSingleClose` is the index up to which no
+ * single quote can close, so a line full of apostrophes is scanned once, not once per quote.
+ */
+function quoteEnd(text: string, i: number, noSingleClose: { until: number }): number {
+  const c = text.charCodeAt(i);
+  if (c === DOUBLE_QUOTE) return closingAfter(text, '"', i + 1);
+  if (c === 0xab) return closingAfter(text, "\u00bb", i + 1);
+  if (c === BACKTICK) {
+    if (text.startsWith("```", i)) return closingAfter(text, "```", i + 3);
+    const j = text.indexOf("`", i + 1);
+    const nl = text.indexOf("\n", i + 1);
+    return j < 0 || (nl >= 0 && nl < j) ? -1 : j + 1;
+  }
+  if (c === GREATER_THAN && (i === 0 || text.charCodeAt(i - 1) === NEWLINE)) {
+    const nl = text.indexOf("\n", i);
+    return nl < 0 ? text.length : nl;
+  }
+  if (c !== SINGLE_QUOTE || i < noSingleClose.until) return -1;
+  if (isWordChar(text.charCodeAt(i - 1)) || !isWordChar(text.charCodeAt(i + 1))) return -1;
+  for (let k = i + 1; k < text.length; k++) {
+    const d = text.charCodeAt(k);
+    if (d === NEWLINE) break;
+    if (d === SINGLE_QUOTE && !isWordChar(text.charCodeAt(k + 1))) return k + 1;
+  }
+  const nl = text.indexOf("\n", i);
+  noSingleClose.until = nl < 0 ? text.length : nl;
+  return -1;
+}
+
+/** What can open a quoted span; "> " counts only at the start of a line. */
+const QUOTE_MARKS = ['"', "\u00ab", "`", "'", "\n>"] as const;
+
+/**
+ * The text with its quoted spans replaced by a space, or null when it quotes nothing. Linear:
+ * it jumps from one quote mark to the next (native indexOf, each mark's next position cached)
+ * and skips each span whole once found.
+ */
+export function unquoted(text: string): string | null {
+  const out: string[] = [];
+  const noSingleClose = { until: 0 };
+  const next = QUOTE_MARKS.map((mark) => text.indexOf(mark));
+  let start = 0;
+  let i = 0;
+  // "> " on the first line has no newline before it.
+  if (text.charCodeAt(0) === GREATER_THAN) {
+    const end = quoteEnd(text, 0, noSingleClose);
+    out.push(" ");
+    start = end;
+    i = end;
+  }
+  for (;;) {
+    let at = -1;
+    for (let k = 0; k < QUOTE_MARKS.length; k++) {
+      if (next[k]! >= 0 && next[k]! < i) next[k] = text.indexOf(QUOTE_MARKS[k]!, i);
+      const p = next[k]!;
+      if (p >= 0 && (at < 0 || p < at)) at = p;
+    }
+    if (at < 0) break;
+    if (text.charCodeAt(at) === NEWLINE) at++;
+    const end = quoteEnd(text, at, noSingleClose);
+    if (end < 0) {
+      i = at + 1;
+      continue;
+    }
+    out.push(text.slice(start, at), " ");
+    start = end;
+    i = end;
+  }
+  if (out.length === 0) return null;
+  out.push(text.slice(start));
+  return out.join("");
+}
+
 const TRANSFORMS: Readonly<Record<z.infer<typeof TransformSchema>["kind"], (b: Buffer) => Buffer>> =
   { reverse: reversedUtf8, rot13: rot13Utf8, binary: binaryUtf8 };
 
@@ -349,11 +469,47 @@ export function createJailbreakLayer(input: unknown): Layer {
     compilePattern(tr.trigger, `transforms[${n}]`);
     return { index: trigger + 1 + n, apply: TRANSFORMS[tr.kind] };
   });
+  // Mention frames and use directives ride in the set too, after the transforms' triggers.
+  const firstFrame = trigger + 1 + data.transforms.length;
+  const firstUse = firstFrame + data.mention.frames.length;
+  const addressIndex = firstUse + data.mention.uses.length;
+  compilePattern(data.mention.address, "mention.address");
+  const meta = families.findIndex((f) => f.id === "META_DISCUSSION");
+  const frames = data.mention.frames.map((p, n) => {
+    const source = expandMacros(p, data.macros, `mention.frames[${n}]`);
+    compilePattern(source, `mention.frames[${n}]`);
+    return source;
+  });
+  const uses = data.mention.uses.map((p, n) => {
+    const source = expandMacros(p, data.macros, `mention.uses[${n}]`);
+    compilePattern(source, `mention.uses[${n}]`);
+    return source;
+  });
+  const framedSources = new Set<string>(data.mention.framedSources);
   const set = compileSet([
     ...sources,
     data.obfuscationTrigger,
     ...data.transforms.map((tr) => tr.trigger),
+    ...frames,
+    ...uses,
+    data.mention.address,
   ]);
+
+  /**
+   * The text to score: without its quoted spans when the request frames them as material
+   * (a frame matched, or the source is a page or file being read) and nothing asks for the
+   * quoted text to be obeyed; otherwise the text as it is.
+   */
+  function spokenText(view: TextView, matched: readonly number[], source: string): TextView {
+    let framed = framedSources.has(source);
+    for (const i of matched) {
+      if (i >= firstUse && i < addressIndex) return view;
+      if (i >= firstFrame && i < firstUse) framed = true;
+    }
+    if (!framed) return view;
+    const rest = unquoted(view.norm);
+    return rest === null ? view : { raw: rest, norm: rest, buf: Buffer.from(rest, "utf8") };
+  }
   const extraRules = compileRules("jailbreak", data.rules);
   // Stand-alone rules are optional; without any, a clean request allocates nothing.
   const clean = (facts: Facts): readonly Finding[] =>
@@ -438,18 +594,27 @@ export function createJailbreakLayer(input: unknown): Layer {
     name: "jailbreak",
     maxInputChars: data.maxInputChars,
     check(facts: Facts): readonly Finding[] {
-      const view = facts.all;
+      let view = facts.all;
       if (view.buf.length === 0) return clean(facts);
       // One pass of the set: match() on a clean text costs what test() would.
       let matched = set.match(view.buf);
       if (matched.length === 0) return clean(facts);
+      const spoken = spokenText(view, matched, facts.source);
+      if (spoken !== view) {
+        view = spoken;
+        matched = set.match(view.buf);
+        if (matched.length === 0) return clean(facts);
+      }
       let alts: Buffer[] = [];
       let revealed = false;
+      // A report about jailbreaks that speaks to no one is not one, whatever it names.
+      const addressed = matched.includes(addressIndex);
       if (matched.some((i) => i >= trigger)) {
         ({ matched, alts, revealed } = rereadings(matched, view));
         if (matched.length === 0) return clean(facts);
       }
       score(matched);
+      if (meta >= 0 && scores[meta]! < 0 && !addressed) return clean(facts);
 
       let total = revealed ? t.revealBonus : 0;
       let positive = revealed ? 1 : 0;

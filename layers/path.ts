@@ -1,6 +1,13 @@
 import RE2 from "re2";
 import { z } from "zod";
-import { ACTION_KINDS, compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
+import {
+  ACTION_KINDS,
+  compileRules,
+  done,
+  evidenceOf,
+  RuleFileSchema,
+  type RuleMatcher,
+} from "./rules.js";
 import type { ActionKind, Facts, Finding, Layer, Severity, TextView } from "./types.js";
 
 // The RE2 patterns in the data file are checked at start-up so a bad one names its rule.
@@ -37,6 +44,8 @@ const SensitiveSpecSchema = z.strictObject({
   writeNeedsSecret: z.boolean().optional(),
   /** false: a shell redirection (>> ~/.bashrc) does not count as the write (PATH exports). */
   viaShell: z.boolean().optional(),
+  /** A WARN entry that BLOCKs (0.85) when the action archives, uploads, copies or sends. */
+  escalateOnBulk: z.boolean().optional(),
   $comment: z.string().optional(),
 });
 
@@ -92,6 +101,34 @@ export const PathDataSchema = RuleFileSchema.extend({
   archiveActionWords: z.array(z.string().min(1)),
   /** Parameters listing the entries of an archive: absolute entries escape the destination. */
   archiveEntryKeys: z.array(z.string().min(1)),
+  /** Array parameters holding a command's arguments (`args: ["save", "HKLM\\SAM"]`). */
+  argvKeys: z.array(z.string().min(1)),
+  /** Parameters naming the program those arguments are given to (`cmd: "reg"`). */
+  programKeys: z.array(z.string().min(1)),
+  /** Words of an unknown action name that make its content a command (ssh_exec, pod_exec). */
+  remoteShellActionWords: z.array(z.string().min(1)),
+  /** Parameters declaring the directory a tool is confined to: climbing out of it is the attack. */
+  rootParamKeys: z.array(z.string().min(1)),
+  /** Words of an action name that make it a file tool whatever its kind (list_directory). */
+  fileActionWords: z.array(z.string().min(1)),
+  /**
+   * SQL that reads a server-side file (ATTACH DATABASE '…', COPY t FROM '…', LOAD DATA INFILE):
+   * group 1 is the path, judged as a file read.
+   */
+  sqlFileArgument: Re2Pattern,
+  /** Plain words one of which a SQL text must hold before the SQL-kind rules run at all. */
+  sqlRuleAnchors: z.array(z.string().min(1)).min(1),
+  /** Words of an action name that make it collect files in bulk (zip_files, upload_folder). */
+  bulkActionWords: z.array(z.string().min(1)),
+  /** Words of an action name that make it a file search: a bare name it is given is a file name. */
+  searchActionWords: z.array(z.string().min(1)),
+  /** Where a search must start to be a hunt across the machine (/, ~, C:\\) rather than a project. */
+  searchRoots: z.array(z.string().min(1)),
+  /**
+   * Words of an unknown action name that make it record or describe text (create_ticket,
+   * log_incident): a `command` parameter there quotes a command, it does not run one.
+   */
+  recordActionWords: z.array(z.string().min(1)),
   allow: z.array(Re2Pattern),
   /** Test fixture directories: they silence WARN-level entries, never BLOCK ones. */
   allowDev: z.array(Re2Pattern),
@@ -359,6 +396,8 @@ type Origin = Readonly<{
   archive?: boolean;
   /** Written by a shell redirection or tee rather than by a file tool. */
   shell?: boolean;
+  /** The parameter declaring the confinement root itself, which may sit above the project. */
+  root?: boolean;
 }>;
 
 type Compiled = Readonly<{
@@ -378,6 +417,17 @@ type Compiled = Readonly<{
   sourceKeys: ReadonlySet<string>;
   archiveWords: ReadonlySet<string>;
   archiveKeys: ReadonlySet<string>;
+  argvKeys: ReadonlySet<string>;
+  programKeys: ReadonlySet<string>;
+  remoteShellWords: ReadonlySet<string>;
+  rootKeys: ReadonlySet<string>;
+  fileWords: ReadonlySet<string>;
+  sqlFile: RE2;
+  sqlFileTest: RE2;
+  bulkWords: ReadonlySet<string>;
+  searchWords: ReadonlySet<string>;
+  searchRoots: ReadonlySet<string>;
+  recordWords: ReadonlySet<string>;
   allow: InstanceType<typeof RE2.Set>;
   allowDev: InstanceType<typeof RE2.Set>;
   allowDevNames: InstanceType<typeof RE2.Set>;
@@ -405,6 +455,15 @@ type Scan = {
   literal: boolean | null;
   /** Quoted strings re-read as commands (bash -c '…'); bounded. */
   nested: number;
+  /** The action is a file tool by name (list_directory): its `../` is traversal, not layout. */
+  fileAction: boolean;
+  /**
+   * The request declares the directory the tool is confined to (root, base_dir, sandbox): a
+   * climb out of it in another parameter is the attack (one tenant reading another's files).
+   */
+  rooted: boolean;
+  /** The action collects files in bulk (zip_files, upload_folder): see `escalateOnBulk`. */
+  bulk: boolean;
 };
 
 function add(
@@ -494,12 +553,14 @@ function matchSensitive(
       if (dev) continue;
       if (spec.writeNeedsSecret && kind === "file_write" && !writesSecret(c, scan)) continue;
     }
-    if (mode === "block-only" && spec.severity !== "BLOCK") continue;
+    const escalate = spec.escalateOnBulk === true && scan.bulk;
+    const severity = escalate ? "BLOCK" : spec.severity;
+    if (mode === "block-only" && severity !== "BLOCK") continue;
     if (mode === "url") {
-      if (spec.severity === "BLOCK") reportCode(c, scan, "SENSITIVE_FILE_IN_URL", canonical);
+      if (severity === "BLOCK") reportCode(c, scan, "SENSITIVE_FILE_IN_URL", canonical);
       continue;
     }
-    add(scan, spec.id, spec.severity, spec.confidence, spec.message, canonical);
+    add(scan, spec.id, severity, escalate ? 0.85 : spec.confidence, spec.message, canonical);
   }
 }
 
@@ -550,6 +611,8 @@ function checkPath(c: Compiled, scan: Scan, text: string, origin: Origin): void 
       // An argument of a tool that is neither a file nor an HTTP action, climbing a level or two
       // to an ordinary file (load_dataset("../data/train.csv")), is usually a project layout.
       const routine =
+        !scan.fileAction &&
+        !(scan.rooted && origin.root !== true) &&
         !FILE_KINDS.has(kind) &&
         scan.kind !== "http" &&
         shape.escape <= 2 &&
@@ -992,10 +1055,152 @@ function checkShell(
     scan.nested++;
     checkShell(c, scan, inner, "shell", raw, hidden, depth + 1);
   };
-  if (mode === "code") scanCodeWords(command, n, scan, onWord, flush);
-  else scanShellWords(command, n, scan, onWord, flush, onSubcommand);
+  if (mode === "code") {
+    scanCodeWords(command, n, scan, onWord, flush);
+    // A string literal with blanks in it ('~/Library/Application Support/…/Login Data') is
+    // one path that the word split above cut into pieces.
+    scanSpacedLiterals(command, n, scan, (literal) => checkArg(literal, origin));
+  } else scanShellWords(command, n, scan, onWord, flush, onSubcommand);
   flush();
 }
+
+/** Calls `onLiteral` with each one-line quoted string of code that holds a blank and a slash. */
+function scanSpacedLiterals(
+  command: string,
+  n: number,
+  scan: Scan,
+  onLiteral: (literal: string) => void,
+): void {
+  let i = 0;
+  while (i < n && !scan.blocked && scan.candidates < MAX_CANDIDATES) {
+    const q = command.charCodeAt(i);
+    if (q !== 39 && q !== 34 && q !== 96) {
+      i++;
+      continue;
+    }
+    const stop = Math.min(n, i + 1 + MAX_CANDIDATE_CHARS);
+    let j = i + 1;
+    let blank = false;
+    let slash = false;
+    while (j < stop) {
+      const c = command.charCodeAt(j);
+      if (c === q || c === 10 || c === 13) break;
+      if (c === 32) blank = true;
+      else if (c === 47 || c === 92) slash = true;
+      j++;
+    }
+    if (j < stop && command.charCodeAt(j) === q) {
+      if (blank && slash) onLiteral(command.slice(i + 1, j));
+      i = j + 1;
+    } else {
+      // No closing quote on this line: resume after what was read, so the scan stays linear.
+      i = j > i + 1 ? j : i + 1;
+    }
+  }
+}
+
+const MAX_ARGV = 64;
+
+/** Quotes one argument for the shell reader: it was an array element, never split or expanded. */
+function shellQuote(word: string): string {
+  return `'${word.indexOf("'") >= 0 ? word.replaceAll("'", "'\\''") : word}'`;
+}
+
+/**
+ * A command given as an argument array (`cmd: "reg", args: ["save", "HKLM\\SAM", …]`, or
+ * `argv: ["cat", "/etc/shadow"]`): each element alone reads as nothing, so the command line is
+ * put back together and judged as a shell command, pattern rules included.
+ */
+function checkArgv(c: Compiled, scan: Scan, facts: Facts, rules: RuleMatcher): void {
+  const params = facts.paramStrings;
+  let program: TextView | null = null;
+  let prefix: string | null = null;
+  const norms: string[] = [];
+  const raws: string[] = [];
+  for (let k = 0; k < params.length && k < MAX_PARAMS; k++) {
+    const p = params[k]!;
+    const key = p.key.toLowerCase();
+    const path = p.path;
+    if (path.charCodeAt(path.length - 1) !== 93 /* ] */) {
+      if (program === null && c.programKeys.has(key) && p.value.norm.trim() !== "") {
+        program = p.value;
+      }
+      continue;
+    }
+    if (!c.argvKeys.has(key) || norms.length >= MAX_ARGV) continue;
+    const base = path.slice(0, path.lastIndexOf("["));
+    if (prefix === null) prefix = base;
+    else if (base !== prefix) continue;
+    norms.push(p.value.norm);
+    raws.push(p.value.raw);
+  }
+  if (norms.length === 0 || (program === null && norms.length < 2)) return;
+  const head = program === null ? "" : `${program.norm.trim()} `;
+  const headRaw = program === null ? "" : `${program.raw.trim()} `;
+  const plain = (head + norms.join(" ")).slice(0, MAX_SHELL_CHARS);
+  const raw = headRaw + raws.join(" ");
+  if (!scan.blocked) {
+    const view: TextView = { raw, norm: plain, buf: Buffer.from(plain, "utf8") };
+    const before = scan.found.length;
+    rules(
+      {
+        ...facts,
+        target: view,
+        content: EMPTY_VIEW,
+        paramsText: EMPTY_VIEW,
+        decoded: [],
+        all: view,
+      },
+      scan.found,
+    );
+    for (let i = before; i < scan.found.length; i++) {
+      const f = scan.found[i]!;
+      scan.codes.add(f.code);
+      if (f.severity === "BLOCK" && f.confidence >= 0.5) scan.blocked = true;
+    }
+  }
+  if (scan.blocked) return;
+  let quoted = head;
+  for (let i = 0; i < norms.length && quoted.length < MAX_SHELL_CHARS; i++) {
+    quoted += `${i === 0 ? "" : " "}${shellQuote(norms[i]!)}`;
+  }
+  checkShell(c, scan, quoted, "shell", raw, false);
+}
+
+const MAX_SQL_FILES = 16;
+
+/** The file paths SQL reads on the server (COPY … FROM '/etc/shadow'), for credential files. */
+function checkSqlFiles(c: Compiled, scan: Scan, all: TextView): void {
+  const text = all.norm.length > MAX_LITERAL_SCAN ? all.norm.slice(0, MAX_LITERAL_SCAN) : all.norm;
+  // The Buffer test spares RE2 a UTF-16 conversion of the whole text on the common miss.
+  if (text.indexOf("'") < 0 || !c.sqlFileTest.test(all.buf)) return;
+  const re = c.sqlFile;
+  re.lastIndex = 0;
+  for (let k = 0; k < MAX_SQL_FILES && !scan.blocked; k++) {
+    const m = re.exec(text);
+    if (m === null) break;
+    const path = m[1];
+    if (path === undefined || insideSqlString(text, m.index)) continue;
+    checkPath(c, scan, path, {
+      raw: all.raw,
+      hidden: false,
+      explicit: true,
+      traversal: false,
+      sensitive: "block-only",
+      kind: "file_read",
+    });
+  }
+}
+
+/** Whether `index` sits inside a single-quoted SQL string ('' is an escaped quote: parity holds). */
+function insideSqlString(text: string, index: number): boolean {
+  let quotes = 0;
+  const end = Math.min(index, MAX_LITERAL_SCAN);
+  for (let i = text.indexOf("'"); i >= 0 && i < end; i = text.indexOf("'", i + 1)) quotes++;
+  return quotes % 2 === 1;
+}
+
+const EMPTY_VIEW: TextView = Object.freeze({ raw: "", norm: "", buf: Buffer.alloc(0) });
 
 /** Code: quotes, commas and braces separate words; a statement end starts a new verb. */
 function scanCodeWords(
@@ -1184,13 +1389,22 @@ function isPathKey(c: Compiled, key: string): boolean {
   return false;
 }
 
-/** Is the action an archive tool (extract_archive, unzip_file, tar.extract)? */
-function isArchiveAction(c: Compiled, actionName: string): boolean {
+const ROLE_ARCHIVE = 1;
+const ROLE_FILE = 2;
+const ROLE_BULK = 4;
+const ROLE_SEARCH = 8;
+const ROLE_REMOTE = 16;
+const ROLE_RECORD = 32;
+const MAX_ROLE_CACHE = 1024;
+
+/** Does a word of the action name (extract_archive, tar.extract, pod-exec) belong to `words`? */
+function actionHasWord(words: ReadonlySet<string>, actionName: string): boolean {
   let start = 0;
-  for (let i = 0; i <= actionName.length; i++) {
-    const ch = i < actionName.length ? actionName.charCodeAt(i) : 95;
+  const n = Math.min(actionName.length, 256);
+  for (let i = 0; i <= n; i++) {
+    const ch = i < n ? actionName.charCodeAt(i) : 95;
     if (ch === 95 || ch === 46 || ch === 45 || ch === 47 || ch === 58) {
-      if (i > start && c.archiveWords.has(actionName.slice(start, i))) return true;
+      if (i > start && words.has(actionName.slice(start, i))) return true;
       start = i + 1;
     }
   }
@@ -1250,6 +1464,17 @@ export function createPathLayer(input: unknown): Layer {
     sourceKeys: new Set(data.sourceParamKeys),
     archiveWords: new Set(data.archiveActionWords),
     archiveKeys: new Set(data.archiveEntryKeys),
+    argvKeys: new Set(data.argvKeys),
+    programKeys: new Set(data.programKeys),
+    remoteShellWords: new Set(data.remoteShellActionWords),
+    rootKeys: new Set(data.rootParamKeys),
+    fileWords: new Set(data.fileActionWords),
+    sqlFile: new RE2(data.sqlFileArgument, "gu"),
+    sqlFileTest: new RE2(data.sqlFileArgument, "u"),
+    bulkWords: new Set(data.bulkActionWords),
+    searchWords: new Set(data.searchActionWords),
+    searchRoots: new Set(data.searchRoots),
+    recordWords: new Set(data.recordActionWords),
     allow: new RE2.Set(data.allow, "u"),
     allowDev: new RE2.Set(data.allowDev, "u"),
     allowDevNames: new RE2.Set(data.allowDevNames, "u"),
@@ -1267,6 +1492,35 @@ export function createPathLayer(input: unknown): Layer {
     overlong: new RE2(data.overlongPattern, "iu"),
   };
   const rules = compileRules("path", data.rules);
+  // What the words of an action name say about it, memoised: agents repeat a few names.
+  const roleCache = new Map<string, number>();
+  const rolesOf = (actionName: string): number => {
+    const cached = roleCache.get(actionName);
+    if (cached !== undefined) return cached;
+    const roles =
+      (actionHasWord(compiled.archiveWords, actionName) ? ROLE_ARCHIVE : 0) |
+      (actionHasWord(compiled.fileWords, actionName) ? ROLE_FILE : 0) |
+      (actionHasWord(compiled.bulkWords, actionName) ? ROLE_BULK : 0) |
+      (actionHasWord(compiled.searchWords, actionName) ? ROLE_SEARCH : 0) |
+      (actionHasWord(compiled.remoteShellWords, actionName) ? ROLE_REMOTE : 0) |
+      (actionHasWord(compiled.recordWords, actionName) ? ROLE_RECORD : 0);
+    if (roleCache.size >= MAX_ROLE_CACHE) roleCache.clear();
+    roleCache.set(actionName, roles);
+    return roles;
+  };
+  const sqlRules = compileRules(
+    "path",
+    data.rules.filter((r) => r.kinds?.includes("sql")),
+  );
+  // A SQL text that names a browser password column outside any string literal: inside one
+  // (INSERT INTO kb_articles VALUES ('… select password_value from logins …')) it is a mention.
+  const hasSqlAnchor = (text: string): boolean => {
+    for (const a of data.sqlRuleAnchors) {
+      const at = text.indexOf(a);
+      if (at >= 0 && !insideSqlString(text, at)) return true;
+    }
+    return false;
+  };
 
   return {
     name: "path",
@@ -1274,6 +1528,7 @@ export function createPathLayer(input: unknown): Layer {
     check(facts: Facts): readonly Finding[] {
       const kind = facts.kind;
       const prose = PROSE_KINDS.has(kind);
+      const roles = rolesOf(facts.actionName);
       const scan: Scan = {
         found: [],
         codes: new Set(),
@@ -1284,14 +1539,20 @@ export function createPathLayer(input: unknown): Layer {
         facts,
         literal: null,
         nested: 0,
+        fileAction: !prose && (roles & ROLE_FILE) !== 0,
+        rooted: false,
+        bulk: !prose && (roles & ROLE_BULK) !== 0,
       };
-      // The pattern rules are about commands (hive dumps); other kinds skip their cost.
-      if (kind === "shell" || kind === "code_exec" || kind === "other") rules(facts, scan.found);
+      // The pattern rules are about commands (hive dumps, browser password tables); other
+      // kinds skip their cost.
+      const commandKind = kind === "shell" || kind === "code_exec" || kind === "other";
+      if (commandKind) rules(facts, scan.found);
+      else if (kind === "sql" && hasSqlAnchor(facts.all.norm)) sqlRules(facts, scan.found);
       for (const f of scan.found) {
         scan.codes.add(f.code);
         if (f.severity === "BLOCK") scan.blocked = true;
       }
-      const archive = !prose && isArchiveAction(compiled, facts.actionName);
+      const archive = !prose && (roles & ROLE_ARCHIVE) !== 0;
 
       const target = facts.target;
       if (target.norm !== "" && !prose) {
@@ -1319,9 +1580,41 @@ export function createPathLayer(input: unknown): Layer {
           checkShell(compiled, scan, content.norm, "code", content.raw, false);
         } else if (archive) {
           checkListing(compiled, scan, content);
+        } else if (kind === "other" && (roles & ROLE_REMOTE) !== 0) {
+          // ssh_exec, pod_exec, winrm_invoke: the content is a command run somewhere else.
+          checkShell(compiled, scan, content.norm, "shell", content.raw, false);
         }
       }
       const params = facts.paramStrings;
+      if (!prose) {
+        for (let k = 0; k < params.length && k < MAX_PARAMS; k++) {
+          const p = params[k]!;
+          if (p.value.norm !== "" && compiled.rootKeys.has(p.key.toLowerCase())) {
+            scan.rooted = true;
+            break;
+          }
+        }
+      }
+      // An unknown tool's command parameters run, unless the tool records text (a ticket
+      // quoting the command an attacker ran) and is not itself an execution tool.
+      const runsCommands =
+        kind !== "other" || (roles & ROLE_REMOTE) !== 0 || (roles & ROLE_RECORD) === 0;
+      if (commandKind && runsCommands && params.length > 1) {
+        checkArgv(compiled, scan, facts, rules);
+      }
+      // A file search (search_files, not web_search) started at the root of the machine or of
+      // the home directories, given a bare name (id_rsa, *.kdbx): the hunt for credential
+      // files, as `find / -name` is.
+      let search = false;
+      if (scan.fileAction && (roles & ROLE_SEARCH) !== 0) {
+        for (let k = 0; k < params.length && k < MAX_PARAMS && !search; k++) {
+          search = compiled.searchRoots.has(params[k]!.value.norm.trim());
+        }
+      }
+      // SQL reaches unknown tools (db_exec) and code (sqlite3 calls) too.
+      if (kind === "sql" || kind === "other" || kind === "code_exec") {
+        checkSqlFiles(compiled, scan, facts.all);
+      }
       for (let k = 0; k < params.length && k < MAX_PARAMS; k++) {
         const p = params[k]!;
         const key = p.key.toLowerCase();
@@ -1332,11 +1625,31 @@ export function createPathLayer(input: unknown): Layer {
         } else if ((kind === "code_exec" || kind === "shell") && compiled.codeKeys.has(key)) {
           checkShell(compiled, scan, value.norm, "code", value.raw, false);
         } else {
+          if (kind === "other" && runsCommands) {
+            // An unknown tool (ssh_exec, container_run) whose parameter is a command or code:
+            // read it as one, and as a path below.
+            if (compiled.shellKeys.has(key)) {
+              checkShell(compiled, scan, value.norm, "shell", value.raw, false);
+            } else if (compiled.codeKeys.has(key) && !compiled.pathKeys.has(key)) {
+              checkShell(compiled, scan, value.norm, "code", value.raw, false);
+            }
+          }
           // In prose actions only named path arguments (an attachment) are paths.
           const dest = !prose && compiled.destKeys.has(key);
           // What a copy or move reads is a read, even in a write action.
           const source = !dest && FILE_KINDS.has(kind) && compiled.sourceKeys.has(key);
           const explicit = dest || isPathKey(compiled, key) || FILE_KINDS.has(kind);
+          if (search && !explicit && isBareName(value.norm)) {
+            // A file search given a bare name (id_rsa, *.kdbx) is looking for that file.
+            checkPath(compiled, scan, `~/${value.norm.trim()}`, {
+              raw: value.raw,
+              hidden: false,
+              explicit: true,
+              traversal: false,
+              sensitive: "block-only",
+              kind: "file_read",
+            });
+          }
           if (explicit || (!prose && isPathShaped(value.norm))) {
             const entry = archive && !dest && compiled.archiveKeys.has(key);
             checkPathOrUrl(compiled, scan, value.norm, value.raw, {
@@ -1348,6 +1661,7 @@ export function createPathLayer(input: unknown): Layer {
               ...(dest && kind !== "file_delete" ? { kind: "file_write" as const } : {}),
               ...(source ? { kind: "file_read" as const } : {}),
               ...(entry ? { archive: true } : {}),
+              ...(compiled.rootKeys.has(key) ? { root: true } : {}),
             });
           }
         }
@@ -1370,6 +1684,17 @@ export function createPathLayer(input: unknown): Layer {
       return done(scan.found);
     },
   };
+}
+
+/** One short token with no separator or blank: a file name or a name glob. */
+function isBareName(text: string): boolean {
+  const t = text.trim();
+  if (t.length < 2 || t.length > 64) return false;
+  for (let i = 0; i < t.length; i++) {
+    const ch = t.charCodeAt(i);
+    if (ch <= 32 || ch === 47 || ch === 92) return false;
+  }
+  return true;
 }
 
 /**

@@ -2,12 +2,12 @@ import RE2 from "re2";
 import { z } from "zod";
 import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
 import {
-  createSinkClassifier,
   Re2PatternSchema,
   SecretsDataSchema,
   type Sink,
   type SinkInfo,
   type Strength,
+  sharedSinkClassifier,
 } from "./secrets.js";
 import type { Facts, Finding, Layer, Severity } from "./types.js";
 
@@ -83,6 +83,8 @@ export const PiiDataSchema = RuleFileSchema.extend({
   iban: z.strictObject({
     pattern: Re2PatternSchema,
     invoiceContextPattern: Re2PatternSchema,
+    /** An invoice names at most this many of its issuer's accounts; more are a list of records. */
+    invoiceMaxAccounts: z.number().int().min(1).default(2),
     lengths: z.record(z.string().regex(/^[A-Z]{2}$/), z.number().int().min(15).max(34)),
   }),
   nationalIds: z.array(
@@ -151,6 +153,27 @@ export const PiiDataSchema = RuleFileSchema.extend({
   cardInNote: z.tuple([z.enum(["BLOCK", "WARN"]), z.number().min(0).max(1)]),
   /** Kinds of personal data worth a WARN when pasted into a prompt. */
   modelTypes: z.array(z.enum(PII_TYPES)),
+  /**
+   * Tables whose header names an identifier column (`name,ssn,salary`): the header is the
+   * context a bare number in that column needs, however far it is from the value.
+   */
+  columns: z
+    .strictObject({
+      $comment: z.string().optional(),
+      /** A line that could be such a header (prefilter). */
+      headerPattern: Re2PatternSchema,
+      specs: z.array(
+        z.strictObject({
+          /** Matched against one header cell, trimmed and lower case. */
+          cell: Re2PatternSchema,
+          check: z.enum(ID_CHECKS),
+          label: z.string(),
+          type: z.enum(["national_id", "bank_account"]).default("national_id"),
+        }),
+      ),
+      maxRows: z.number().int().positive().default(50),
+    })
+    .optional(),
 });
 export type PiiData = z.infer<typeof PiiDataSchema>;
 
@@ -533,8 +556,13 @@ export type PiiHit = Readonly<{
 }>;
 
 export type PiiScanner = Readonly<{
-  /** Personal data in one text (normalised view for patterns, as-sent view for names). */
-  scan(norm: string, raw: string): PiiHit[];
+  /**
+   * Personal data in one text (normalised view for patterns, as-sent view for names). `hint`,
+   * from `candidates` on a text that holds this one, spares a second prefilter pass.
+   */
+  scan(norm: string, raw: string, hint?: readonly number[]): PiiHit[];
+  /** The prefilter's matches on a normalised UTF-8 buffer, or null when it holds nothing to report. */
+  candidates(buf: Buffer): readonly number[] | null;
   /** Cheap test on a normalised UTF-8 buffer: could this text hold anything the scanner reports? */
   mayContain(buf: Buffer): boolean;
 }>;
@@ -543,6 +571,8 @@ type BrandRange = { low: string; high: string };
 type Brand = { brand: string; ranges: BrandRange[]; lengths: ReadonlySet<number> };
 
 const STRENGTH_RANK: Readonly<Record<Strength, number>> = { strong: 3, medium: 2, weak: 1 };
+/** Texts up to this size have all their card candidates found in one RE2 call. */
+const ONE_CALL_BYTES = 4096;
 
 function maskDigits(text: string, keep = 4): string {
   const d = digitsOf(text);
@@ -598,9 +628,19 @@ export function createPiiScanner(data: PiiData): PiiScanner {
       c.phonePattern,
       c.headerPattern,
       c.moreRowsPattern,
+      // Last, so that the indexes above stay where the scan expects them.
+      ...(data.columns === undefined ? [] : [data.columns.headerPattern]),
     ],
     "u",
   );
+  const columnSpecs = data.columns?.specs ?? [];
+  const columnCells =
+    columnSpecs.length === 0
+      ? null
+      : new RE2.Set(
+          columnSpecs.map((s) => s.cell),
+          "u",
+        );
 
   const brandOf = (digits: string): string | null => {
     for (const b of brands) {
@@ -646,9 +686,31 @@ export function createPiiScanner(data: PiiData): PiiScanner {
   const group = (m: NonNullable<ReturnType<RE2["exec"]>>, i: number): string =>
     text((m as unknown as readonly (Buffer | undefined)[])[i]);
 
-  const scanCards = (buf: Buffer, out: PiiHit[]): void => {
+  /**
+   * Card-number candidates as [start, end) byte offsets of the digits. A short text has all of
+   * them found in one RE2 call (each call costs more than the search); a long one is read match
+   * by match, bounded: thousands of digit runs cost a few dozen matches, not thousands.
+   */
+  const cardCandidates = (buf: Buffer, spans: number[]): void => {
+    if (buf.length <= ONE_CALL_BYTES) {
+      const all = card.match(buf) as unknown as readonly Buffer[] | null;
+      if (all === null) return;
+      let cursor = 0;
+      for (let n = 0; n < all.length && n < 16; n++) {
+        const whole = all[n]!;
+        const at = buf.indexOf(whole, cursor);
+        if (at < 0) break;
+        cursor = at + whole.length;
+        // The match may hold the character on either side of the number: trim to its digits.
+        let s = 0;
+        let e = whole.length;
+        while (s < e && (whole[s]! < 48 || whole[s]! > 57)) s++;
+        while (e > s && (whole[e - 1]! < 48 || whole[e - 1]! > 57)) e--;
+        spans.push(at + s, at + e);
+      }
+      return;
+    }
     card.lastIndex = 0;
-    // Bounded: a text of thousands of digit runs costs a few dozen matches, not thousands.
     for (let n = 0; n < 16; n++) {
       const m = card.exec(buf);
       if (m === null) break;
@@ -656,11 +718,25 @@ export function createPiiScanner(data: PiiData): PiiScanner {
       // The number's own offset (the match may start on the character before it).
       const at = buf.indexOf(value, m.index);
       const from = at >= 0 ? at : m.index;
-      const end = from + value.length;
+      spans.push(from, from + Buffer.byteLength(value));
+    }
+  };
+
+  const scanCards = (buf: Buffer, out: PiiHit[]): void => {
+    const spans: number[] = [];
+    cardCandidates(buf, spans);
+    for (let k = 0; k < spans.length; k += 2) {
+      const from = spans[k]!;
+      const end = spans[k + 1]!;
+      const value = buf.toString("latin1", from, end);
       // Part of a longer number ("1234 5678 9012 3456 7890"): not a card.
       const next = buf[end];
       const after = buf[end + 1] ?? 0;
       if ((next === 32 || next === 45) && after >= 48 && after <= 57) continue;
+      // The tail of a longer grouped number (the digits of an IBAN after `DE44 `): not a card.
+      const prev = from > 0 ? buf[from - 1]! : 0;
+      const before = from > 1 ? buf[from - 2]! : 0;
+      if ((prev === 32 || prev === 45) && before >= 48 && before <= 57) continue;
       const digits = digitsOf(value);
       if (digits.length < 12 || digits.length > 19 || allSame(digits)) continue;
       const shape = grouping(value);
@@ -682,6 +758,8 @@ export function createPiiScanner(data: PiiData): PiiScanner {
   const scanIbans = (buf: Buffer, out: PiiHit[]): void => {
     iban.lastIndex = 0;
     let invoice: boolean | null = null;
+    const from = out.length;
+    const valid: string[] = [];
     for (let n = 0; n < 16; n++) {
       const m = iban.exec(buf);
       if (m === null) break;
@@ -693,8 +771,7 @@ export function createPiiScanner(data: PiiData): PiiScanner {
       const candidate = compact.slice(0, length);
       if (!ibanValid(candidate)) continue;
       invoice ??= invoiceContext.test(buf);
-      // A supplier's own account on an invoice is how invoices work, not a leak.
-      if (invoice) continue;
+      valid.push(candidate);
       out.push({
         type: "iban",
         label: "IBAN",
@@ -703,6 +780,10 @@ export function createPiiScanner(data: PiiData): PiiScanner {
         ref: candidate,
       });
     }
+    // A supplier's own account on an invoice is how invoices work, not a leak; but an invoice
+    // names one or two accounts of its issuer, while a list of accounts (payroll, refunds) is
+    // other people's data whatever the text calls itself.
+    if (invoice === true && new Set(valid).size <= data.iban.invoiceMaxAccounts) out.length = from;
   };
 
   const idVerdict = (check: IdCheck, value: string): "valid" | "unallocated" | "invalid" => {
@@ -926,6 +1007,75 @@ export function createPiiScanner(data: PiiData): PiiScanner {
   const dobIndex = idBase + ids.length;
   const specialBase = dobIndex + 1;
   const contactBase = specialBase + specials.length;
+  const columnIndex = contactBase + 3;
+
+  /** Splits a table line into trimmed cells on its delimiter (quotes dropped). */
+  const cellsOf = (line: string, delimiter: string): string[] => {
+    const cells = line.split(delimiter, 64);
+    for (let i = 0; i < cells.length; i++) {
+      let cell = cells[i]!.trim();
+      if (cell.startsWith('"') && cell.endsWith('"') && cell.length >= 2) cell = cell.slice(1, -1);
+      cells[i] = cell.trim();
+    }
+    return cells;
+  };
+  const DELIMITERS = [",", ";", "\t", "|"];
+  /** A cell without its spaces, dots and dashes, upper case; null unless letters and digits. */
+  const compactCell = (cell: string): string | null => {
+    let out = "";
+    for (let i = 0; i < cell.length && i < 40; i++) {
+      const ch = cell.charCodeAt(i);
+      if (ch === 32 || ch === 46 || ch === 45) continue;
+      if ((ch >= 48 && ch <= 57) || (ch >= 65 && ch <= 90)) out += cell[i];
+      else if (ch >= 97 && ch <= 122) out += String.fromCharCode(ch - 32);
+      else return null;
+    }
+    return out;
+  };
+
+  /** Identifier columns of delimited tables: each row's cell validated by that column's check. */
+  const scanColumns = (norm: string, out: PiiHit[]): void => {
+    if (columnCells === null) return;
+    const lines = norm.split("\n", 400);
+    for (let h = 0; h < lines.length; h++) {
+      let line = lines[h]!;
+      // A param's value comes as `key: value`: the table starts after the key.
+      const colon = line.indexOf(": ");
+      if (colon > 0 && colon <= 40 && !line.slice(0, colon).includes(","))
+        line = line.slice(colon + 2);
+      let delimiter = "";
+      for (const d of DELIMITERS) if (delimiter === "" && line.includes(d)) delimiter = d;
+      if (delimiter === "" || line.length > 512) continue;
+      const header = cellsOf(line, delimiter);
+      const columns: { at: number; spec: (typeof columnSpecs)[number] }[] = [];
+      for (let i = 0; i < header.length; i++) {
+        const cell = header[i]!;
+        if (cell === "" || cell.length > 40 || !columnCells.test(cell)) continue;
+        const which = columnCells.match(cell)[0];
+        if (which !== undefined) columns.push({ at: i, spec: columnSpecs[which]! });
+      }
+      if (columns.length === 0) continue;
+      const last = Math.min(lines.length, h + 1 + data.columns!.maxRows);
+      for (let r = h + 1; r < last; r++) {
+        const row = lines[r]!;
+        if (!row.includes(delimiter)) break;
+        const cells = cellsOf(row, delimiter);
+        for (const { at, spec } of columns) {
+          const value = compactCell(cells[at] ?? "");
+          if (value === null || value.length < 6 || value.length > 24) continue;
+          if (idVerdict(spec.check, value) !== "valid") continue;
+          out.push({
+            type: spec.type,
+            label: spec.label,
+            strength: "strong",
+            evidence: `${spec.label} ${evidenceOf(value, true)} (table column)`,
+            ref: `${spec.check}:${value}`,
+          });
+        }
+      }
+      return;
+    }
+  };
 
   /** Occurrences of one byte, counting stops at `limit`. */
   const countByte = (buf: Buffer, byte: number, limit: number): number => {
@@ -941,12 +1091,18 @@ export function createPiiScanner(data: PiiData): PiiScanner {
       // Three or more addresses could be a contact list.
       return prefilter.test(buf) || countAt(buf) >= c.minRecordsWeak;
     },
-    scan(norm, raw) {
+    candidates(buf) {
+      if (buf.length < 8) return null;
+      const matched = prefilter.match(buf);
+      return matched.length > 0 || countAt(buf) >= c.minRecordsWeak ? matched : null;
+    },
+    scan(norm, raw, hint) {
       const out: PiiHit[] = [];
       if (norm.length < 8) return out;
       const doc: Doc = { buf: Buffer.from(norm, "utf8"), raw, rawBuf: null };
       const buf = doc.buf;
-      const matched = new Set(prefilter.match(buf));
+      // Every sub-scan runs its own pattern on this text: the prefilter only says which to run.
+      const matched = new Set(hint ?? prefilter.match(buf));
       if (matched.has(0)) scanCards(buf, out);
       if (matched.has(1)) scanIbans(buf, out);
       for (let i = 0; i < ids.length; i++) if (matched.has(idBase + i)) scanIds(buf, ids[i]!, out);
@@ -958,6 +1114,7 @@ export function createPiiScanner(data: PiiData): PiiScanner {
       const phones =
         matched.has(contactBase) && countByte(buf, 10, c.minRecordsWeak) >= c.minRecordsWeak - 1;
       if (table || phones || countAt(buf) >= c.minRecordsWeak) scanContacts(buf, out);
+      if (matched.has(columnIndex)) scanColumns(norm, out);
       return out;
     },
   };
@@ -1054,7 +1211,7 @@ function payloadOf(
 export function createPiiLayer(input: unknown, secretsInput: unknown): Layer {
   const data = PiiDataSchema.parse(input);
   const scanner = createPiiScanner(data);
-  const sinkOf = createSinkClassifier(SecretsDataSchema.parse(secretsInput).sinks);
+  const sinkOf = sharedSinkClassifier(secretsInput, SecretsDataSchema.parse(secretsInput).sinks);
   const rules = compileRules("pii", data.rules);
   const recipients = new Set(data.recipientParamKeys);
   const modelTypes = new Set<PiiType>(data.modelTypes);
@@ -1083,9 +1240,11 @@ export function createPiiLayer(input: unknown, secretsInput: unknown): Layer {
       if (info.sink === "incoming" || info.sink === "store" || info.sink === "local")
         return done(found);
       if (facts.kind === "other" && forPurpose(facts.actionName)) return done(found);
-      if (!scanner.mayContain(facts.all.buf)) return done(found);
+      // The prefilter runs once, on the whole request: the payload is a part of it.
+      const hint = scanner.candidates(facts.all.buf);
+      if (hint === null) return done(found);
       const payload = payloadOf(facts, info, recipients);
-      const hits = scanner.scan(payload.norm, payload.raw);
+      const hits = scanner.scan(payload.norm, payload.raw, hint);
       if (hits.length === 0) return done(found);
       const best = new Map<PiiType, PiiHit>();
       const records = new Map<PiiType, Set<string>>();

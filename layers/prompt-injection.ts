@@ -89,6 +89,33 @@ export const PromptInjectionDataSchema = RuleFileSchema.extend({
   /** Largest text (characters) a rewritten view is built for. */
   maxViewChars: z.number().int().positive().max(65_536),
   views: z.array(ViewSchema),
+  /**
+   * Mention vs use: quoted phrases framed as examples (translate, classify, an attacker writes…)
+   * are blanked before the text is judged again.
+   */
+  mention: z.strictObject({
+    $comment: z.string().optional(),
+    /** Quoted spans examined per text. */
+    maxSpans: z.number().int().positive().max(64),
+    /** Longest quotation (characters) that counts as one quoted span. */
+    maxQuoteChars: z.number().int().positive().max(4_000),
+    /** Characters before the opening quote and after the closing one searched for the frame. */
+    before: z.number().int().min(0).max(1_000),
+    after: z.number().int().min(0).max(1_000),
+    /** Words that say the quotation is being talked about (translate, classify, example…). */
+    frame: z.array(z.string().min(1)).min(1),
+    /** Words that say the quotation is to be acted upon (then follow it); they keep it live. */
+    use: z.array(z.string().min(1)).min(1),
+    /**
+     * Words just before an override that report or negate it instead of giving it ("emails that
+     * tell you to …", "never …"); matched against the text ending at the anchor.
+     */
+    reported: z.array(z.string().min(1)).min(1),
+    /** Signals whose matches are blanked when `reported` precedes them. */
+    reportedSignals: z.array(z.string()).min(1),
+    /** Characters before an anchor searched for `reported`. */
+    reportedReach: z.number().int().positive().max(200),
+  }),
   signals: z.array(SignalSchema).min(1),
   combos: z.array(ComboSchema).min(1),
 }).superRefine((data, ctx) => {
@@ -152,7 +179,28 @@ type Combo = Readonly<{
   companions: Companions | null;
 }>;
 
-type Companions = Readonly<{ id: number; set: InstanceType<typeof RE2.Set>; signalOf: number[] }>;
+type Companions = Readonly<{
+  id: number;
+  /** Parts of one pattern set: RE2 caps an automaton's memory, so a big set is split. */
+  sets: readonly Readonly<{ set: InstanceType<typeof RE2.Set>; signalOf: readonly number[] }>[];
+}>;
+
+/** RE2.Sets over `sources`, halved until each part fits RE2's memory budget. */
+function splitSets(
+  sources: readonly string[],
+  signalOf: readonly number[],
+): { set: InstanceType<typeof RE2.Set>; signalOf: readonly number[] }[] {
+  try {
+    return [{ set: new RE2.Set(sources, "u"), signalOf }];
+  } catch (error) {
+    if (sources.length < 2) throw error;
+    const half = Math.ceil(sources.length / 2);
+    return [
+      ...splitSets(sources.slice(0, half), signalOf.slice(0, half)),
+      ...splitSets(sources.slice(half), signalOf.slice(half)),
+    ];
+  }
+}
 
 // Characters that open or close a quotation: a phrase between them is being mentioned, not used.
 const QUOTES = new Set([..."'\"`“”‘’«»„「」『』"].map((c) => c.charCodeAt(0)));
@@ -325,6 +373,67 @@ function unspace(text: string): string | null {
   return changed ? out : null;
 }
 
+// Quotation marks that pair with themselves or with a distinct closing mark.
+const CLOSER = new Map<number, number>([
+  [0x22, 0x22], // "
+  [0x60, 0x60], // `
+  [0x27, 0x27], // '
+  [0x2018, 0x2019], // ‘ ’
+  [0x201c, 0x201d], // “ ”
+  [0xab, 0xbb], // « »
+  [0x201e, 0x201c], // „ “
+  [0x300c, 0x300d], // 「 」
+  [0x300e, 0x300f], // 『 』
+]);
+
+/** A letter or digit, roughly: apostrophes between them are contractions, not quotes. */
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c >= 0xc0;
+}
+
+/**
+ * Spans [open, close] of quotations on one line, in order, at most `max` of them. An apostrophe
+ * opens only after a non-letter and closes only before one, so "it's" and "llm's" are no quotes.
+ */
+function quotedSpans(text: string, max: number, maxLen: number): [number, number][] {
+  const spans: [number, number][] = [];
+  let i = 0;
+  // Openings without a closing mark cost a scan each: a few dozen are enough for real text.
+  let misses = 0;
+  while (i < text.length && spans.length < max && misses < 4 * max) {
+    const c = text.charCodeAt(i);
+    const closer = CLOSER.get(c);
+    const apostrophe = c === 0x27 || c === 0x2018;
+    if (
+      closer === undefined ||
+      (apostrophe && i > 0 && isWordChar(text.charCodeAt(i - 1))) ||
+      i + 1 >= text.length ||
+      text.charCodeAt(i + 1) === 32
+    ) {
+      i++;
+      continue;
+    }
+    let close = -1;
+    const limit = Math.min(text.length, i + 1 + maxLen);
+    for (let j = i + 1; j < limit; j++) {
+      const d = text.charCodeAt(j);
+      if (d === 10) break;
+      if (d !== closer && !(apostrophe && d === 0x2019)) continue;
+      if (apostrophe && j + 1 < text.length && isWordChar(text.charCodeAt(j + 1))) continue;
+      close = j;
+      break;
+    }
+    if (close === -1) {
+      misses++;
+      i++;
+      continue;
+    }
+    spans.push([i, close]);
+    i = close + 1;
+  }
+  return spans;
+}
+
 /** The text backwards, keeping surrogate pairs whole. */
 function reverseText(text: string): string {
   let out = "";
@@ -435,11 +544,10 @@ export function createPromptInjectionLayer(input: unknown): Layer {
       const members = patterns.flatMap((p, i) => (wanted.includes(p.signal) ? [i] : []));
       found = {
         id: companionSets.size,
-        set: new RE2.Set(
+        sets: splitSets(
           members.map((i) => foldPattern(data.signals[i]!.pattern)),
-          "u",
+          members.map((i) => patterns[i]!.signal),
         ),
-        signalOf: members.map((i) => patterns[i]!.signal),
       };
       companionSets.set(key, found);
     }
@@ -496,7 +604,9 @@ export function createPromptInjectionLayer(input: unknown): Layer {
   /** Companion signals present in a window. */
   const scanWindow = (companions: Companions, subject: string): Uint8Array => {
     const signals = new Uint8Array(signalNames.length);
-    for (const k of companions.set.match(subject)) signals[companions.signalOf[k]!] = 1;
+    for (const part of companions.sets) {
+      for (const k of part.set.match(subject)) signals[part.signalOf[k]!] = 1;
+    }
     return signals;
   };
 
@@ -548,6 +658,50 @@ export function createPromptInjectionLayer(input: unknown): Layer {
     }
   };
 
+  const mention = data.mention;
+  const frameSet = new RE2.Set(mention.frame.map(foldPattern), "u");
+  const useSet = new RE2.Set(mention.use.map(foldPattern), "u");
+  const reportedSet = new RE2.Set(mention.reported.map(foldPattern), "u");
+  /** True when the text around a quoted phrase asks for it to be acted upon (then do it). */
+  const usedNear = (text: string, span: Span): boolean =>
+    useSet.test(text.slice(Math.max(0, span.start - mention.before), span.end + mention.before));
+  // Patterns of the signals whose reported or negated matches are blanked (overrides).
+  const reportedPatterns = mention.reportedSignals.flatMap((name) =>
+    patterns.flatMap((p, i) => (p.signal === signalIndex.get(name) && !p.local ? [i] : [])),
+  );
+  /** True when the words right before an anchor report or negate it instead of giving it. */
+  const reportedAt = (text: string, start: number): boolean =>
+    reportedSet.test(text.slice(Math.max(0, start - mention.reportedReach), start));
+  /**
+   * The text with quotations that are merely mentioned (framed as an example, a phrase to
+   * translate or classify, an attacker's payload) blanked out; null when there are none.
+   */
+  const maskMentions = (text: string, hits: Uint8Array): string | null => {
+    let out: string | null = null;
+    for (const [open, close] of quotedSpans(text, mention.maxSpans, mention.maxQuoteChars)) {
+      let from = Math.max(0, open - mention.before);
+      // The frame belongs to the same paragraph as the quotation.
+      const para = text.lastIndexOf("\n\n", open);
+      if (para >= from) from = para + 2;
+      const around = `${text.slice(from, open)} \n ${text.slice(close + 1, close + 1 + mention.after)}`;
+      if (!frameSet.test(around) || useSet.test(around)) continue;
+      const base: string = out ?? text;
+      out = base.slice(0, open + 1) + " ".repeat(close - open - 1) + base.slice(close);
+    }
+    // Overrides that are reported or negated ("e-mails that tell you to ignore …") go too.
+    for (const index of reportedPatterns) {
+      if (hits[index] !== 1) continue;
+      const spans: Span[] = [];
+      execAll(patterns[index]!.re, text, 0, text.length, spans, maxHits);
+      for (const span of spans) {
+        if (!reportedAt(text, span.start) || usedNear(text, span)) continue;
+        const base: string = out ?? text;
+        out = base.slice(0, span.start) + " ".repeat(span.end - span.start) + base.slice(span.end);
+      }
+    }
+    return out;
+  };
+
   /** Where a scope's combos apply: provenance of the text being judged. */
   type Scopes = Readonly<{ direct: boolean; untrusted: boolean }>;
 
@@ -596,7 +750,10 @@ export function createPromptInjectionLayer(input: unknown): Layer {
         if (hit !== null) break;
         if (matched[index] !== 1) continue;
         for (const span of spansOf(index)) {
-          if (combo.skipQuoted && isQuoted(text, span.start, span.end)) continue;
+          if (combo.skipQuoted) {
+            if (isQuoted(text, span.start, span.end) && !usedNear(text, span)) continue;
+            if (reportedAt(text, span.start) && !usedNear(text, span)) continue;
+          }
           if (!needsWindow) {
             hit = span;
             break;
@@ -627,7 +784,7 @@ export function createPromptInjectionLayer(input: unknown): Layer {
         evidence: evidenceOf(text.slice(hit.start, Math.max(hit.end, hit.start + 80))),
       });
     }
-    return present;
+    return scanned;
   };
 
   /** Rewritten views of the text, scanned again; a BLOCK in one becomes the view's finding. */
@@ -686,10 +843,22 @@ export function createPromptInjectionLayer(input: unknown): Layer {
       // An unknown action says nothing about where its text came from: judge it both ways.
       const unknown = facts.kind === "other" && !facts.sourceDeclared && !untrusted;
       const scopes: Scopes = { direct: !untrusted || unknown, untrusted: untrusted || unknown };
-      const present = analyze(all.norm, all.buf, scopes, found);
-      if (present === null) return done(found);
+      const base = found.length;
+      let text = all.norm;
+      let scanned = analyze(text, all.buf, scopes, found);
+      if (scanned === null) return done(found);
+      if (found.length > base && text.length <= maxViewChars) {
+        // Judged again without the quotations that are only talked about.
+        const masked = maskMentions(text, scanned.hits);
+        if (masked !== null) {
+          found.length = base;
+          text = masked;
+          scanned = analyze(text, Buffer.from(text), scopes, found);
+          if (scanned === null) return done(found);
+        }
+      }
       if (!found.some((f) => f.severity === "BLOCK"))
-        analyzeViews(all.norm, present, scopes, found);
+        analyzeViews(text, scanned.signals, scopes, found);
 
       if (found.length === 0) return done(found);
       const blocked = found.some((f) => f.severity === "BLOCK");

@@ -31,6 +31,8 @@ const DetectorSchema = z.strictObject({
   userGroup: z.number().int().min(1).optional(),
   hostGroup: z.number().int().min(1).optional(),
   keywordGroup: z.number().int().min(1).optional(),
+  /** The words between a key word and its value (`password for the staging db: …`). */
+  gapGroup: z.number().int().min(1).optional(),
   strength: StrengthSchema,
   minEntropy: z.number().min(0),
   /** Entropy is measured on the last N characters (webhook URLs carry their secret at the end). */
@@ -46,6 +48,7 @@ const DetectorSchema = z.strictObject({
       "generic_token",
       "generic_password",
       "keyword",
+      "prose_password",
       "basic_auth",
       "base64_text",
     ])
@@ -96,6 +99,12 @@ export const SinkDataSchema = z.strictObject({
   destinationParamKeys: z.array(z.string()).default([]),
   /** Params naming who receives or sees the payload (`cc`, `assignee`, `share_with`). */
   partyParamKeys: z.array(z.string()).default([]),
+  /** Params whose name alone says the payload goes to an outside party (`vendor: Acme`). */
+  outsidePartyParamKeys: z.array(z.string()).default([]),
+  /** Unknown tools whose name says they deal with an outside party (`create_vendor_ticket`). */
+  externalActionTokens: z.array(z.string()).default([]),
+  /** Hosts that by their name serve a public community (`community.`, `forum.`, `discuss.`). */
+  publicHostPattern: Re2PatternSchema.optional(),
   /** Free-mail providers: an address there belongs to a person outside the organisation. */
   freemailDomains: z.array(z.string()).default([]),
   /** Last labels that make `name.ext` a file name rather than a host (`report.csv`). */
@@ -162,6 +171,13 @@ export const SecretsDataSchema = RuleFileSchema.extend({
     realPasswordMinLength: z.number().int().positive().default(10),
     realPasswordMinClasses: z.number().int().min(1).max(4).default(3),
     realPasswordMinEntropy: z.number().default(3),
+    /**
+     * Words between "password" and a value in prose that say the value is something else (a
+     * policy, a hint, a user name, where the password is kept).
+     */
+    proseGapNoisePattern: Re2PatternSchema.optional(),
+    /** Words just before "password" that make it a shared one or an example (`guest wifi`). */
+    prosePrefixNoisePattern: Re2PatternSchema.optional(),
   }),
   authContextPattern: Re2PatternSchema,
   /**
@@ -451,6 +467,10 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
       ? null
       : new RE2(data.comparisonContextPattern, "u");
   const exampleClaims = data.placeholders.exampleClaims.map((m) => m.toLowerCase());
+  const gapNoise =
+    g.proseGapNoisePattern === undefined ? null : new RE2(g.proseGapNoisePattern, "u");
+  const prefixNoise =
+    g.prosePrefixNoisePattern === undefined ? null : new RE2(g.prosePrefixNoisePattern, "u");
   /** True when the key word at `index` is compared with the value (a query's WHERE clause). */
   const compared = (text: string, index: number): boolean =>
     comparison !== null && index > 0 && comparison.test(text.slice(Math.max(0, index - 40), index));
@@ -561,6 +581,31 @@ export function createSecretScanner(data: SecretsData): SecretScanner {
           if (value.length < g.tokenMinLength || classes < 2 || h < g.tokenMinEntropy) return null;
           strength = "medium";
         }
+        break;
+      }
+      case "prose_password": {
+        // A password told in a sentence ("the db password until Friday: …"): only a value that
+        // reads as a real password counts, and only if the words around it do not say otherwise.
+        const gap = spec.gapGroup === undefined ? "" : (match[spec.gapGroup] ?? "");
+        if (gapNoise !== null && gap !== "" && gapNoise.test(gap)) return null;
+        // The words just before the key word count too ("the guest wifi password is …").
+        if (prefixNoise !== null) {
+          const before = text.slice(Math.max(0, match.index - 24), match.index + 1);
+          if (before !== "" && prefixNoise.test(before)) return null;
+        }
+        if (value.length < g.passwordMinLength || charClasses(value) < g.passwordMinClasses)
+          return null;
+        const lower = value.toLowerCase();
+        if (trivial.has(lower) || hasMarker(lower, genericMarkers)) return null;
+        const first = value.charCodeAt(0);
+        if (first === 36 || first === 37 || first === 47 || first === 126 || first === 46)
+          return null;
+        // An address or a link is where to log in, not the password.
+        if (lower.includes("://") || (lower.includes("@") && lower.includes("."))) return null;
+        const h = shannonEntropy(value);
+        if (h < g.realPasswordMinEntropy) return null;
+        realPassword = value.length >= g.realPasswordMinLength;
+        strength = realPassword ? "medium" : "weak";
         break;
       }
       default:
@@ -763,6 +808,23 @@ const ACCESS_RANK: Readonly<Record<NonNullable<Access>, number>> = {
 const MAX_PARAM_NODES = 96;
 const MAX_PARAM_DEPTH = 4;
 const MAX_FLAG_VALUE = 64;
+const MAX_REMEMBERED_HOSTS = 512;
+
+const SHARED_CLASSIFIERS = new WeakMap<object, SinkClassifier>();
+
+/**
+ * One classifier per data file, shared by the layers built from it: the secrets and pii layers
+ * ask about the same request in turn, and the second answer comes from the first one's memo.
+ */
+export function sharedSinkClassifier(input: unknown, data: SinkData): SinkClassifier {
+  if (input === null || typeof input !== "object") return createSinkClassifier(data);
+  let classifier = SHARED_CLASSIFIERS.get(input);
+  if (classifier === undefined) {
+    classifier = createSinkClassifier(data);
+    SHARED_CLASSIFIERS.set(input, classifier);
+  }
+  return classifier;
+}
 
 /** Builds the function that says where a request's text goes (memoised for the last request). */
 export function createSinkClassifier(data: SinkData): SinkClassifier {
@@ -789,7 +851,17 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
     flagPatterns.push(pattern);
     flagAccess.push(access);
   }
-  const flags = flagPatterns.length === 0 ? null : new RE2.Set(flagPatterns, "u");
+  // All `key: value` pairs of a request are tried in one pass, one pair a line; most requests
+  // have no flag, and one plain RE2 answers that for a fraction of what a set costs.
+  const flags =
+    flagPatterns.length === 0
+      ? null
+      : new RE2.Set(
+          flagPatterns.map((p) => `(?m)${p}`),
+          "u",
+        );
+  const anyFlag =
+    flagPatterns.length === 0 ? null : new RE2(flagPatterns.map((p) => `(?m:${p})`).join("|"), "u");
   const publicPath = new RE2(data.publicPathPattern, "u");
   const storePath = new RE2(data.secretStorePathPattern, "u");
   const notePath = new RE2(data.notePathPattern, "u");
@@ -822,12 +894,33 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
     }
     return hosts;
   };
+  const publicHost =
+    data.publicHostPattern === undefined ? null : new RE2(data.publicHostPattern, "u");
+  // What a host is (public, inside, a secret store) depends on the host alone, and the same few
+  // hosts come back request after request: remembered, so each costs its RE2 calls once.
+  const HOST_PUBLIC = 1;
+  const HOST_INSIDE = 2;
+  const HOST_STORE = 4;
+  const hostClasses = new Map<string, number>();
+  const hostClass = (host: string): number => {
+    const known = hostClasses.get(host);
+    if (known !== undefined) return known;
+    let c = 0;
+    if (hostMatches(host, data.publicHosts) || publicHost?.test(host) === true) c |= HOST_PUBLIC;
+    if (internalHost?.test(host) === true) c |= HOST_INSIDE;
+    if (storeHost?.test(host) === true) c |= HOST_STORE;
+    if (hostClasses.size >= MAX_REMEMBERED_HOSTS) hostClasses.clear();
+    hostClasses.set(host, c);
+    return c;
+  };
   const anyPublic = (hosts: readonly string[]): boolean => {
-    for (const h of hosts) if (hostMatches(h, data.publicHosts)) return true;
+    for (const h of hosts) if ((hostClass(h) & HOST_PUBLIC) !== 0) return true;
     return false;
   };
-  const isInside = (host: string): boolean => internalHost?.test(host) === true;
+  const isInside = (host: string): boolean => (hostClass(host) & HOST_INSIDE) !== 0;
   const partyKeys = new Set(data.partyParamKeys.map((k) => k.toLowerCase()));
+  const outsideKeys = new Set(data.outsidePartyParamKeys.map((k) => k.toLowerCase()));
+  const externalTools = new Set(data.externalActionTokens);
   /** An address at a free-mail provider, or words naming an outside party (vendor, contractor). */
   const namesOutsider = (value: string): boolean => {
     if (value.length > 2048) return false;
@@ -902,6 +995,8 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
    */
   const paramFacts = (
     params: unknown,
+    /** Whether destinations and outside parties are wanted, or only the access flags. */
+    parties = true,
   ): { access: Access; destinations: string[]; outsideParty: boolean } => {
     let access: Access = null;
     let outsideParty = false;
@@ -911,6 +1006,7 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
     const stack: { value: unknown; key: string; depth: number }[] = [
       { value: params, key: "", depth: 0 },
     ];
+    let pairs = "";
     for (let n = 0; n < MAX_PARAM_NODES && stack.length > 0; n++) {
       const { value, key, depth } = stack.pop()!;
       if (value !== null && typeof value === "object") {
@@ -929,12 +1025,14 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
       }
       if (key === "") continue;
       const lowerKey = key.toLowerCase();
-      if (typeof value === "string" && destinationKeys.has(lowerKey)) {
+      if (parties && typeof value === "string" && destinationKeys.has(lowerKey)) {
         const host = destinationHost(value);
         if (host !== "") destinations.push(host);
       }
-      if (typeof value === "string" && !outsideParty && partyKeys.has(lowerKey))
-        outsideParty = namesOutsider(value);
+      if (parties && typeof value === "string" && !outsideParty) {
+        if (outsideKeys.has(lowerKey)) outsideParty = value.trim() !== "";
+        else if (partyKeys.has(lowerKey)) outsideParty = namesOutsider(value);
+      }
       if (flags === null) continue;
       const scalar =
         typeof value === "string"
@@ -945,9 +1043,12 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
             ? String(value)
             : null;
       if (scalar === null) continue;
-      const pair = `${lowerKey}: ${scalar}`;
-      if (!flags.test(pair)) continue;
-      for (const i of flags.match(pair)) {
+      // One pair a line: a value's own line breaks must not forge another pair.
+      const line = `${lowerKey}: ${scalar.includes("\n") ? scalar.replaceAll("\n", " ") : scalar}`;
+      pairs = pairs === "" ? line : `${pairs}\n${line}`;
+    }
+    if (flags !== null && pairs !== "" && anyFlag!.test(pairs)) {
+      for (const i of flags.match(pairs)) {
         const a = flagAccess[i]!;
         if (access === null || ACCESS_RANK[a] > ACCESS_RANK[access]) access = a;
       }
@@ -1009,8 +1110,13 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
       return info(kind, access === "internal" ? "external" : "public", hosts, false, true);
     }
     if (access === "public" || anyPublic(hosts)) return info(kind, "public", hosts, false, true);
+    // A target that names a public place (`…/discussions/`, `community forum`) publishes.
+    if (facts.target.buf.length > 0 && publicTarget.test(facts.target.buf))
+      return info(kind, "public", hosts, false, true);
     const namedOutside =
-      outsideParty || (facts.target.raw.length > 0 && namesOutsider(facts.target.norm));
+      outsideParty ||
+      hasToken(name, externalTools) ||
+      (facts.target.raw.length > 0 && namesOutsider(facts.target.norm));
     const sends = hasToken(name, outbound);
     if (hasToken(name, internalTools)) {
       // A ticket or a page is internal unless it is shared outside or pushed to an outside host.
@@ -1041,7 +1147,7 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
           hasToken(name, publicTools) ||
           (facts.target.buf.length > 0 && publicTarget.test(facts.target.buf)) ||
           anyPublic(hostsOf(facts, true)) ||
-          paramFacts(facts.params).access === "public";
+          paramFacts(facts.params, false).access === "public";
         return info(kind, isPublic ? "public" : "external", NONE, true, true);
       }
       case "http": {
@@ -1059,12 +1165,12 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
         const hosts = hostsOf(facts, true);
         let sink: Sink = anyPublic(hosts) ? "public" : "external";
         // `x-amz-acl: public-read` on a PUT publishes the object.
-        if (sendsBody && hasParams) sink = widen(sink, paramFacts(params).access);
+        if (sendsBody && hasParams) sink = widen(sink, paramFacts(params, false).access);
         let inside = hosts.length > 0;
         let vault = hosts.length > 0 && storeHost !== null;
         for (const h of hosts) {
           if (!isInside(h)) inside = false;
-          if (vault && !storeHost!.test(h)) vault = false;
+          if (vault && (hostClass(h) & HOST_STORE) === 0) vault = false;
         }
         if (!vault && inside && storeInternal !== null) {
           for (const u of facts.urls)
@@ -1152,7 +1258,7 @@ export function isProviderUse(hit: SecretHit, hosts: readonly string[]): boolean
 export function createSecretsLayer(input: unknown): Layer {
   const data = SecretsDataSchema.parse(input);
   const scanner = createSecretScanner(data);
-  const sinkOf = createSinkClassifier(data.sinks);
+  const sinkOf = sharedSinkClassifier(input, data.sinks);
   const rules = compileRules("secrets", data.rules);
   const severities = data.severities;
 
@@ -1189,9 +1295,11 @@ export function createSecretsLayer(input: unknown): Layer {
         // A secret handed to an internal service (a config API, a vault) stays inside: a note.
         let where: Sink | "unrelatedHost" =
           info.insideOnly && info.sink === "external" ? "note" : info.sink;
-        const leaving = where === "external" || where === "public";
+        // A real-looking password counts as much as a key once it leaves, or is written down in a
+        // note or a ticket for others to read; in local code or config it stays a weak signal.
+        const shared = where === "external" || where === "public" || where === "note";
         const strength: Strength =
-          hit.strength === "weak" && !hit.auth && (bundle || (leaving && hit.password === true))
+          hit.strength === "weak" && !hit.auth && (bundle || (shared && hit.password === true))
             ? "medium"
             : hit.strength;
         // A credential presented to the host being called (a header, `?api_key=`) is use, even

@@ -125,6 +125,8 @@ export const SqlDataSchema = RuleFileSchema.extend({
   codeParamKeys: Words,
   /** Parameters that carry SQL text in any tool (`{"sql": "DELETE …"}`). */
   sqlParamKeys: Words,
+  /** Words that run a string as SQL (`EXEC('…')`, `PREPARE s FROM '…'`): its literal is code. */
+  dynamicSqlWords: Words,
   /** Query documents (MongoDB-style operators) and the JavaScript some stores run. */
   nosql: z.strictObject({
     $comment: z.string().optional(),
@@ -210,6 +212,8 @@ type Tokens = {
   versioned: boolean;
   /** Stopped at the token bound before the end of the text. */
   truncated: boolean;
+  /** Some word was rebuilt across an inline comment. */
+  joined: boolean;
 };
 
 type TokenizeOptions = {
@@ -220,6 +224,8 @@ type TokenizeOptions = {
   /** Typographic quotes count as quotes (values only: some back-ends fold them). */
   foldQuotes: boolean;
   maxTokens: number;
+  /** Inline comments always separate words (`UNION/∗∗/SELECT` is two words). */
+  noJoin?: boolean;
 };
 
 const EMPTY_TOKENS: Tokens = {
@@ -228,6 +234,7 @@ const EMPTY_TOKENS: Tokens = {
   breakout: false,
   versioned: false,
   truncated: false,
+  joined: false,
 };
 
 function foldedQuote(c: number): number {
@@ -338,6 +345,7 @@ function tokenize(src: string, from: number, to: number, o: TokenizeOptions): To
   let versioned = false;
   let inVersioned = false;
   let lineHasCode = false;
+  let joined = false;
   if (o.quote !== 0) {
     // The value is assumed to sit inside a quoted literal of the host query: the text up to
     // the first matching quote is data, what follows is code.
@@ -441,7 +449,7 @@ function tokenize(src: string, from: number, to: number, o: TokenizeOptions): To
       let j = i + 1;
       while (j < to && isWordChar(src.charCodeAt(j))) j++;
       // Request text arrives normalised (lower case): no case folding here.
-      pushWord(toks, makeTok(T_WORD, i, j, src.slice(i, j)));
+      if (pushWord(toks, makeTok(T_WORD, i, j, src.slice(i, j)), o.noJoin === true)) joined = true;
       lineHasCode = true;
       i = j;
       continue;
@@ -465,14 +473,15 @@ function tokenize(src: string, from: number, to: number, o: TokenizeOptions): To
   }
   const code: Tok[] = [];
   for (const t of toks) if (t.type !== T_COMMENT) code.push(t);
-  return { toks, code, breakout, versioned, truncated: i < to };
+  return { toks, code, breakout, versioned, truncated: i < to, joined };
 }
 
 /**
  * Appends a word, joining it to what it touches: `a.b` and `master..x` become one qualified
- * name; `un/∗∗/ion` (a word, an inline comment, a word, no spaces) becomes `union`.
+ * name; `un/∗∗/ion` (a word, an inline comment, a word, no spaces) becomes `union` unless
+ * `noJoin` (then the comment is a space, as in most engines). Returns whether it so joined.
  */
-function pushWord(toks: Tok[], word: Tok): void {
+function pushWord(toks: Tok[], word: Tok, noJoin: boolean): boolean {
   const n = toks.length;
   const prev = toks[n - 1];
   if (prev !== undefined && prev.end === word.start) {
@@ -488,20 +497,21 @@ function pushWord(toks: Tok[], word: Tok): void {
         base.text = `${base.text}${dots}${word.text}`;
         base.end = word.end;
         toks.length = k + 1;
-        return;
+        return false;
       }
-    } else if (prev.type === T_COMMENT && !prev.open && prev.text === "") {
+    } else if (!noJoin && prev.type === T_COMMENT && !prev.open && prev.text === "") {
       const base = toks[n - 2];
       if (base !== undefined && base.type === T_WORD && base.end === prev.start) {
         base.text += word.text;
         base.end = word.end;
         base.split = true;
         toks.length = n - 1;
-        return;
+        return true;
       }
     }
   }
   toks.push(word);
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -692,6 +702,14 @@ const UPDATE_MODIFIERS = new Set(["only", "low_priority", "ignore", "top"]);
 const WHERE_END = new Set(["order", "limit", "returning", "group", "offset"]);
 const RANGE_OPS = new Set(["<", "<=", ">", ">="]);
 const ARITH_OPS = new Set(["+", "-", "*", "/", "%", "^", "&", "|", "||"]);
+const FILTER_OPS = new Map([
+  ["eq", "="],
+  ["ne", "<>"],
+  ["gt", ">"],
+  ["ge", ">="],
+  ["lt", "<"],
+  ["le", "<="],
+]);
 const LIKE_WORDS = new Set(["like", "ilike", "rlike", "regexp", "glob", "similar"]);
 const CMP_WORDS = new Set(["like", "rlike", "regexp", "is", "glob"]);
 
@@ -707,6 +725,7 @@ function isWord(t: Tok | undefined, w: string): boolean {
 class SqlJudge {
   readonly statementKeywords: ReadonlySet<string>;
   readonly reserved: ReadonlySet<string>;
+  readonly dynamicWords: ReadonlySet<string>;
   readonly clause: ReadonlySet<string>;
   readonly breakWords: ReadonlySet<string>;
   readonly timeSeq: readonly (readonly string[])[];
@@ -752,6 +771,7 @@ class SqlJudge {
     this.prefix3 = new Set(data.enumerationPrefixes.map((p) => p.slice(0, 3)));
     this.statementKeywords = new Set(data.statementKeywords);
     this.reserved = new Set(data.reservedWords);
+    this.dynamicWords = new Set(data.dynamicSqlWords);
     this.clause = new Set(data.clauseKeywords);
     this.breakWords = new Set(data.breakKeywords);
     this.timeSeq = data.timeSequences;
@@ -834,6 +854,10 @@ class SqlJudge {
     } else if (isWord(t, "not") && CMP_WORDS.has(code[k + 1]?.text ?? "")) {
       op = `not ${code[k + 1]!.text}`;
       k += 2;
+    } else if (t.type === T_WORD && FILTER_OPS.has(t.text)) {
+      // OData / SCIM filter languages spell comparisons as words: `1 eq 1`.
+      op = FILTER_OPS.get(t.text)!;
+      k++;
     } else {
       return null;
     }
@@ -1392,6 +1416,58 @@ class SqlJudge {
    * Prose that quotes a payload ("entering admin'-- bypasses the password"): several words
    * before the quote and a run of plain words after it. Injected values have a short prefix.
    */
+  /**
+   * Text of at least eight words, mostly ordinary words (not SQL keywords): a sentence, not
+   * a fragment of a query.
+   */
+  proseLiteral(text: string, from: number, to: number): boolean {
+    let words = 0;
+    let plain = 0;
+    let start = -1;
+    let letters = true;
+    for (let i = from; i <= to; i++) {
+      const c = i < to ? text.charCodeAt(i) : 32;
+      if (c === 32 || c === 9 || c === 10 || c === 13) {
+        if (start >= 0) {
+          words++;
+          let end = i;
+          while (end > start && isSentencePunct(text.charCodeAt(end - 1))) end--;
+          if (letters && end - start > 1 && !this.reserved.has(text.slice(start, end))) plain++;
+        }
+        start = -1;
+        letters = true;
+        continue;
+      }
+      if (start < 0) start = i;
+      if (!((c >= 97 && c <= 122) || c >= 0xc0 || c === 45 || isSentencePunct(c))) letters = false;
+    }
+    return words >= 8 && plain >= 6 && plain * 10 >= words * 6;
+  }
+
+  /**
+   * The text opens with four or more ordinary words (not SQL) before any code, or with two
+   * before a keyword ("how to union select …"): no numeric slot parses that.
+   */
+  proseLead(tk: Tokens): boolean {
+    let words = 0;
+    for (let k = 0; k < tk.toks.length && k < 24; k++) {
+      const t = tk.toks[k]!;
+      if (t.type === T_WORD) {
+        // Clause and statement words end the lead; `to`, `in`, `is`… are English too.
+        if (this.breakWords.has(t.text) || this.statementKeywords.has(t.text)) return words >= 2;
+        if (isPunct(tk.toks[k + 1], "(")) return false;
+        // A reserved word counts only after an ordinary one (`how to`, not `as alias`).
+        const plain = !this.reserved.has(t.text) || words > 0;
+        if (plain && t.text.length > 1 && ++words >= 4) return true;
+      } else if (t.type === T_PUNCT || (t.type === T_OP && t.text.length === 1 && t.text === ":")) {
+        if (t.text === ";" || t.text === "(" || t.text === ")") return false;
+      } else {
+        return false;
+      }
+    }
+    return false;
+  }
+
   quotedInProse(tk: Tokens): boolean {
     if (wordCount(tk.toks[0]!.text) < 2) return false;
     let run = 0;
@@ -1655,6 +1731,8 @@ class SqlJudge {
       case "truncate": {
         let j = s + 1;
         if (isWord(st[j], "table")) j++;
+        // Snowflake and others: TRUNCATE [TABLE] IF EXISTS t.
+        if (isWord(st[j], "if") && isWord(st[j + 1], "exists")) j += 2;
         if (isWord(st[j], "only")) j++;
         const n = this.namesAt(st, j);
         if (n === null || (strict && !this.endsOk(st, n.next))) return;
@@ -1843,9 +1921,36 @@ class SqlJudge {
       return isWord(t, "true") || (t.type === T_NUM && Number(t.text) !== 0);
     }
     const inner = atom.slice(a, b);
+    if (this.everyKey(inner)) return true;
     const cmp = this.compareAt(inner, 0);
     if (cmp === null || cmp.next !== inner.length) return false;
     return cmp.likeAll || ((cmp.constBoth || cmp.sameIdent) && cmp.truth === true);
+  }
+
+  /**
+   * `id > 0`, `id >= 0`, `id IS NOT NULL` on a table's own key column: every row has one, so
+   * the condition selects the whole table.
+   */
+  everyKey(atom: Tok[]): boolean {
+    const col = atom[0];
+    if (col?.type !== T_WORD) return false;
+    const name = col.text.slice(col.text.lastIndexOf(".") + 1);
+    if (!this.data.keyColumns.names.includes(name)) return false;
+    if (atom.length === 4) {
+      return isWord(atom[1], "is") && isWord(atom[2], "not") && isWord(atom[3], "null");
+    }
+    const op = atom[1];
+    if (op?.type !== T_OP || (op.text !== ">" && op.text !== ">=")) return false;
+    let k = 2;
+    let sign = 1;
+    if (atom[k]?.type === T_OP && atom[k]!.text === "-") {
+      sign = -1;
+      k++;
+    }
+    const v = atom[k];
+    if (v?.type !== T_NUM || k + 1 !== atom.length) return false;
+    const n = sign * Number(v.text);
+    return op.text === ">" ? n <= 0 : n <= 1;
   }
 
   ageBounded(cond: Tok[]): boolean {
@@ -1905,6 +2010,11 @@ function isDateText(text: string): boolean {
     if (i === 4 || i === 7 ? c !== 45 && c !== 47 : !isDigit(c)) return false;
   }
   return true;
+}
+
+/** `. , : ; ! ?` ending a word in a sentence. */
+function isSentencePunct(c: number): boolean {
+  return c === 46 || c === 44 || c === 58 || c === 59 || c === 33 || c === 63;
 }
 
 function startsWithAny(text: string, prefixes: readonly string[]): boolean {
@@ -2172,7 +2282,12 @@ class Scan {
     });
   }
 
-  opts(quote: number, plusSpace: boolean, foldQuotes: boolean, maxTokens = this.limits.maxTokens) {
+  opts(
+    quote: number,
+    plusSpace: boolean,
+    foldQuotes: boolean,
+    maxTokens = this.limits.maxTokens,
+  ): TokenizeOptions {
     return { quote, plusSpace, foldQuotes, maxTokens };
   }
 
@@ -2188,7 +2303,14 @@ class Scan {
     this.budget -= to - from;
     const judge = this.judge;
     const plain = tokenize(text, from, to, this.opts(0, plus, true));
-    report(judge.analyze(plain, mode), mode, text, this);
+    // A sentence that goes on to quote SQL ("the search box accepted 1 UNION SELECT …") is a
+    // syntax error in any numeric slot: only its quote-breakout readings below can run.
+    const lead = judge.proseLead(plain);
+    if (!lead) report(judge.analyze(plain, mode), mode, text, this);
+    // Words rebuilt across inline comments (UN/∗∗/ION) are one reading; most engines read
+    // the comment as a space (UNION/∗∗/SELECT): judge that reading too.
+    const spaced = plain.joined && !lead ? this.spaced(text, from, to, 0, plus) : null;
+    if (spaced !== null) report(judge.analyze(spaced, mode), mode, text, this);
     if (mode === "value") {
       const head = plain.code[0];
       if (head?.type === T_WORD && judge.statementKeywords.has(head.text)) {
@@ -2200,8 +2322,18 @@ class Scan {
       const variant = tokenize(text, from, to, this.opts(q, plus, true));
       if (variant.toks.length > 1 && !judge.quotedInProse(variant)) {
         report(judge.analyze(variant, mode), mode, text, this);
+        const alt = variant.joined ? this.spaced(text, from, to, q, plus) : null;
+        if (alt !== null) report(judge.analyze(alt, mode), mode, text, this);
       }
     }
+  }
+
+  /** The text tokenised again with inline comments read as spaces. */
+  spaced(text: string, from: number, to: number, quote: number, plus: boolean): Tokens {
+    this.budget -= to - from;
+    const o = this.opts(quote, plus, true);
+    o.noJoin = true;
+    return tokenize(text, from, to, o);
   }
 
   /** Path segments and query values of a URL, each a value. */
@@ -2262,13 +2394,27 @@ class Scan {
   judgeStatement(tk: Tokens, text: string, to: number): void {
     const judge = this.judge;
     report(judge.analyze(tk, "statement"), "statement", text, this);
+    if (tk.joined) {
+      const from = tk.toks[0]?.start ?? 0;
+      const o = this.opts(0, false, false);
+      o.noJoin = true;
+      this.budget -= to - from;
+      report(judge.analyze(tokenize(text, from, to, o), "statement"), "statement", text, this);
+    }
+    let dynamic = false;
     for (let k = 0; k < tk.code.length && !this.enough(to); k++) {
       const t = tk.code[k]!;
+      if (t.type === T_WORD && judge.dynamicWords.has(t.text)) dynamic = true;
       if (t.type !== T_STR || t.text.length < 2) continue;
       // A LIKE pattern is searched-for data, not code.
       const prev = tk.code[k - 1];
       if (prev?.type === T_WORD && LIKE_WORDS.has(prev.text)) continue;
-      this.value(text, t.start + 1, t.open ? t.end : t.end - 1, false, "literal");
+      const from = t.start + 1;
+      const end = t.open ? t.end : t.end - 1;
+      // A sentence stored as data (a knowledge-base article that quotes `' OR 1=1 --`)
+      // mentions SQL; only a string the statement runs (EXEC('…')) is code.
+      if (!dynamic && !t.open && judge.proseLiteral(text, from, end)) continue;
+      this.value(text, from, end, false, "literal");
     }
     judge.destructive(tk.code, text, this, false);
     // A string that never closes, or one glued to a word (`"x"="x` after `" or `), means
@@ -2682,8 +2828,14 @@ class StoreJudge {
     for (const op of ops) {
       if (this.wipeOps.has(op)) out.add("NOSQL_STORE_WIPE", op);
       else if (this.containerOps.has(op) && context && w.container) out.add("NOSQL_STORE_WIPE", op);
-      else if (!context || !(unfiltered || explicitAll)) continue;
-      else if (this.deleteOps.has(op)) out.add("NOSQL_UNBOUNDED_DELETE", op);
+      else if (!context) continue;
+      else if (!(unfiltered || explicitAll)) {
+        // A many-delete bounded by a range (`createdAt: {$lt: …}`) is a retention purge:
+        // like its SQL twin (DELETE … WHERE created_at < …) it deserves a look.
+        if (this.deleteOps.has(op) && w.operators.some((u) => NOSQL_RANGE_OPS.has(u.op))) {
+          out.add("SQL_BULK_DELETE", op);
+        }
+      } else if (this.deleteOps.has(op)) out.add("NOSQL_UNBOUNDED_DELETE", op);
       else if (this.updateOps.has(op)) out.add("NOSQL_UNBOUNDED_UPDATE", op);
       // `delete` / `remove` / `update` name a single-record call too: only an explicit empty
       // filter makes them mass operations.
@@ -2820,6 +2972,9 @@ function opName(key: string): string {
   while (s < key.length && (key.charCodeAt(s) === 36 || key.charCodeAt(s) === 95)) s++;
   return keyOf(key.slice(s));
 }
+
+/** Range operators of query documents, as `opName` spells them. */
+const NOSQL_RANGE_OPS = new Set(["lt", "lte", "gt", "gte", "before", "after", "olderthan"]);
 
 /** `password: {$ne: null}` for evidence. */
 function useEvidence(u: OperatorUse): string {

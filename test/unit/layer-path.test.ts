@@ -737,6 +737,242 @@ describe("layer > path", () => {
     });
   });
 
+  describe("commands given as argument arrays or to unknown tools", () => {
+    test("BLOCKs a secret read when the command is split into a program and an argument array", () => {
+      expectCode(
+        { action: "run_command", params: { cmd: "tail", args: ["-n", "5", "/etc/shadow"] } },
+        "SENSITIVE_FILE_ACCOUNTS",
+      );
+      expectCode(
+        { action: "exec", params: { argv: ["/usr/bin/head", "/home/ci/.ssh/id_ecdsa"] } },
+        "SENSITIVE_FILE_SSH",
+      );
+      expectCode(
+        {
+          action: "launch_process",
+          params: { program: "type", arguments: ["%USERPROFILE%\\.aws\\credentials"] },
+        },
+        "SENSITIVE_FILE_CLOUD_CREDENTIALS",
+      );
+    });
+
+    test("BLOCKs a registry hive save whose words arrive as array elements", () => {
+      expectCode(
+        {
+          action: "shell",
+          params: { command: "reg.exe", args: ["save", "HKLM\\SECURITY", "D:\\out\\sec.bin"] },
+        },
+        "SENSITIVE_FILE_HIVE_DUMP",
+      );
+    });
+
+    test("BLOCKs a secret read through a remote or container execution tool", () => {
+      expectSeverity(
+        {
+          action: "pod_exec",
+          params: {
+            namespace: "prod",
+            command: ["sh", "-c", "cat /run/secrets/kubernetes.io/serviceaccount/token"],
+          },
+        },
+        "BLOCK",
+      );
+      expectSeverity(
+        { action: "ssh_run", params: { host: "jump", cmd: "sudo less /etc/gshadow" } },
+        "BLOCK",
+      );
+      expectSeverity(
+        { action: "winrm_exec", target: "dc01", content: "type C:\\Windows\\NTDS\\ntds.dit" },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs a ticket or incident tool that quotes the command an attacker ran", () => {
+      expectSeverity(
+        {
+          action: "create_ticket",
+          params: { title: "Intrusion on web1", command: "cat /etc/shadow" },
+        },
+        "ALLOW",
+      );
+      expectSeverity(
+        { action: "remote_exec_log_review", params: { command: "cat /etc/shadow" } },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs ordinary argument arrays and remote commands", () => {
+      expectSeverity(
+        { action: "run_command", params: { cmd: "grep", args: ["-rn", "TODO", "src/"] } },
+        "ALLOW",
+      );
+      expectSeverity(
+        { action: "exec", params: { argv: ["ls", "-la", "/home/dev/.ssh"] } },
+        "ALLOW",
+      );
+      expectSeverity(
+        {
+          action: "ssh_exec",
+          params: { host: "web1", command: "journalctl -u nginx --since today" },
+        },
+        "ALLOW",
+      );
+      expectSeverity({ action: "container_exec", params: { cmd: "cat /etc/os-release" } }, "ALLOW");
+    });
+  });
+
+  describe("browser and package credentials read from code or SQL", () => {
+    test("BLOCKs code whose path literal with spaces names a browser password store", () => {
+      expectSeverity(
+        {
+          action: "code_exec",
+          params: {
+            code: "db = Path.home() / 'x'\nshutil.copyfile('/Users/amy/Library/Application Support/Microsoft Edge/Default/Login Data', 'out.db')",
+          },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a query of the saved-password or cookie tables of a browser database", () => {
+      expectCode(
+        {
+          action: "sql_query",
+          content: "select signon_realm, username_value, password_value from logins",
+        },
+        "SENSITIVE_FILE_BROWSER_SECRETS",
+      );
+      expectCode(
+        {
+          action: "code_exec",
+          params: { code: "cur.execute('SELECT host, name, value FROM moz_cookies')" },
+        },
+        "SENSITIVE_FILE_BROWSER_SECRETS",
+      );
+    });
+
+    test("BLOCKs SQL that attaches or copies a credential file from the server's disk", () => {
+      expectSeverity({ action: "sql_query", content: "COPY t FROM '/root/.pgpass'" }, "BLOCK");
+      expectSeverity(
+        {
+          action: "run_sql",
+          content: "ATTACH DATABASE '/home/x/.mozilla/firefox/ab12.default/places.sqlite' AS p",
+        },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs code that joins the home directory with a registry token file", () => {
+      expectCode(
+        {
+          action: "code_exec",
+          params: { code: "open(os.path.expanduser('~') + '/.pypirc').read()" },
+        },
+        "SENSITIVE_FILE_CODE_JOIN",
+      );
+    });
+
+    test("BLOCKs a PowerShell or cmd search for credential file names", () => {
+      expectCode(
+        shell("gci C:\\Users -Recurse -Include *.kdbx -ErrorAction SilentlyContinue"),
+        "SENSITIVE_FILE_HUNT",
+      );
+      expectCode(shell("where /r C:\\ id_rsa"), "SENSITIVE_FILE_HUNT");
+    });
+
+    test("ALLOWs SQL that only stores a description of the technique inside a string literal", () => {
+      expectSeverity(
+        {
+          action: "sql_query",
+          content:
+            "INSERT INTO kb (body) VALUES ('Stealers run select password_value from logins on the copied file.')",
+        },
+        "ALLOW",
+      );
+      expectSeverity(
+        {
+          action: "sql_query",
+          content: "INSERT INTO kb (body) VALUES ('Block COPY t FROM ''/etc/shadow'' by role.')",
+        },
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs ordinary queries of a logins table and ordinary file imports", () => {
+      expectSeverity(
+        { action: "sql_query", content: "SELECT user_id, COUNT(*) FROM logins GROUP BY user_id" },
+        "ALLOW",
+      );
+      expectSeverity(
+        { action: "sql_query", content: "COPY events FROM '/data/exports/events.csv' CSV" },
+        "ALLOW",
+      );
+      expectSeverity(
+        { action: "code_exec", params: { code: "open('reports/Q3 summary/notes.txt').read()" } },
+        "ALLOW",
+      );
+      expectSeverity(shell("Get-ChildItem -Recurse -Include *.cs,*.csproj"), "ALLOW");
+    });
+  });
+
+  describe("bulk collection and file searches", () => {
+    test("BLOCKs a tool that archives, uploads or backs up a whole credential directory", () => {
+      expectSeverity({ action: "tar_folder", params: { path: "/home/ops/.kube" } }, "BLOCK");
+      expectSeverity(
+        { action: "upload_dir", params: { dir: "~/.gnupg", to: "drive://x" } },
+        "BLOCK",
+      );
+    });
+
+    test("only WARNs when a tool merely lists a credential directory", () => {
+      expectSeverity({ action: "list_directory", params: { path: "/home/ops/.kube" } }, "WARN");
+    });
+
+    test("BLOCKs a file search from the machine or home root for a credential file name", () => {
+      expectCode(
+        { action: "find_files", params: { root: "/", name: "wallet.dat" } },
+        "SENSITIVE_FILE_CREDENTIAL_STORE",
+      );
+      expectSeverity(
+        { action: "search_files", params: { base: "~", pattern: "id_ed25519" } },
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs searches inside a project or for ordinary names", () => {
+      expectSeverity({ action: "find_files", params: { root: "./app", name: "id_rsa" } }, "ALLOW");
+      expectSeverity(
+        { action: "search_files", params: { dir: "/", pattern: "docker-compose.yml" } },
+        "ALLOW",
+      );
+      expectSeverity({ action: "web_search", params: { query: "identity", region: "/" } }, "ALLOW");
+    });
+  });
+
+  describe("confined tools", () => {
+    test("BLOCKs a parameter that climbs out of the root the request declares", () => {
+      expectCode(
+        {
+          action: "export_rows",
+          params: { base_dir: "/srv/tenants/t-17", file: "../t-18/ledger.csv" },
+        },
+        "PATH_TRAVERSAL",
+      );
+    });
+
+    test("BLOCKs a one-level climb in a tool named as a directory or file tool", () => {
+      expectCode({ action: "dir_tree", params: { subpath: "../../other-team" } }, "PATH_TRAVERSAL");
+    });
+
+    test("keeps a climb inside the root, and the root itself, below BLOCK", () => {
+      expectSeverity(
+        { action: "list_directory", params: { root: "/data/a", subdir: "x/../y" } },
+        "ALLOW",
+      );
+      expectSeverity({ action: "build_docs", params: { root: "../docs" } }, "WARN");
+    });
+  });
+
   test("reads a command substitution or variable inside a path as a wildcard", () => {
     expectSeverity(shell("cat /proc/$(pgrep -f api | head -1)/environ"), "BLOCK");
     expectSeverity(shell("cat /proc/`pidof nginx`/environ"), "BLOCK");

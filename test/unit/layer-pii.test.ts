@@ -221,6 +221,86 @@ describe("layer > pii", () => {
     });
   });
 
+  describe("lists of accounts", () => {
+    /** A valid IBAN for a country and BBAN: the check digits computed as ISO 13616 says. */
+    function ibanFor(country: string, bban: string): string {
+      const digits = `${bban}${country}00`.replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55));
+      let rem = 0;
+      for (const d of digits) rem = (rem * 10 + Number(d)) % 97;
+      const check = String(98 - rem).padStart(2, "0");
+      return `${country}${check}${bban}`.replace(/(.{4})/g, "$1 ").trim();
+    }
+    const accounts = [
+      ibanFor("DE", "370400440532013000"),
+      ibanFor("DE", "500105175407324931"),
+      ibanFor("DE", "100500000024290661"),
+    ];
+
+    test("BLOCKs staff bank details for payroll even when a word in the text contains 'rechnung'", () => {
+      const body = `Bankverbindungen für die Lohnabrechnung:\nA. Krause - ${accounts[0]}\nB. Yilmaz - ${accounts[1]}\nC. Weber - ${accounts[2]}`;
+      expectVerdict(
+        { action: "send_email", target: "lohnbuero.extern@gmail.com", content: body },
+        "BLOCK",
+      );
+    });
+
+    test("a text calling itself an invoice does not excuse a list of three accounts", () => {
+      const body = `Invoice refunds to process:\n${accounts.join("\n")}`;
+      expectVerdict(email(body), "BLOCK");
+    });
+
+    test("ALLOWs an invoice giving its issuer's one or two accounts", () => {
+      expectVerdict(email(`Rechnung 2024-17: bitte überweisen Sie auf ${accounts[0]}.`), "ALLOW");
+      expectVerdict(
+        email(`Invoice 88: pay to ${accounts[0]} (EUR) or ${accounts[1]} (second account).`),
+        "ALLOW",
+      );
+    });
+  });
+
+  describe("identifiers named by a table's header", () => {
+    const csv = (body: string): ProtectRequest => ({
+      action: "http_request",
+      target: "https://import.crm-vendor.example/v1/upload",
+      params: { method: "POST", body },
+    });
+
+    test("BLOCKs a column of bare SSNs and one of routing numbers under their headers", () => {
+      expectVerdict(
+        csv("employee,ssn,salary\nJ. Park,219457781,81000\nL. Soto,402118765,77000"),
+        "BLOCK",
+      );
+      expectVerdict(
+        email(
+          "employee;routing;account\nJ. Park;021000021;4839201145\nL. Soto;011000015;9920114477",
+        ),
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs SSNs listed after a plural key word", () => {
+      expectVerdict(email("SSNs for the background checks: 219457781, 402118765"), "BLOCK");
+    });
+
+    test("BLOCKs a contact table posted as a body param, header and all", () => {
+      expectVerdict(
+        csv(
+          "name,email,phone\nAnna Roth,anna.roth@web.de,+49 151 2345 6789\nBen Ode,ben.ode@gmail.com,+49 160 9876 5432\nCleo Fix,cleo.fix@gmx.de,+49 170 1122 3344",
+        ),
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs tables whose numbers fail the column's check or whose column is something else", () => {
+      expectVerdict(
+        csv("employee,ssn\nJ. Park,000123456\nL. Soto,666123456\nM. Ito,912345678"),
+        "ALLOW",
+      );
+      expectVerdict(csv("x,sin,cos\n0.5,0.479,0.878\n1.0,0.841,0.540"), "ALLOW");
+      expectVerdict(csv("order,amount\n219457781,120\n402118765,80"), "ALLOW");
+    });
+  });
+
   describe("national identifiers", () => {
     const cases: readonly (readonly [string, string])[] = [
       ["a US SSN", "Employee Ana Ruiz, SSN 219-45-7781"],

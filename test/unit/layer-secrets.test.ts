@@ -691,6 +691,116 @@ describe("layer > secrets", () => {
     });
   });
 
+  describe("passwords told in a sentence", () => {
+    const pw = `${fake(6, ALNUM, 301)}!${fake(2, "0123456789", 302)}${fake(5, ALNUM, 303)}`;
+    const note = (body: string): ProtectRequest => ({
+      action: "confluence_add_comment",
+      params: { page: "Runbook", visibility: "internal", body },
+    });
+
+    test("WARNs on a password given in prose in an internal comment", () => {
+      expectVerdict(
+        note(`The bastion password until the reset next week: ${pw} (user ops)`),
+        "WARN",
+      );
+      expectVerdict(note(`db password is ${pw}`), "WARN");
+    });
+
+    test("BLOCKs a password given in prose sent outside, in several languages", () => {
+      for (const sentence of [
+        `Das Passwort für den Testserver lautet ${pw}, bitte vertraulich behandeln.`,
+        `le mot de passe du compte admin est ${pw}`,
+        `la contraseña del router es ${pw}`,
+        `The new passphrase for the backup archive is now ${pw}.`,
+      ]) {
+        expectVerdict(email(sentence), "BLOCK");
+      }
+    });
+
+    test("BLOCKs a password right after the word, a user/password pair and short key names", () => {
+      for (const text of [
+        `login: deploy, password ${pw}`,
+        `creds for the staging box are admin / ${pw}, don't share`,
+        `Zugangsdaten: backup-svc / ${pw}`,
+        `DB_PASS=${pw}`,
+        `smtp.pw: ${pw}`,
+        `ssh root@203.0.113.7 (pw: ${pw})`,
+      ]) {
+        expectVerdict(email(text), "BLOCK");
+      }
+    });
+
+    test("ALLOWs look-alikes of those shapes", () => {
+      for (const text of [
+        "password reset 2FA codes are sent by SMS",
+        "Login: support / Dashboard",
+        "bypass: true",
+        "the pass rate: 98.5%",
+        "credentials are rotated / audited monthly",
+      ]) {
+        expectVerdict(email(text), "ALLOW");
+      }
+    });
+
+    test("ALLOWs prose about passwords that holds none", () => {
+      for (const sentence of [
+        "Password policy: Minimum12Chars! and one symbol required.",
+        "Your password expires on Wednesday: change it at https://id.example.org/reset",
+        "The password is stored in Vault: secret/data/prod/db",
+        "Password reset for user: Jane.Doe42 was completed.",
+        "The guest wifi password is Summer2024! for visitors.",
+        "Forgot password? Contact: helpdesk@example.org",
+        "the password is correct, the account was locked.",
+        "Password must contain: Upper-Lower-Digit",
+      ]) {
+        expectVerdict(email(sentence), "ALLOW");
+      }
+    });
+  });
+
+  describe("outside parties and public places named by unknown tools", () => {
+    const key = githubToken("ghp_", 311);
+
+    test("BLOCKs a support ticket filed with a named vendor", () => {
+      expectVerdict(
+        {
+          action: "create_support_ticket",
+          params: { vendor: "Monitoring SaaS", subject: "Integration", body: `token: ${key}` },
+        },
+        "BLOCK",
+      );
+      // The same ticket kept in the internal helpdesk only WARNs.
+      expectVerdict(
+        {
+          action: "create_support_ticket",
+          params: { subject: "Integration", body: `token: ${key}` },
+        },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs a tool whose name says it deals with a vendor or partner", () => {
+      expectVerdict(
+        { action: "vendor_portal_message", params: { body: `use ${key} for the sync` } },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs a discussion or community post on a public hub as a public exposure", () => {
+      for (const request of [
+        { action: "hf_create_discussion", params: { repo: "org/model", body: `token ${key}` } },
+        { action: "create_thread", target: "community.example.org/t/help", content: `${key}` },
+        { action: "add_reply", params: { site: "forum.example.net", body: `my token ${key}` } },
+      ] as ProtectRequest[]) {
+        assert.deepEqual(
+          codesOf(layer(), request),
+          ["SECRET_PUBLIC_EXPOSURE"],
+          JSON.stringify(request),
+        );
+      }
+    });
+  });
+
   test("stays linear on 64 KB of near-misses", () => {
     const piece = "ghp_ sk_live_ AKIA -----BEGIN eyJhbGciOi password= xoxb- ";
     const content = piece.repeat(Math.ceil(65_536 / piece.length)).slice(0, 65_536);

@@ -786,6 +786,123 @@ describe("layer > sql", () => {
     });
   });
 
+  describe("inline comments used as spaces", () => {
+    test("BLOCKs UNION/**/SELECT whose keywords are separated only by comments", () => {
+      expectCode(
+        arg("3/**/UNION/**/SELECT/**/login,pass/**/FROM/**/staff--"),
+        "SQL_UNION_INJECTION",
+      );
+      expectCode(
+        url("id=9/*a*/union/*b*/select/*c*/secret/*d*/from/*e*/vault"),
+        "SQL_UNION_INJECTION",
+      );
+      expectCode(
+        sql("SELECT sku FROM items WHERE id = 4/**/UNION/**/SELECT/**/pin/**/FROM/**/cards"),
+        "SQL_UNION_INJECTION",
+      );
+    });
+
+    test("BLOCKs a quote breakout whose condition is spaced by comments", () => {
+      expectCode(arg("bob'/**/OR/**/5>2/**/#"), "SQL_TAUTOLOGY");
+    });
+
+    test("still BLOCKs a keyword split by a comment (UN/**/ION)", () => {
+      expectVerdict(arg("1 UN/**/ION SEL/**/ECT passwd FROM accounts"), "BLOCK");
+    });
+
+    test("ALLOWs a query with an ordinary block comment", () => {
+      expectVerdict(sql("SELECT /* hot path */ id, title FROM posts WHERE id = 3"), "ALLOW");
+    });
+  });
+
+  describe("mention vs use", () => {
+    test("ALLOWs a stored article whose literal quotes an injection", () => {
+      expectVerdict(
+        sql(
+          "INSERT INTO guides (title, body) VALUES ('Input handling', 'Never concatenate: a value like '' OR 7=7 -- turns the filter off for every row, so bind it.')",
+        ),
+        "ALLOW",
+      );
+      expectVerdict(
+        sql(
+          "UPDATE faq SET answer = 'Operators sometimes run TRUNCATE TABLE scratch_rows; at night once the export job has finished successfully.' WHERE id = 14",
+        ),
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs the same literal when the statement executes it", () => {
+      expectVerdict(
+        sql(
+          "EXECUTE('SELECT * FROM staff WHERE nick = '''' OR 7=7 -- so that every single row comes back to us')",
+        ),
+        "BLOCK",
+      );
+    });
+
+    test("ALLOWs a ticket or chat message that describes a payload in a sentence", () => {
+      expectVerdict(
+        {
+          action: "open_incident",
+          params: {
+            body: "Scanner traffic today: the id field received 2 UNION SELECT name, hash FROM admins and was rejected by validation.",
+          },
+        },
+        "ALLOW",
+      );
+      expectVerdict(arg("how do I union select rows from two tables in mysql"), "ALLOW");
+    });
+
+    test("BLOCKs a payload in a ticket field when it stands alone", () => {
+      expectVerdict(
+        { action: "open_incident", params: { body: "zz' UNION SELECT name, hash FROM admins--" } },
+        "BLOCK",
+      );
+    });
+  });
+
+  describe("filter languages and store deletes", () => {
+    test("BLOCKs an always-true OData / SCIM condition", () => {
+      expectCode(arg("title eq 'q' or 2 eq 2"), "SQL_TAUTOLOGY");
+      expectVerdict(arg("status eq 'open' and priority gt 2"), "ALLOW");
+    });
+
+    test("BLOCKs TRUNCATE TABLE IF EXISTS", () => {
+      expectCode(sql("TRUNCATE TABLE IF EXISTS billing.ledger_entries"), "SQL_TRUNCATE");
+    });
+
+    test("WARNs a many-delete bounded by a date range and ALLOWs one by key", () => {
+      const del = (filter: unknown): ProtectRequest => ({
+        action: "mongo_delete_many",
+        params: { database: "shop", collection: "audit", filter },
+      });
+      expectCode(del({ at: { $lt: "2022-12-31" } }), "SQL_BULK_DELETE");
+      expectVerdict(del({ orderId: "o-5531" }), "ALLOW");
+    });
+  });
+
+  describe("conditions that select every row and framework wipes", () => {
+    test("BLOCKs a delete or update whose only condition every key satisfies", () => {
+      expectCode(sql("DELETE FROM receipts WHERE id > 0"), "SQL_UNBOUNDED_DELETE");
+      expectCode(sql("UPDATE plans SET price = 0 WHERE pk IS NOT NULL"), "SQL_UNBOUNDED_UPDATE");
+      expectVerdict(sql("DELETE FROM receipts WHERE id > 900 AND batch = 4"), "ALLOW");
+      expectVerdict(sql("DELETE FROM receipts WHERE voided_at IS NOT NULL"), "ALLOW");
+    });
+
+    test("BLOCKs framework commands that wipe a database without their safety prompt", () => {
+      const sh = (target: string): ProtectRequest => ({ action: "shell_exec", target });
+      expectCode(sh("pnpm prisma migrate reset -f"), "SQL_DROP_DATABASE");
+      expectCode(sh("php artisan db:wipe --force"), "SQL_DROP_DATABASE");
+      expectCode(sh("python3 manage.py flush --no-input"), "SQL_DROP_DATABASE");
+      expectCode(
+        sh("bin/rails db:purge DISABLE_DATABASE_ENVIRONMENT_CHECK=1"),
+        "SQL_DROP_DATABASE",
+      );
+      expectVerdict(sh("python3 manage.py migrate --no-input"), "ALLOW");
+      expectVerdict(sh("php artisan migrate --force"), "ALLOW");
+    });
+  });
+
   test("the pipeline BLOCKs an injection and ALLOWs the same query done right", () => {
     assert.equal(verdictOf(quoted("' OR '2'='2")), "BLOCK");
     assert.equal(verdictOf(quoted("kate.smith")), "ALLOW");
