@@ -104,6 +104,11 @@ export const CommandDataSchema = RuleFileSchema.extend({
     /** Param keys holding the question. */
     keys: z.array(z.string().min(1)).min(1),
   }),
+  /**
+   * Words of an unknown action's name that say its content is installed or run (crontab_edit,
+   * schedule_job, run_snippet): that content is judged by the rules for written code.
+   */
+  runContentTokens: z.array(z.string().regex(/^[a-z0-9]+$/)).min(1),
   /** An encoded PowerShell command is judged by its decoded script, not by the encoding. */
   encodedCommand: z.strictObject({
     /** The rule that finds `-EncodedCommand <base64>`. */
@@ -217,6 +222,12 @@ function arrayOf(path: string): string | null {
 
 type Argv = { key: string; raw: string[]; norm: string[] };
 
+/** A param value and its key, judged in one scope. */
+type Item = Readonly<{ view: TextView; key: string | null }>;
+/** From this many values on, a scope's values are prefiltered joined (see scanMany). */
+const JOIN_MIN_VALUES = 12;
+const SPLIT_MESSAGE = "A command name is broken up with quotes or backslashes to evade filters";
+
 /** A quoted span longer than this is not a quotation (an unbalanced quote). */
 const MAX_QUOTE_CHARS = 600;
 /** Words outside the quotes that make a text prose about what it quotes. */
@@ -278,6 +289,21 @@ export function outsideQuotes(text: string): string | null {
   return words >= MIN_PROSE_WORDS ? out : null;
 }
 
+/** Code punctuation that prose outside its quotes hardly uses. */
+const CODE_MARKS = new Set([";", "(", ")", "{", "}", "=", "|", "&", "<", ">", "$", "[", "]"]);
+/** More code punctuation than this outside the quotes: the text is code, not prose. */
+const MAX_PROSE_MARKS = 3;
+
+/** True when text (already without its quoted spans) reads as prose rather than code. */
+function isProse(text: string): boolean {
+  let marks = 0;
+  for (const c of text) if (CODE_MARKS.has(c) && ++marks > MAX_PROSE_MARKS) return false;
+  return true;
+}
+
+/** Scopes the content of an unknown tool that runs it is judged in (a script, code). */
+const RUN_SCOPES: readonly Scope[] = ["script", "code", "written"];
+
 /** The words of an action name, split at anything but a lower-case letter or a digit. */
 export function wordsOfName(name: string): string[] {
   const words: string[] = [];
@@ -329,8 +355,19 @@ export function createCommandLayer(input: unknown): Layer {
     }
   }
   const groups = new Map<string, readonly ScopeGroup[]>();
+  // The same rules in multi-line mode, for many param values joined by newlines: `^` and `$`
+  // then also match at each value's edges, so whatever matches one value matches the join.
+  const joinedGroups = new Map<string, readonly ScopeGroup[]>();
   for (const [key, bucket] of byScope) {
     groups.set(key, buildSets(bucket.patterns, bucket.rules, key));
+    joinedGroups.set(
+      key,
+      buildSets(
+        bucket.patterns.map((p) => `(?m)${p}`),
+        bucket.rules,
+        `${key}:joined`,
+      ),
+    );
   }
   const rawGroups = new Map<Scope, readonly ScopeGroup[]>();
   for (const scope of SCOPES) {
@@ -376,6 +413,7 @@ export function createCommandLayer(input: unknown): Layer {
   );
   const webTokens = new Set(data.webQuery.actionTokens);
   const webKeys = new Set(data.webQuery.keys.map((k) => k.toLowerCase()));
+  const runContentTokens = new Set(data.runContentTokens);
   const encodedRule = data.encodedCommand.rule;
   const harmlessScript = compile(data.encodedCommand.harmlessScript, "encodedCommand");
   const hijackValue = compile(
@@ -412,16 +450,7 @@ export function createCommandLayer(input: unknown): Layer {
       if (!group.set.test(subject)) continue;
       for (const index of group.set.match(subject)) {
         const rule = group.rules[index]!;
-        const spec = rule.spec;
-        if (listKey && spec.skipListKeys === true) continue;
-        if (rule.skip?.test(subject)) continue;
-        const match = typeof subject === "string" ? rule.re.exec(subject) : rule.re.exec(subject);
-        const text = match === null ? "" : String(match[0]);
-        if (spec.severity === "BLOCK" && rule.downgrade?.test(subject)) {
-          push(found, spec.id, "WARN", Math.min(spec.confidence, 0.6), spec.message, text);
-        } else {
-          push(found, spec.id, spec.severity, spec.confidence, spec.message, text);
-        }
+        if (!hasCode(found, rule.spec.id)) runRule(rule, subject, listKey, found);
       }
     }
   }
@@ -443,14 +472,87 @@ export function createCommandLayer(input: unknown): Layer {
         "CMD_SPLIT_OBFUSCATION",
         "BLOCK",
         0.85,
-        "A command name is broken up with quotes or backslashes to evade filters",
+        SPLIT_MESSAGE,
         match === null ? "" : String(match[0]),
       );
     }
   }
 
+  /** One rule on one text; true when it produced (or had already produced) its finding. */
+  function runRule(
+    rule: CompiledRule,
+    subject: Buffer | string,
+    listKey: boolean,
+    found: Finding[],
+  ): boolean {
+    const spec = rule.spec;
+    if (listKey && spec.skipListKeys === true) return false;
+    const match = typeof subject === "string" ? rule.re.exec(subject) : rule.re.exec(subject);
+    if (match === null || rule.skip?.test(subject)) return false;
+    const text = String(match[0]);
+    if (spec.severity === "BLOCK" && rule.downgrade?.test(subject)) {
+      push(found, spec.id, "WARN", Math.min(spec.confidence, 0.6), spec.message, text);
+    } else {
+      push(found, spec.id, spec.severity, spec.confidence, spec.message, text);
+    }
+    return true;
+  }
+
+  function hasCode(found: readonly Finding[], code: string): boolean {
+    for (const f of found) if (f.code === code) return true;
+    return false;
+  }
+
+  /**
+   * Many values, one scope. Judged one by one, 1,500 params cost 1,500 passes of every set
+   * (hostile input), so the values are joined by newlines and the multi-line sets tell in one
+   * pass which rules can match anywhere. Only those rules then run over the values, in order,
+   * until one value really matches (a join can create matches across two values: each
+   * candidate is confirmed on a single value). Same findings as judging each value alone.
+   */
+  function scanMany(scope: Scope, items: readonly Item[], found: Finding[]): void {
+    if (items.length < JOIN_MIN_VALUES) {
+      for (const it of items) scan(scope, it.view, it.key, found);
+      return;
+    }
+    const listKey = items.map((it) => it.key !== null && listKeys.has(it.key.toLowerCase()));
+    const confirm = (rule: CompiledRule, raw: boolean) => {
+      if (hasCode(found, rule.spec.id)) return;
+      for (let i = 0; i < items.length; i++) {
+        const view = items[i]!.view;
+        if (view.buf.length === 0) continue;
+        if (raw && !view.raw.includes("\\")) continue;
+        if (runRule(rule, raw ? view.raw : view.buf, listKey[i]!, found)) return;
+      }
+    };
+    const joined = Buffer.from(items.map((it) => it.view.norm).join("\n"));
+    for (const group of joinedGroups.get(scope) ?? NO_GROUPS) {
+      for (const index of group.set.match(joined)) confirm(group.rules[index]!, false);
+    }
+    const rawItems = items.filter((it) => it.view.raw.includes("\\"));
+    if (rawItems.length > 0) {
+      const rawJoined = rawItems.map((it) => it.view.raw).join("\n");
+      for (const group of joinedGroups.get(`${scope}:raw`) ?? NO_GROUPS) {
+        for (const index of group.set.match(rawJoined)) confirm(group.rules[index]!, true);
+      }
+    }
+    if (splitScopes.has(scope) && splitWords.test(joined)) {
+      for (const it of items) {
+        if (it.view.buf.length === 0) continue;
+        const match = splitWords.exec(it.view.buf);
+        if (match === null) continue;
+        push(found, "CMD_SPLIT_OBFUSCATION", "BLOCK", 0.85, SPLIT_MESSAGE, String(match[0]));
+        break;
+      }
+    }
+  }
+
   function scanParams(scope: Scope, facts: Facts, found: Finding[]): void {
-    for (const p of facts.paramStrings) scan(scope, p.value, p.key, found);
+    scanMany(
+      scope,
+      facts.paramStrings.map((p) => ({ view: p.value, key: p.key })),
+      found,
+    );
   }
 
   /**
@@ -460,6 +562,7 @@ export function createCommandLayer(input: unknown): Layer {
   function scanArgs(facts: Facts, found: Finding[]): void {
     const webSearch =
       facts.kind === "other" && wordsOfName(facts.actionName).some((w) => webTokens.has(w));
+    const byScope: Record<"command" | "code" | "arg", Item[]> = { command: [], code: [], arg: [] };
     for (const p of facts.paramStrings) {
       const key = p.key.toLowerCase();
       // A question to a web search engine talks about commands; it never reaches a shell.
@@ -475,7 +578,7 @@ export function createCommandLayer(input: unknown): Layer {
           `${p.key}=${p.value.norm}`,
         );
       }
-      const scope: Scope = commandKeys.has(key) ? "command" : codeKeys.has(key) ? "code" : "arg";
+      const scope: Scope = isCommandKey(key) ? "command" : codeKeys.has(key) ? "code" : "arg";
       // An unknown tool's prose (a ticket's description, a commit message) quotes commands
       // to talk about them: only what stands outside the quotes is judged.
       if (facts.kind === "other" && proseKeys.has(key) && scope === "arg") {
@@ -483,12 +586,22 @@ export function createCommandLayer(input: unknown): Layer {
         const raw = norm === null ? null : outsideQuotes(p.value.raw);
         if (norm !== null) {
           const view = { raw: raw ?? norm, norm, buf: Buffer.from(norm) };
-          scan(scope, view, p.key, found);
+          byScope[scope].push({ view, key: p.key });
           continue;
         }
       }
-      scan(scope, p.value, p.key, found);
+      byScope[scope].push({ view: p.value, key: p.key });
     }
+    scanMany("command", byScope.command, found);
+    scanMany("code", byScope.code, found);
+    scanMany("arg", byScope.arg, found);
+  }
+
+  /** `cmd`, `command`, and names ending in one (hook_cmd, post_command): a shell command. */
+  function isCommandKey(key: string): boolean {
+    if (commandKeys.has(key)) return true;
+    const words = wordsOfName(key);
+    return words.length > 1 && commandKeys.has(words[words.length - 1]!);
   }
 
   /** The sender, recipients and subject of a message, as mail command-line arguments. */
@@ -503,6 +616,8 @@ export function createCommandLayer(input: unknown): Layer {
         scan("address", p.value, p.key, found);
         scan("arg", p.value, p.key, found);
       } else if (headerKeys.has(key)) scan("address", p.value, p.key, found);
+      // A hook the messaging tool runs (post_command, hook_cmd) is a command, not prose.
+      else if (isCommandKey(key)) scan("command", p.value, p.key, found);
     }
   }
 
@@ -653,6 +768,25 @@ export function createCommandLayer(input: unknown): Layer {
     found[at] = { ...f, severity: "WARN", confidence: Math.min(f.confidence, 0.45) };
   }
 
+  /**
+   * An unknown tool named for installing or running its content (crontab_edit, run_snippet)
+   * will execute that content: judged as written code. Prose that quotes a payload to talk
+   * about it is judged only outside the quotes.
+   */
+  function scanRunContent(facts: Facts, found: Finding[]): void {
+    const content = facts.content;
+    if (content.buf.length === 0) return;
+    if (!wordsOfName(facts.actionName).some((w) => runContentTokens.has(w))) return;
+    const norm = outsideQuotes(content.norm);
+    if (norm === null || !isProse(norm)) {
+      for (const scope of RUN_SCOPES) scan(scope, content, null, found);
+      return;
+    }
+    const raw = outsideQuotes(content.raw) ?? norm;
+    const view = { raw, norm, buf: Buffer.from(norm) };
+    for (const scope of RUN_SCOPES) scan(scope, view, null, found);
+  }
+
   function scanDecoded(facts: Facts, found: Finding[]): void {
     for (const d of facts.decoded) scan("decoded", d, null, found);
   }
@@ -757,6 +891,7 @@ export function createCommandLayer(input: unknown): Layer {
           scanArgv(facts, found);
           scanDecoded(facts, found);
           if (facts.kind === "other") {
+            scanRunContent(facts, found);
             scanCliLine(facts, found);
             judgeDestroyAction(facts, found);
           }

@@ -39,6 +39,13 @@ export const ExfiltrationDataSchema = RuleFileSchema.extend({
   bulkEgress: z.array(z.string().min(1)),
   /** Commands whose output is a database dump or the whole repository. */
   dumpPattern: Re2PatternSchema,
+  /** A file path that is a database dump, backup or data file (attached to an upload). */
+  dumpFilePattern: Re2PatternSchema,
+  /**
+   * A placeholder a tool expands to a file's contents ({{file:/x}}, ${read:/x}); group 1 is
+   * the path. Naming a sensitive file in outgoing text ships that file.
+   */
+  inclusionPattern: Re2PatternSchema,
   servePattern: Re2PatternSchema,
   serveRootPattern: Re2PatternSchema,
   cdPattern: Re2PatternSchema,
@@ -405,6 +412,12 @@ function urlPieces(url: string): UrlPiece[] {
  * data (found by the secrets and pii scanners) carried by a network command. Out-of-band
  * collector and paste/file-share hosts are weak signals on their own.
  */
+/** Text longer than this is not scanned for file placeholders (a page, not a message). */
+const MAX_INCLUSION_CHARS = 262_144;
+/** Parameter values scanned for file placeholders (hostile input has thousands). */
+const MAX_INCLUSION_PARAMS = 512;
+const DUMP_FILE_LABEL = "database dump or data file";
+
 export function createExfiltrationLayer(
   input: unknown,
   shared: Readonly<{ secrets: unknown; pii: unknown }>,
@@ -456,6 +469,8 @@ export function createExfiltrationLayer(
   const envLabel = new RE2(data.dns.envLabelPattern, "u");
   const bulkDir = new RE2(data.bulkDirPattern, "u");
   const dumpRe = new RE2(data.dumpPattern, "u");
+  const dumpFile = new RE2(data.dumpFilePattern, "u");
+  const inclusion = new RE2(data.inclusionPattern, "gu");
   const bulkIds = new Set(data.bulkEgress);
   const egressIds = data.egress.map((e) => e.id);
   const serve = new RE2(data.servePattern, "u");
@@ -945,7 +960,19 @@ export function createExfiltrationLayer(
   };
 
   /** Files attached to a message or an upload. */
-  const judgeAttachments = (facts: Facts, upload: boolean, hits: Hit[]): void => {
+  const judgeAttachments = (
+    facts: Facts,
+    upload: boolean,
+    info: SinkInfo | null,
+    hits: Hit[],
+  ): void => {
+    // A database dump or data file is business data only once it leaves for another party: a
+    // public share, or a web upload endpoint (a bucket of one's own is where backups live).
+    const web = facts.target.norm.trimStart();
+    const leaves =
+      info !== null &&
+      (info.sink === "public" ||
+        (info.sink === "external" && (web.startsWith("https://") || web.startsWith("http://"))));
     const candidates: string[] = [];
     for (const p of facts.paramStrings) {
       if (pathSegments(p.path).some((s) => attachKeys.some((k) => s.includes(k))))
@@ -955,16 +982,58 @@ export function createExfiltrationLayer(
       candidates.push(facts.target.raw);
     for (const value of candidates) {
       const file = sensitiveIn(` ${value.trim()} `);
-      if (file === null && !homeArchive.test(value)) continue;
+      const dump = file === null && leaves && value.length <= 1024 && dumpFile.test(value);
+      if (file === null && !dump && !homeArchive.test(value)) continue;
       hits.push({
         code: "EXFIL_SENSITIVE_ATTACHMENT",
         severity: "BLOCK",
         confidence: sev.sensitiveAttachment,
-        message: `A ${file?.label ?? "home directory"} is attached to a message or upload`,
+        message: `A ${file?.label ?? (dump ? DUMP_FILE_LABEL : "home directory")} is attached to a message or upload`,
         evidence: value,
       });
       return;
     }
+  };
+
+  /**
+   * Outgoing text with a placeholder the sending tool expands to a file's contents
+   * ({{file:/proc/self/environ}}, ${read:~/.kube/config}): naming a sensitive file ships it.
+   */
+  const judgeInclusion = (view: TextView, hits: Hit[]): boolean => {
+    const raw = view.raw;
+    if (raw.length < 6 || raw.length > MAX_INCLUSION_CHARS) return false;
+    // Every placeholder opens with a bracket or starts the value with @: most values have none.
+    if (
+      !raw.includes("{") &&
+      !raw.includes("<") &&
+      !raw.includes("[") &&
+      raw.trimStart().charCodeAt(0) !== 64 /* @ */
+    )
+      return false;
+    inclusion.lastIndex = 0;
+    for (let n = 0; n < 8; n++) {
+      const m = inclusion.exec(raw);
+      if (m === null) return false;
+      const file = sensitiveIn(` ${m[1] ?? ""} `);
+      if (file === null) continue;
+      hits.push({
+        code: "EXFIL_FILE_INCLUSION",
+        severity: "BLOCK",
+        confidence: sev.sensitiveAttachment,
+        message: `Outgoing text embeds the contents of a ${file.label} through a file placeholder`,
+        evidence: m[0],
+      });
+      return true;
+    }
+    return false;
+  };
+
+  /** Placeholders in the content and (a bounded number of) parameter values. */
+  const judgeInclusions = (facts: Facts, hits: Hit[]): void => {
+    if (judgeInclusion(facts.content, hits)) return;
+    const params = facts.paramStrings;
+    const n = Math.min(params.length, MAX_INCLUSION_PARAMS);
+    for (let i = 0; i < n; i++) if (judgeInclusion(params[i]!.value, hits)) return;
   };
 
   /**
@@ -1222,7 +1291,13 @@ export function createExfiltrationLayer(
       const fetching = kind === "http" && facts.source === "web";
       const info =
         !fetching && (kind === "message" || kind === "http" || upload) ? sinkOf(facts) : null;
-      if (info !== null || fetching) judgeAttachments(facts, upload, hits);
+      if (info !== null || fetching) judgeAttachments(facts, upload, info, hits);
+      if (
+        !fetching &&
+        !(info?.contentIncoming ?? false) &&
+        (kind === "message" || kind === "other" || kind === "http" || upload)
+      )
+        judgeInclusions(facts, hits);
       if (info !== null) judgeContent(facts, info, hits);
       // Outgoing text: a message, a request body, an unknown tool's parameters.
       if (

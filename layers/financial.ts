@@ -458,10 +458,18 @@ export function createFinancialLayer(input: unknown): Layer {
     // asked for from a free-mail address, a chat or someone "claiming to be" the owner is
     // the account-takeover form of the same fraud.
     const channel = hits.channel !== undefined;
-    if (change && (pressure.length > 0 || hits.instruction !== undefined || channel)) {
+    // A same-day deadline ("before today's payroll run") leaves no time to call the owner back.
+    const rushed = hits.deadline !== undefined;
+    if (change && (pressure.length > 0 || hits.instruction !== undefined || channel || rushed)) {
       add(
         "FIN_CHANGED_BANK_DETAILS",
-        [hits.changedDetails ?? found.evidence, hits.instruction, hits.channel, ...pressure]
+        [
+          hits.changedDetails ?? found.evidence,
+          hits.instruction,
+          hits.channel,
+          hits.deadline,
+          ...pressure,
+        ]
           .filter((x) => x !== undefined)
           .join(" … "),
       );
@@ -524,6 +532,7 @@ export function createFinancialLayer(input: unknown): Layer {
         ((facts.kind === "http" || facts.kind === "other") &&
           factAmounts.length > 0 &&
           (destinations.length > 0 ||
+            isRefund(facts.actionName, refundTokens, readTokens) ||
             movesMoney(facts.actionName, outbound, moneyTokens, paidTokens, readTokens)));
 
       // Registering a payee or changing bank details moves no money yet: judged on its own.
@@ -555,7 +564,10 @@ export function createFinancialLayer(input: unknown): Layer {
       }
 
       // Money coming in (a payment request, an invoice) is not money leaving.
-      if (facts.kind === "payment" && isInbound(facts.actionName, inbound, outbound)) {
+      if (
+        (facts.kind === "payment" || facts.kind === "other") &&
+        isInbound(facts.actionName, inbound, outbound)
+      ) {
         return done(found_);
       }
 
@@ -797,6 +809,20 @@ function localAmount(text: string): { value: number; currency: string | null } |
   else if (letters.length > 0 && currency === null && letters.length > 6) return null;
   const whole = decimalAt < 0 ? digits : `${digits.slice(0, decimalAt)}.${digits.slice(decimalAt)}`;
   return { value: Number(whole), currency };
+}
+
+/** `stripe_refunds_create`, `issue_refund`: a refund is money leaving, unless only read. */
+function isRefund(
+  actionName: string,
+  refund: ReadonlySet<string>,
+  read: ReadonlySet<string>,
+): boolean {
+  let named = false;
+  for (const token of actionName.split("_")) {
+    if (read.has(token)) return false;
+    if (refund.has(token)) named = true;
+  }
+  return named;
 }
 
 /** An action that moves money by its name: a paying verb, or a verb with a money object. */

@@ -154,6 +154,19 @@ export const PiiDataSchema = RuleFileSchema.extend({
   /** Kinds of personal data worth a WARN when pasted into a prompt. */
   modelTypes: z.array(z.enum(PII_TYPES)),
   /**
+   * A prompt carrying clear identifiers of several kinds (a card and an SSN) or a list of them
+   * hands a model provider an identity kit or a data set: that is a leak, not a question.
+   */
+  modelKit: z
+    .strictObject({
+      $comment: z.string().optional(),
+      types: z.array(z.enum(PII_TYPES)),
+      minTypes: z.number().int().min(2),
+      minRecords: z.number().int().min(2),
+      action: z.tuple([z.enum(["BLOCK", "WARN"]), z.number().min(0).max(1)]),
+    })
+    .optional(),
+  /**
    * Tables whose header names an identifier column (`name,ssn,salary`): the header is the
    * context a bare number in that column needs, however far it is from the value.
    */
@@ -660,7 +673,7 @@ export function createPiiScanner(data: PiiData): PiiScanner {
     let run = 0;
     for (let i = 0; i < text.length; i++) {
       const ch = text[i]!;
-      if (ch === " " || ch === "-") {
+      if (ch === " " || ch === "-" || ch === ".") {
         if (sep !== "" && sep !== ch) return "odd";
         sep = ch;
         groups.push(run);
@@ -672,8 +685,9 @@ export function createPiiScanner(data: PiiData): PiiScanner {
     const shape = groups.join("-");
     if (shape === "4-6-5" || shape === "4-6-4") return "card";
     for (let i = 0; i < groups.length - 1; i++) if (groups[i] !== 4) return "odd";
+    // Cards end on a group of two to four digits; a lone digit is some other number's tail.
     const last = groups[groups.length - 1]!;
-    return last >= 1 && last <= 4 ? "card" : "odd";
+    return last >= 2 && last <= 4 ? "card" : "odd";
   };
 
   // Everything below works on UTF-8 buffers: RE2 reads them without re-encoding, so the cost
@@ -722,28 +736,76 @@ export function createPiiScanner(data: PiiData): PiiScanner {
     }
   };
 
+  /** A short digit run at `at` followed by `/` or `.`: a date or an expiry, not more digits. */
+  const dateAfter = (buf: Buffer, at: number): boolean => {
+    let i = at;
+    while (i < buf.length && i - at < 3 && buf[i]! >= 48 && buf[i]! <= 57) i++;
+    return i - at <= 2 && (buf[i] === 47 || buf[i] === 46);
+  };
+  /** A short digit run ending at `at` preceded by `/` or `.`: the end of a date (`04/28`). */
+  const dateBefore = (buf: Buffer, at: number): boolean => {
+    let i = at;
+    while (i >= 0 && at - i < 5 && buf[i]! >= 48 && buf[i]! <= 57) i--;
+    return at - i <= 4 && i >= 0 && (buf[i] === 47 || buf[i] === 46);
+  };
+
   const scanCards = (buf: Buffer, out: PiiHit[]): void => {
     const spans: number[] = [];
     cardCandidates(buf, spans);
     for (let k = 0; k < spans.length; k += 2) {
       const from = spans[k]!;
-      const end = spans[k + 1]!;
-      const value = buf.toString("latin1", from, end);
-      // Part of a longer number ("1234 5678 9012 3456 7890"): not a card.
+      let end = spans[k + 1]!;
+      // Part of a longer number ("1234 5678 9012 3456 7890"): not a card. A date or an expiry
+      // right after or before it (`… 11/26`, `exp 04/28 …`) is not part of the number.
       const next = buf[end];
       const after = buf[end + 1] ?? 0;
-      if ((next === 32 || next === 45) && after >= 48 && after <= 57) continue;
+      if (
+        (next === 32 || next === 45 || next === 46) &&
+        after >= 48 &&
+        after <= 57 &&
+        !dateAfter(buf, end + 1)
+      )
+        continue;
       // The tail of a longer grouped number (the digits of an IBAN after `DE44 `): not a card.
       const prev = from > 0 ? buf[from - 1]! : 0;
       const before = from > 1 ? buf[from - 2]! : 0;
-      if ((prev === 32 || prev === 45) && before >= 48 && before <= 57) continue;
-      const digits = digitsOf(value);
+      if (
+        (prev === 32 || prev === 45 || prev === 46) &&
+        before >= 48 &&
+        before <= 57 &&
+        !dateBefore(buf, from - 2)
+      )
+        continue;
+      let value = buf.toString("latin1", from, end);
+      let digits = digitsOf(value);
+      let shape = grouping(value);
+      let trimmed = false;
+      if (shape === "odd" || !luhnValid(digits) || brandOf(digits) === null) {
+        // The number may have swallowed what follows it (`4929… 11/26`, `… 118` for the CVV):
+        // without its last short group it may be the card, told so by the words around it.
+        const cut = Math.max(
+          value.lastIndexOf(" "),
+          value.lastIndexOf("-"),
+          value.lastIndexOf("."),
+        );
+        if (cut > 0 && value.length - cut - 1 <= 4) {
+          const lead = value.slice(0, cut);
+          const leadDigits = digitsOf(lead);
+          if (grouping(lead) !== "odd" && luhnValid(leadDigits) && brandOf(leadDigits) !== null) {
+            value = lead;
+            digits = leadDigits;
+            shape = grouping(lead);
+            end = from + cut;
+            trimmed = true;
+          }
+        }
+      }
       if (digits.length < 12 || digits.length > 19 || allSame(digits)) continue;
-      const shape = grouping(value);
       if (shape === "odd" || !luhnValid(digits) || testCards.has(digits)) continue;
       const brand = brandOf(digits);
       if (brand === null) continue;
       const context = cardContext.test(windowOf(buf, from, end, data.cards.contextWindow));
+      if (trimmed && !context) continue;
       const strength: Strength = context ? "strong" : shape === "card" ? "medium" : "weak";
       out.push({
         type: "card",
@@ -1216,6 +1278,8 @@ export function createPiiLayer(input: unknown, secretsInput: unknown): Layer {
   const recipients = new Set(data.recipientParamKeys);
   const modelTypes = new Set<PiiType>(data.modelTypes);
   const kitTypes = new Set<PiiType>(data.identityKit.types);
+  const modelKit = data.modelKit;
+  const modelKitTypes = new Set<PiiType>(modelKit?.types ?? []);
   const purposeTokens = new Set(data.purposeActionTokens);
   /** True when one `_`-separated token of the action name names such a purpose. */
   const forPurpose = (name: string): boolean => {
@@ -1283,6 +1347,17 @@ export function createPiiLayer(input: unknown, secretsInput: unknown): Layer {
       // Personal data posted to an internal service (`*.internal`, a private address) stays inside.
       const sink: Sink = info.insideOnly && info.sink === "external" ? "note" : info.sink;
       const row = data.severities[sink];
+      // Clear identifiers of several kinds, or a list of them, pasted into a prompt.
+      let modelLeak = false;
+      if (sink === "model" && modelKit !== undefined) {
+        let kinds = 0;
+        for (const [type, hit] of best) {
+          if (!modelKitTypes.has(type) || hit.strength !== "strong") continue;
+          kinds++;
+          if ((records.get(type)?.size ?? 0) >= modelKit.minRecords) modelLeak = true;
+        }
+        if (kinds >= modelKit.minTypes) modelLeak = true;
+      }
       for (const [type, hit] of best) {
         // People ask models about their own health or birthday; identifiers are another matter.
         if (sink === "model" && !modelTypes.has(type)) continue;
@@ -1293,6 +1368,8 @@ export function createPiiLayer(input: unknown, secretsInput: unknown): Layer {
         // PCI DSS: a full card number must not be kept in clear in notes and documents.
         if (action === null && type === "card" && hit.strength !== "weak" && sink === "note")
           action = data.cardInNote;
+        if (modelLeak && modelKitTypes.has(type) && hit.strength === "strong")
+          action = modelKit!.action;
         if (action === null) continue;
         const severity: Severity = action[0];
         found.push({

@@ -435,6 +435,29 @@ function quotedSpans(text: string, max: number, maxLen: number): [number, number
 }
 
 /** The text backwards, keeping surrogate pairs whole. */
+/**
+ * JSON or code string escapes of layout (`\\n`, `\\r`, `\\t`, `\\"`) read as the characters they
+ * stand for, so a line-start label inside a tool's JSON output is a line start. Works on the
+ * UTF-8 bytes in place of each two-byte escape (a backslash never occurs inside a multi-byte
+ * sequence); null when the text has none.
+ */
+function unescapeLayout(buf: Buffer): Buffer | null {
+  let out: Buffer | null = null;
+  let at = buf.indexOf(0x5c);
+  while (at !== -1 && at + 1 < buf.length) {
+    const next = buf[at + 1];
+    // \n and \r become a line break, \t a space, \" a quote; each keeps two bytes.
+    const second = next === 110 || next === 114 ? 10 : next === 116 ? 32 : next === 34 ? 34 : -1;
+    if (second !== -1) {
+      out ??= Buffer.from(buf);
+      out[at] = 32;
+      out[at + 1] = second;
+    }
+    at = buf.indexOf(0x5c, at + 2);
+  }
+  return out;
+}
+
 function reverseText(text: string): string {
   let out = "";
   for (let i = text.length - 1; i >= 0; i--) {
@@ -844,8 +867,9 @@ export function createPromptInjectionLayer(input: unknown): Layer {
       const unknown = facts.kind === "other" && !facts.sourceDeclared && !untrusted;
       const scopes: Scopes = { direct: !untrusted || unknown, untrusted: untrusted || unknown };
       const base = found.length;
-      let text = all.norm;
-      let scanned = analyze(text, all.buf, scopes, found);
+      const unescaped = unescapeLayout(all.buf);
+      let text = unescaped === null ? all.norm : unescaped.toString("utf8");
+      let scanned = analyze(text, unescaped ?? all.buf, scopes, found);
       if (scanned === null) return done(found);
       if (found.length > base && text.length <= maxViewChars) {
         // Judged again without the quotations that are only talked about.

@@ -90,6 +90,8 @@ export const SinkDataSchema = z.strictObject({
   modelActionTokens: z.array(z.string()).default([]),
   /** Unknown tools whose name says they write into a secret manager (`vault_kv_put`). */
   storeActionTokens: z.array(z.string()).default([]),
+  /** Verbs that take an item out of a secret manager (`share`, `export`): the store is the source. */
+  storeOutTokens: z.array(z.string()).default([]),
   publicTargetPattern: Re2PatternSchema,
   /** A destination (target, recipient) that names an outside party: vendor, partner, contractor. */
   externalTargetPattern: Re2PatternSchema.optional(),
@@ -198,6 +200,11 @@ export const SecretsDataSchema = RuleFileSchema.extend({
     store: RowSchema,
     incoming: RowSchema,
     unrelatedHost: RowSchema,
+    /**
+     * A credential with a known issuer presented to an outside host that is not that issuer (a
+     * GitHub token in a header to an analytics endpoint): forwarded, not used.
+     */
+    foreignHost: RowSchema.optional(),
   }),
 });
 export type SecretsData = z.infer<typeof SecretsDataSchema>;
@@ -834,6 +841,7 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
   const publicTools = new Set(data.publicActionTokens);
   const modelTools = new Set(data.modelActionTokens);
   const storeTools = new Set(data.storeActionTokens);
+  const storeOut = new Set(data.storeOutTokens);
   const destinationKeys = new Set(data.destinationParamKeys.map((k) => k.toLowerCase()));
   const publicTarget = new RE2(data.publicTargetPattern, "u");
   const externalTarget =
@@ -1098,8 +1106,8 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
   const classifyOther = (facts: Facts, name: string): SinkInfo => {
     const kind = facts.kind;
     if (hasToken(name, modelTools)) return info(kind, "model", NONE);
-    // A secret manager is where secrets belong.
-    if (hasToken(name, storeTools)) return info(kind, "store", NONE);
+    // A secret manager is where secrets belong, unless the call shares or sends the item out.
+    if (hasToken(name, storeTools) && !hasToken(name, storeOut)) return info(kind, "store", NONE);
     const { access, destinations, outsideParty } = paramFacts(facts.params);
     targetHosts(facts, destinations);
     const { outside: hosts, inside } = outsideOf(destinations);
@@ -1226,12 +1234,18 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
 type Row = SecretsData["severities"]["public"];
 type Verdict = { severity: Severity; confidence: number; code: string; verb: string };
 
-const SINK_CODES: Readonly<Record<Sink | "unrelatedHost", { code: string; verb: string }>> = {
+type Where = Sink | "unrelatedHost" | "foreignHost";
+
+const SINK_CODES: Readonly<Record<Where, { code: string; verb: string }>> = {
   public: { code: "SECRET_PUBLIC_EXPOSURE", verb: "published where anyone can read it" },
   external: { code: "SECRET_SENT_OUTSIDE", verb: "sent outside the organisation" },
   unrelatedHost: {
     code: "SECRET_TO_UNRELATED_HOST",
     verb: "presented to a host not known to have issued it",
+  },
+  foreignHost: {
+    code: "SECRET_TO_FOREIGN_HOST",
+    verb: "presented to an outside host other than its issuer",
   },
   model: { code: "SECRET_IN_PROMPT", verb: "pasted into a prompt for a model provider" },
   note: { code: "SECRET_IN_NOTE", verb: "written into a note or document" },
@@ -1239,6 +1253,20 @@ const SINK_CODES: Readonly<Record<Sink | "unrelatedHost", { code: string; verb: 
   store: { code: "SECRET_STORED", verb: "stored" },
   incoming: { code: "SECRET_INCOMING", verb: "received" },
 };
+
+/**
+ * True when a host carries the issuer's name as a label part (`github.acme.com`,
+ * `gitlab.corp.example`): a self-hosted instance or a proxy of that issuer.
+ */
+export function brandHost(hit: SecretHit, hosts: readonly string[]): boolean {
+  for (const provider of hit.providers) {
+    const dot = provider.indexOf(".");
+    const brand = dot > 0 ? provider.slice(0, dot) : provider;
+    if (brand.length < 4) continue;
+    for (const h of hosts) if (h.includes(brand)) return true;
+  }
+  return false;
+}
 
 /** True when the hit is used with its own issuer (a GitHub token sent to api.github.com). */
 export function isProviderUse(hit: SecretHit, hosts: readonly string[]): boolean {
@@ -1262,7 +1290,10 @@ export function createSecretsLayer(input: unknown): Layer {
   const rules = compileRules("secrets", data.rules);
   const severities = data.severities;
 
-  const rowFor = (sink: Sink | "unrelatedHost"): Row => severities[sink];
+  const rowFor = (where: Where): Row =>
+    where === "foreignHost"
+      ? (severities.foreignHost ?? severities.unrelatedHost)
+      : severities[where];
 
   return {
     name: "secrets",
@@ -1281,6 +1312,8 @@ export function createSecretsLayer(input: unknown): Layer {
         // Text that came back (an HTTP response) is not sent; "norm" hits may come from it too.
         !(hit.field !== "target" && hit.field !== "params" && info.contentIncoming) &&
         !isProviderUse(hit, info.hosts) &&
+        // Presented to a self-hosted instance of its issuer (`gitlab.acme.net`): use.
+        !(hit.auth && brandHost(hit, info.hosts)) &&
         // A credential presented to an internal service is how internal services are called.
         !(hit.auth && info.insideOnly);
       // Several distinct credentials in one payload (an .env, a config dump) are no coincidence.
@@ -1293,8 +1326,7 @@ export function createSecretsLayer(input: unknown): Layer {
       for (const hit of hits) {
         if (!sent(hit)) continue;
         // A secret handed to an internal service (a config API, a vault) stays inside: a note.
-        let where: Sink | "unrelatedHost" =
-          info.insideOnly && info.sink === "external" ? "note" : info.sink;
+        let where: Where = info.insideOnly && info.sink === "external" ? "note" : info.sink;
         // A real-looking password counts as much as a key once it leaves, or is written down in a
         // note or a ticket for others to read; in local code or config it stays a weak signal.
         const shared = where === "external" || where === "public" || where === "note";
@@ -1305,7 +1337,10 @@ export function createSecretsLayer(input: unknown): Layer {
         // A credential presented to the host being called (a header, `?api_key=`) is use, even
         // if that host is not its known issuer: at most a WARN.
         if (hit.auth && info.sink === "external" && (info.kind === "http" || info.hosts.length > 0))
-          where = "unrelatedHost";
+          where =
+            hit.providers.length > 0 && !brandHost(hit, info.hosts)
+              ? "foreignHost"
+              : "unrelatedHost";
         const action = rowFor(where)[strength];
         if (action === null) continue;
         count++;

@@ -33,6 +33,8 @@ export const SQL_CODES = [
   "SQL_DROP_OBJECT",
   "SQL_PRIVILEGE_CHANGE",
   "SQL_CREDENTIAL_TABLE_READ",
+  "SQL_CONCAT_SUBQUERY",
+  "SQL_MASS_CHANGE",
   "NOSQL_OPERATOR_INJECTION",
   "NOSQL_JS_INJECTION",
   "NOSQL_JS_QUERY",
@@ -101,6 +103,8 @@ export const SqlDataSchema = RuleFileSchema.extend({
   extractFunctions: Words,
   charFunctions: Words,
   concatFunctions: Words,
+  /** Aggregates that fold many rows into one string (`group_concat`, `string_agg`): a dump. */
+  dumpFunctions: Words,
   splitKeywords: Words,
   stackedStatements: z.record(z.string(), z.array(z.string())),
   dropObjectsWarn: Words,
@@ -123,6 +127,13 @@ export const SqlDataSchema = RuleFileSchema.extend({
   keyColumns: z.strictObject({ names: Words, suffixes: Words }),
   skipKinds: z.array(z.enum(ACTION_KINDS)),
   codeParamKeys: Words,
+  /**
+   * Parameters that state how many rows a statement touches (`affected_rows_preview`,
+   * `estimated_rows`): matched as parts of the key without separators or case.
+   */
+  rowCountKeyParts: Words,
+  /** A DELETE or UPDATE said to touch at least this many rows deserves a look. */
+  massChangeRows: z.number().int().positive(),
   /** Parameters that carry SQL text in any tool (`{"sql": "DELETE …"}`). */
   sqlParamKeys: Words,
   /** Words that run a string as SQL (`EXEC('…')`, `PREPARE s FROM '…'`): its literal is code. */
@@ -167,6 +178,8 @@ export const SqlDataSchema = RuleFileSchema.extend({
     /** A database client or driver call in a command or program. */
     sqlContextPattern: Pattern,
     destructiveStatementPattern: Pattern,
+    /** A many-document delete call written as code (`db.c.deleteMany(`, `delete_many(`). */
+    bulkDeleteCallPattern: Pattern,
   }),
   findings: z
     .record(z.enum(SQL_CODES), FindingSpecSchema)
@@ -534,7 +547,8 @@ const S_ORDER = 13;
 const S_FRAG = 14;
 const S_BREAK = 15;
 const S_CRED = 16;
-const SIGNALS = 17;
+const S_CONCAT = 17;
+const SIGNALS = 18;
 
 type Mode = "statement" | "value" | "literal";
 
@@ -643,6 +657,7 @@ const DESTRUCTIVE_HEADS = new Set([
   "create",
   "grant",
   "shutdown",
+  "merge",
 ]);
 
 /** ALTER TABLE … DROP of these loses no rows or columns of data. */
@@ -739,6 +754,7 @@ class SqlJudge {
   readonly dropWarn: ReadonlySet<string>;
   readonly privileged: ReadonlySet<string>;
   readonly timeWords: ReadonlySet<string>;
+  readonly dumpFns: ReadonlySet<string>;
 
   readonly flags: ReadonlyMap<string, number>;
   readonly prefix3: ReadonlySet<string>;
@@ -785,6 +801,7 @@ class SqlJudge {
     this.dropWarn = new Set(data.dropObjectsWarn);
     this.privileged = new Set(data.privilegeEscalation);
     this.timeWords = new Set(data.timeExpressionWords);
+    this.dumpFns = new Set(data.dumpFunctions);
   }
 
   operandAt(code: Tok[], i: number): Operand | null {
@@ -917,6 +934,10 @@ class SqlJudge {
                 this.subquery(code, i)
               ) {
                 mark(s, S_SUBQ, t);
+              } else if (statement && isPunct(code[i - 1], "(") && this.concatDump(code, i)) {
+                // `'%' || (SELECT group_concat(sql) FROM sqlite_master) || '%'`: the shape a
+                // quote-breakout payload leaves inside a query's string value.
+                mark(s, S_CONCAT, t);
               }
               break;
             case "union": {
@@ -1177,6 +1198,43 @@ class SqlJudge {
     return EXPRESSION_WORDS.has(t.text) || this.flags.has(t.text) || isPunct(code[j + 1], "(");
   }
 
+  /**
+   * A parenthesised subquery at `select` (index i) that is concatenated into a value (`||`,
+   * `+`, `concat(…)`) and reads the catalog, a secret column, or folds rows into one string.
+   */
+  concatDump(code: Tok[], i: number): boolean {
+    let depth = 0;
+    let end = -1;
+    let dumps = false;
+    for (let j = i + 1; j < code.length && j < i + 120; j++) {
+      const t = code[j]!;
+      if (isPunct(t, "(")) depth++;
+      else if (isPunct(t, ")")) {
+        if (depth === 0) {
+          end = j;
+          break;
+        }
+        depth--;
+      } else if (t.type === T_WORD) {
+        if (t.text === "from" && this.catalogName(code[j + 1])) dumps = true;
+        else if (this.dumpFns.has(t.text) && isPunct(code[j + 1], "(")) dumps = true;
+        else if (this.isCredentialColumn(t.text) && !isPunct(code[j + 1], "(")) dumps = true;
+      }
+    }
+    if (!dumps || end < 0) return false;
+    const before = code[i - 2];
+    const after = code[end + 1];
+    const joins = (t: Tok | undefined) => t?.type === T_OP && (t.text === "||" || t.text === "+");
+    if (joins(before) || joins(after)) return true;
+    for (let k = i - 2; k >= 0 && k >= i - 12; k--) {
+      const t = code[k]!;
+      if (t.type === T_WORD && isPunct(code[k + 1], "(")) {
+        return ((this.flags.get(t.text) ?? 0) & F_CONCAT) !== 0;
+      }
+    }
+    return false;
+  }
+
   /** `select x from t` up to the closing parenthesis: a select list, a table, a SQL tail. */
   subquery(code: Tok[], i: number): boolean {
     let items = 0;
@@ -1331,7 +1389,8 @@ class SqlJudge {
     const n = code[i + 1];
     switch (t.text) {
       case "update":
-        return isWord(code[i + 3], "set");
+        // `update t set`, `update only t set`, `update low_priority t set`.
+        return isWord(code[i + 2], "set") || isWord(code[i + 3], "set");
       case "delete": {
         const j = isWord(n, "from") ? i + 2 : i + 1;
         if (this.nameAt(code, j) === null) return false;
@@ -1445,6 +1504,42 @@ class SqlJudge {
   }
 
   /**
+   * The text with every Markdown code span (`…` on one line, or a ``` fence) blanked, when
+   * what is left is prose; null otherwise (no span, or code around the spans).
+   */
+  outsideCodeSpans(text: string, from: number, to: number): string | null {
+    let last = from;
+    const parts: string[] = [];
+    // The next line break at or after the current span (kept, so the scan stays linear).
+    let newline = -1;
+    let steps = 0;
+    for (let i = text.indexOf("`", from); i >= 0 && i < to && steps++ < 256; ) {
+      let ticks = 1;
+      while (i + ticks < to && text.charCodeAt(i + ticks) === 96) ticks++;
+      const fence = "`".repeat(ticks);
+      const close = text.indexOf(fence, i + ticks);
+      if (close < 0 || close >= to) break;
+      // An inline span stays on its line; a fence may span lines.
+      if (newline < i && newline !== to) {
+        newline = text.indexOf("\n", i);
+        if (newline < 0 || newline > to) newline = to;
+      }
+      if (ticks < 3 && newline < close) {
+        i = text.indexOf("`", i + ticks);
+        continue;
+      }
+      const end = close + ticks;
+      parts.push(text.slice(last, i), " ".repeat(end - i));
+      last = end;
+      i = text.indexOf("`", end);
+    }
+    if (parts.length === 0) return null;
+    parts.push(text.slice(last, to));
+    const out = parts.join("");
+    return this.proseLiteral(out, 0, out.length) ? out : null;
+  }
+
+  /**
    * The text opens with four or more ordinary words (not SQL) before any code, or with two
    * before a keyword ("how to union select …"): no numeric slot parses that.
    */
@@ -1476,6 +1571,10 @@ class SqlJudge {
       if (t.type === T_COMMENT) {
         if (wordCount(t.text) >= 3) return true;
         run = 0;
+      } else if (t.type === T_STR && t.open && wordCount(t.text) >= 4) {
+        // The text runs on in words to the end: the template's closing quote would land
+        // after a sentence, not after a payload (`' OR '1'='1 an Eingaben an, um …`).
+        return true;
       } else if (t.type === T_WORD && !this.reserved.has(t.text) && t.text.length > 1) {
         if (++run >= 3) return true;
       } else {
@@ -1691,6 +1790,21 @@ class SqlJudge {
       let depth = 0;
       for (let k = s + 1; k < st.length; k++) {
         const t = st[k]!;
+        // `WITH gone AS (DELETE FROM t RETURNING *)`: a data-modifying CTE runs in full.
+        if (
+          depth === 0 &&
+          isPunct(t, "(") &&
+          isWord(st[k - 1], "as") &&
+          (isWord(st[k + 1], "delete") || isWord(st[k + 1], "update"))
+        ) {
+          let d = 0;
+          let e = k + 1;
+          for (; e < st.length; e++) {
+            if (isPunct(st[e], "(")) d++;
+            else if (isPunct(st[e], ")") && d-- === 0) break;
+          }
+          this.statement(st.slice(k + 1, e), src, out, false);
+        }
         if (isPunct(t, "(")) depth++;
         else if (isPunct(t, ")")) depth--;
         else if (depth === 0 && t.type === T_WORD && (t.text === "delete" || t.text === "update")) {
@@ -1773,6 +1887,22 @@ class SqlJudge {
       }
       case "alter": {
         const kind = st[s + 1]?.text;
+        // ClickHouse mutations: `ALTER TABLE t DELETE WHERE …`, `ALTER TABLE t UPDATE c = … WHERE …`.
+        const mutation = st[s + 3];
+        const name = kind === "table" ? this.nameAt(st, s + 2) : null;
+        if (name !== null && (isWord(mutation, "delete") || isWord(mutation, "update"))) {
+          const del = mutation!.text === "delete";
+          this.bounded(
+            st,
+            s,
+            name,
+            del ? "SQL_UNBOUNDED_DELETE" : "SQL_UNBOUNDED_UPDATE",
+            evidence,
+            out,
+            del,
+          );
+          return;
+        }
         if (kind === "table") {
           for (let k = s + 2; k < st.length; k++) {
             if (!isWord(st[k], "drop")) continue;
@@ -1817,6 +1947,23 @@ class SqlJudge {
             broad = true;
         }
         out.add(broad ? "SQL_PRIVILEGE_GRANT" : "SQL_PRIVILEGE_CHANGE", evidence);
+        return;
+      }
+      case "merge": {
+        // MERGE … ON <always true> … THEN DELETE empties the target; WHEN NOT MATCHED BY
+        // SOURCE THEN DELETE removes every row the source lacks (a sync: review).
+        const on = this.depthZero(st, s, "on");
+        const when = this.depthZero(st, s, "when");
+        let deletes = false;
+        let bySource = false;
+        for (let k = s + 1; k < st.length; k++) {
+          if (isWord(st[k], "then") && isWord(st[k + 1], "delete")) deletes = true;
+          if (isWord(st[k], "by") && isWord(st[k + 1], "source")) bySource = true;
+        }
+        if (!deletes || on < 0) return;
+        const cond = st.slice(on + 1, when > on ? when : st.length);
+        if (this.alwaysTrue(cond)) out.add("SQL_UNBOUNDED_DELETE", evidence);
+        else if (bySource) out.add("SQL_BULK_DELETE", evidence);
         return;
       }
       case "shutdown":
@@ -2139,6 +2286,7 @@ const STATEMENT_SIGNAL_CODES: readonly (readonly [number, SqlCode])[] = [
   [S_TRUNC, "SQL_COMMENT_TRUNCATION"],
   [S_BREAK, "SQL_SYNTAX_BREAK"],
   [S_CRED, "SQL_CREDENTIAL_TABLE_READ"],
+  [S_CONCAT, "SQL_CONCAT_SUBQUERY"],
 ];
 
 function evidenceAt(src: string, at: number): string {
@@ -2177,6 +2325,61 @@ function interesting(text: string, from: number, to: number): boolean {
     if (INTERESTING.has(c) || (c >= 0x2b0 && foldedQuote(c) !== 0)) return true;
     const next = i + 1 < to ? text.charCodeAt(i + 1) : 0;
     if ((c === 45 && next === 45) || (c === 47 && next === 42)) return true;
+  }
+  return false;
+}
+
+/** Statements that may open inside control flow of dynamic SQL, and the words before them. */
+const DYNAMIC_SPLIT_HEADS = new Set(["drop", "truncate", "delete"]);
+const DYNAMIC_SPLIT_AFTER = new Set(["then", "else", "begin", "loop", "do"]);
+
+/** The text opens (after spaces and `(`) with DELETE, UPDATE or MERGE. */
+function changeHead(text: string): boolean {
+  let i = 0;
+  while (i < text.length && i < 64 && (isSpace(text.charCodeAt(i), false) || text[i] === "(")) i++;
+  const word =
+    text.startsWith("delete", i) || text.startsWith("update", i)
+      ? 6
+      : text.startsWith("merge", i)
+        ? 5
+        : 0;
+  return word > 0 && !isWordChar(text.charCodeAt(i + word));
+}
+
+/** The largest number under a params key that names a row count (two levels, bounded). */
+function rowCountOf(params: unknown, parts: readonly string[]): number {
+  if (params === null || typeof params !== "object" || Array.isArray(params)) return 0;
+  let best = 0;
+  const stack: Record<string, unknown>[] = [params as Record<string, unknown>];
+  let seen = 0;
+  for (let depth = 0; stack.length > 0 && depth < 8; depth++) {
+    const record = stack.pop()!;
+    for (const k in record) {
+      if (++seen > 64) return best;
+      const v = record[k];
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        if (stack.length < 4) stack.push(v as Record<string, unknown>);
+        continue;
+      }
+      const n =
+        typeof v === "number"
+          ? v
+          : typeof v === "string" && v.length < 16
+            ? Number(v.replaceAll(",", ""))
+            : Number.NaN;
+      if (!Number.isFinite(n) || n <= best) continue;
+      const key = keyOf(k);
+      if (key.startsWith("max") || key.startsWith("limit")) continue;
+      if (includesAny(key, parts)) best = n;
+    }
+  }
+  return best;
+}
+
+/** A doubled quote `q` (the SQL escape of a quote inside a literal) between from and to. */
+function hasDoubledQuote(text: string, from: number, to: number, q: number): boolean {
+  for (let i = from; i + 1 < to; i++) {
+    if (text.charCodeAt(i) === q && text.charCodeAt(i + 1) === q) return true;
   }
   return false;
 }
@@ -2299,6 +2502,16 @@ class Scan {
     if (to - from < 2 || this.budget <= 0 || this.values >= this.limits.maxValues) return;
     to = Math.min(to, from + this.limits.maxValueChars);
     if (!interesting(text, from, to)) return;
+    // Prose that quotes payloads in Markdown code spans (a review comment, a ticket, a doc)
+    // mentions them: only the prose around the spans is read.
+    if (mode === "value" && to - from >= 48 && text.indexOf("`", from) >= 0) {
+      const masked = this.judge.outsideCodeSpans(text, from, to);
+      if (masked !== null) {
+        text = masked;
+        from = 0;
+        to = masked.length;
+      }
+    }
     this.values++;
     this.budget -= to - from;
     const judge = this.judge;
@@ -2402,10 +2615,18 @@ class Scan {
       report(judge.analyze(tokenize(text, from, to, o), "statement"), "statement", text, this);
     }
     let dynamic = false;
+    // A string kept in a variable and run later (`SET @s = 'DELETE …'; PREPARE p FROM @s`).
+    let runsStrings = false;
+    for (const t of tk.code) {
+      if (t.type === T_WORD && judge.dynamicWords.has(t.text)) runsStrings = true;
+    }
     for (let k = 0; k < tk.code.length && !this.enough(to); k++) {
       const t = tk.code[k]!;
       if (t.type === T_WORD && judge.dynamicWords.has(t.text)) dynamic = true;
       if (t.type !== T_STR || t.text.length < 2) continue;
+      if (runsStrings && !dynamic) {
+        this.dynamicStatement(text, t.start + 1, t.open ? t.end : t.end - 1, tk.code[k + 1]);
+      }
       // A LIKE pattern is searched-for data, not code.
       const prev = tk.code[k - 1];
       if (prev?.type === T_WORD && LIKE_WORDS.has(prev.text)) continue;
@@ -2414,7 +2635,15 @@ class Scan {
       // A sentence stored as data (a knowledge-base article that quotes `' OR 1=1 --`)
       // mentions SQL; only a string the statement runs (EXEC('…')) is code.
       if (!dynamic && !t.open && judge.proseLiteral(text, from, end)) continue;
+      // A doubled quote inside the literal is the escape that keeps a quoted payload data
+      // (`'Robert''); DROP TABLE …'`): only a string the statement runs is code then.
+      if (!dynamic && !t.open && hasDoubledQuote(text, from, end, text.charCodeAt(t.start))) {
+        continue;
+      }
       this.value(text, from, end, false, "literal");
+      // A string the statement runs (`EXEC('DROP TABLE …')`, `sp_MSforeachtable 'DELETE FROM ?'`,
+      // `EXECUTE 'TRUNCATE ' || r.tablename`) is judged as a statement of its own.
+      if (dynamic) this.dynamicStatement(text, from, end, tk.code[k + 1]);
     }
     judge.destructive(tk.code, text, this, false);
     // A string that never closes, or one glued to a word (`"x"="x` after `" or `), means
@@ -2430,6 +2659,55 @@ class Scan {
         if (flipped.toks.length > 1) report(judge.analyze(flipped, "value"), "value", text, this);
       }
     }
+  }
+
+  /**
+   * The text of a dynamic SQL string, judged for destruction. Placeholders (`?`, `%s`, `%I`,
+   * `{0}`) and a name slot the statement fills by concatenation (`'DROP TABLE ' || t`) stand
+   * for the table the loop or procedure supplies.
+   */
+  dynamicStatement(text: string, from: number, to: number, after: Tok | undefined): void {
+    if (to - from < 6 || this.budget <= 0) return;
+    this.budget -= to - from;
+    const tk = tokenize(text, from, to, this.opts(0, false, false, 400));
+    const code: Tok[] = [];
+    for (let k = 0; k < tk.code.length; k++) {
+      const t = tk.code[k]!;
+      const next = tk.code[k + 1];
+      const prev = code[code.length - 1];
+      // `IF … THEN DROP …`, `… ) DELETE …`: a statement inside control flow starts here.
+      if (
+        t.type === T_WORD &&
+        DYNAMIC_SPLIT_HEADS.has(t.text) &&
+        prev !== undefined &&
+        (isPunct(prev, ")") ||
+          isPunct(prev, "]") ||
+          prev.type === T_STR ||
+          (prev.type === T_WORD && DYNAMIC_SPLIT_AFTER.has(prev.text)))
+      ) {
+        code.push(makeTok(T_PUNCT, t.start, t.start, ";"));
+      }
+      if (isPunct(t, "[") && next?.text === "?" && isPunct(tk.code[k + 2], "]")) {
+        code.push(makeTok(T_WORD, t.start, tk.code[k + 2]!.end, "placeholder"));
+        k += 2;
+        continue;
+      }
+      if (t.type === T_OP && (t.text === "?" || t.text === "%" || t.text === "{")) {
+        // `%s` / `%I` (format), `{0}` / `{}` (string.Format, str.format): one name.
+        if (t.text === "%" && next?.type === T_WORD && next.start === t.end) k++;
+        if (t.text === "{") {
+          for (let n = 0; n < 4 && k + 1 < tk.code.length && tk.code[k + 1]!.text !== "}"; n++) k++;
+          k++;
+        }
+        code.push(makeTok(T_WORD, t.start, t.end, "placeholder"));
+      } else {
+        code.push(t);
+      }
+    }
+    if (after !== undefined && after.type === T_OP && (after.text === "+" || after.text === "||")) {
+      code.push(makeTok(T_WORD, to, to, "placeholder"));
+    }
+    this.judge.destructive(code, text, this, false);
   }
 
   /**
@@ -2603,6 +2881,7 @@ class StoreJudge {
   readonly keyFlags: ReadonlyMap<string, number>;
   readonly keyCache = new Map<string, string>();
   readonly destructiveWord: RE2;
+  readonly bulkDeleteCall: RE2;
 
   constructor(
     data: SqlData,
@@ -2657,6 +2936,7 @@ class StoreJudge {
     flag(this.neutralKeys, KEY_NEUTRAL);
     this.keyFlags = flags;
     this.destructiveWord = new RE2(st.destructiveStatementPattern, "u");
+    this.bulkDeleteCall = new RE2(st.bulkDeleteCallPattern, "u");
   }
 
   isSecretField(field: string): boolean {
@@ -2762,6 +3042,22 @@ class StoreJudge {
           text: true,
         });
       }
+    }
+  }
+
+  /**
+   * `db.events.deleteMany({createdAt: {$lt: …}})` written as code: a retention purge, like
+   * DELETE … WHERE created_at < … — unless the field is an expiry (`expiresAt`), housekeeping.
+   */
+  rangeDelete(facts: Facts, uses: readonly OperatorUse[], out: Reporter): void {
+    let call = this.bulkDeleteCall.exec(facts.content.norm);
+    call ??= this.bulkDeleteCall.exec(facts.target.norm);
+    if (call === null) return;
+    for (const u of uses) {
+      if (!u.text || !NOSQL_RANGE_OPS.has(u.op)) continue;
+      if (this.judge.isExpiryColumn(keyOf(u.field))) continue;
+      out.add("SQL_BULK_DELETE", `${call[0]} ${useEvidence(u)}`);
+      return;
     }
   }
 
@@ -2890,8 +3186,21 @@ class StoreJudge {
   /** SQL inside a shell command or program (`psql -c "DROP TABLE …"`, `cur.execute("DELETE …")`). */
   embeddedSql(text: string, out: Scan): void {
     if (text.length < 8 || out.budget <= 0) return;
-    if (!this.destructiveWord.test(text) || !this.sqlContext.test(text)) return;
+    const destructive = this.destructiveWord.test(text);
+    // A query the program runs that already carries a payload (`… WHERE name = 'x' OR '1'='1'`).
+    const injected =
+      text.includes(" or ") ||
+      text.includes("union") ||
+      text.includes("sleep") ||
+      text.includes("waitfor") ||
+      text.includes("benchmark");
+    if (!(destructive || injected) || !this.sqlContext.test(text)) return;
     const judge = this.judge;
+    const payloads: Reporter = {
+      add(code, evidence) {
+        if (EMBEDDED_INJECTION_CODES.has(code)) out.add(code, evidence);
+      },
+    };
     let strings = 0;
     for (let i = 0; i < text.length && strings < 32; i++) {
       const q = text.charCodeAt(i);
@@ -2913,7 +3222,8 @@ class StoreJudge {
       while (isPunct(tk.code[h], "(")) h++;
       const head = tk.code[h];
       if (head?.type === T_WORD && judge.statementKeywords.has(head.text)) {
-        judge.destructive(tk.code, body, out, true);
+        if (destructive) judge.destructive(tk.code, body, out, true);
+        if (injected) report(judge.analyze(tk, "statement"), "statement", body, payloads);
       }
     }
     // A here-document fed to a database client: `psql <<SQL … SQL`.
@@ -2972,6 +3282,14 @@ function opName(key: string): string {
   while (s < key.length && (key.charCodeAt(s) === 36 || key.charCodeAt(s) === 95)) s++;
   return keyOf(key.slice(s));
 }
+
+/** What a query inside a program may show of an injection payload already spliced in. */
+const EMBEDDED_INJECTION_CODES: ReadonlySet<SqlCode> = new Set<SqlCode>([
+  "SQL_TAUTOLOGY",
+  "SQL_UNION_INJECTION",
+  "SQL_TIME_BLIND",
+  "SQL_ERROR_BASED",
+]);
 
 /** Range operators of query documents, as `opName` spells them. */
 const NOSQL_RANGE_OPS = new Set(["lt", "lte", "gt", "gte", "before", "after", "olderthan"]);
@@ -3059,16 +3377,34 @@ export function createSqlLayer(input: unknown): Layer {
     }
     if (uses.length > 0) {
       stores.operators(uses, authContext(facts, tokensOf(facts.actionName), w, stores), scan);
+      if (outbound) stores.rangeDelete(facts, uses, scan);
     }
     const tokens = tokensOf(facts.actionName);
     stores.operations(w, facts, tokens, scan);
     stores.searchIndex(w, facts, tokens, scan);
-    if (facts.kind === "shell" || facts.kind === "code_exec") {
+    // Unknown tools (`node_exec`, `run_job`) may run a program or a command line too.
+    if (facts.kind === "shell" || facts.kind === "code_exec" || facts.kind === "other") {
       stores.embeddedSql(facts.target.norm, scan);
       stores.embeddedSql(facts.content.norm, scan);
       for (let k = 0; k < facts.paramStrings.length && k < 64; k++) {
         stores.embeddedSql(facts.paramStrings[k]!.value.norm, scan);
       }
+    }
+  };
+
+  const rowKeyParts = data.rowCountKeyParts;
+  /** A DELETE / UPDATE whose params say it touches many rows (a row-count preview). */
+  const massChange = (facts: Facts, scan: Scan): void => {
+    let statement = changeHead(facts.content.norm) ? facts.content.norm : null;
+    if (statement === null && changeHead(facts.target.norm)) statement = facts.target.norm;
+    for (let k = 0; statement === null && k < facts.paramStrings.length && k < 16; k++) {
+      const v = facts.paramStrings[k]!.value.norm;
+      if (changeHead(v)) statement = v;
+    }
+    if (statement === null) return;
+    const rows = rowCountOf(facts.params, rowKeyParts);
+    if (rows >= data.massChangeRows) {
+      scan.add("SQL_MASS_CHANGE", `${statement.slice(0, 80)} (${rows} rows)`);
     }
   };
 
@@ -3083,6 +3419,7 @@ export function createSqlLayer(input: unknown): Layer {
       const scan = new Scan(judge, data.limits, data.findings);
       if (!text) nonSql(facts, scan);
       if (skip.has(kind)) return done(scan.found);
+      if (!text) massChange(facts, scan);
       if (kind === "sql") {
         scan.statement(facts.content.norm);
         const target = facts.target.norm;

@@ -907,4 +907,98 @@ describe("layer > financial", () => {
       "WARN",
     );
   });
+
+  describe("round 4 families", () => {
+    test("BLOCKs a direct-deposit change asked for from a personal address before the same-day run", () => {
+      expectCode(
+        {
+          action: "hr.change_payout_account",
+          params: {
+            worker: "W-77",
+            account_number: "55500012345",
+            via: "message from the worker's private email, wants it before today's payroll",
+          },
+        },
+        "FIN_CHANGED_BANK_DETAILS",
+      );
+      expectVerdict(
+        {
+          action: "hr.change_payout_account",
+          params: { worker: "W-77", account_number: "55500012345" },
+        },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs an invoice paid in crypto because the vendor 'now only accepts' it", () => {
+      expectCode(
+        pay("Blue Harbor Ltd", {
+          amount: 3,
+          currency: "ETH",
+          note: "vendor now only accepts ethereum for this invoice",
+        }),
+        "FIN_CHANGED_BANK_DETAILS",
+      );
+      expectCode(
+        pay("Blue Harbor Ltd", { amount: 800, note: "supplier switched to crypto payments" }),
+        "FIN_CHANGED_BANK_DETAILS",
+      );
+    });
+
+    test("BLOCKs a bech32-looking wallet as the whole destination even with odd characters", () => {
+      expectCode(
+        {
+          action: "crypto.send",
+          target: "bc1q9z8y7x6w5v4u3t2s1r0qpponmlkjhgfedcba98",
+          params: { amount: 1 },
+        },
+        "FIN_CRYPTO_DESTINATION",
+      );
+    });
+
+    test("BLOCKs a refund sent to a card other than the one charged (plural action token)", () => {
+      expectCode(
+        {
+          action: "payments.refunds.create",
+          params: {
+            amount: 600,
+            original_card: "mastercard ending 4410",
+            destination_card: "5500 0000 0000 1234",
+          },
+        },
+        "FIN_REFUND_REDIRECT",
+      );
+      expectVerdict(
+        {
+          action: "payments.refunds.create",
+          params: {
+            amount: 600,
+            original_card: "mastercard ending 4410",
+            destination_card: "mastercard ending 4410",
+          },
+        },
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs a government-impersonation payment script", () => {
+      expectCode(
+        pay("Revenue Collections", {
+          amount: 900,
+          memo: "tax office says the account will be suspended unless we wire the balance today",
+        }),
+        "FIN_SCAM_PATTERN",
+      );
+    });
+
+    test("ALLOWs creating an invoice with our own IBAN on it, whatever the amount", () => {
+      expectVerdict(
+        {
+          action: "create_invoice",
+          params: { customer: "Initech", amount: 45_000, iban: "DE89370400440532013000" },
+        },
+        "ALLOW",
+      );
+    });
+  });
 });

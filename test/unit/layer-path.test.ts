@@ -1006,3 +1006,84 @@ describe("layer > path", () => {
     assert.ok(ms < 2000, `took ${ms} ms`);
   });
 });
+
+describe("layer > path > secret stores and authentication logs", () => {
+  test("BLOCKs a Kubernetes secret printed with jsonpath and decoded", () => {
+    expectSeverity(
+      {
+        action: "kubectl",
+        target:
+          "kubectl get secret -n billing stripe-api -o jsonpath='{.data.token}' | base64 --decode",
+      },
+      "BLOCK",
+    );
+  });
+
+  test("BLOCKs a Kubernetes secret dumped as YAML through an unknown tool's command param", () => {
+    expectCode(
+      {
+        action: "cluster_tool",
+        params: { command: "kubectl -n prod get secrets api-keys -o yaml" },
+      },
+      "SENSITIVE_FILE_SECRET_STORE_READ",
+    );
+  });
+
+  test("BLOCKs cloud secret managers printing a value (AWS, GCP, Azure, Vault, SSM)", () => {
+    for (const command of [
+      "aws secretsmanager get-secret-value --secret-id prod/db --query SecretString",
+      "gcloud secrets versions access latest --secret=payments-key",
+      "az keyvault secret show --vault-name kv-prod --name sa-password --query value",
+      "vault kv get -field=password secret/data/prod/db",
+      "aws ssm get-parameter --name /prod/db/password --with-decryption",
+    ]) {
+      expectSeverity(shell(command), "BLOCK");
+    }
+  });
+
+  test("ALLOWs listing or describing secrets without printing their values", () => {
+    for (const command of [
+      "kubectl get secrets -n staging",
+      "kubectl describe secret tls-cert -n ingress",
+      "aws secretsmanager list-secrets",
+      "vault kv list secret/prod",
+      "kubectl get pods -n prod -o yaml",
+    ]) {
+      expectSeverity(shell(command), "ALLOW");
+    }
+  });
+
+  test("WARNs on reading authentication and audit logs", () => {
+    for (const target of [
+      "/var/log/auth.log",
+      "/var/log/secure",
+      "/var/log/btmp",
+      "/var/log/audit/audit.log",
+    ]) {
+      expectSeverity(read(target), "WARN");
+    }
+    expectSeverity(shell("tail -n 200 /var/log/auth.log.1"), "WARN");
+  });
+
+  test("ALLOWs ordinary service logs and the login-accounting tools", () => {
+    expectSeverity(read("/var/log/nginx/access.log"), "ALLOW");
+    expectSeverity(read("/var/log/syslog"), "ALLOW");
+    expectSeverity(shell("last -F -n 50 -f /var/log/wtmp.1"), "ALLOW");
+  });
+});
+
+describe("layer > path > container environments", () => {
+  test("WARNs when a container's environment is printed (docker inspect, exec env, kubectl exec env)", () => {
+    expectCode(
+      shell("docker inspect --format '{{json .Config.Env}}' billing-worker"),
+      "SENSITIVE_FILE_ENV_DUMP",
+    );
+    expectSeverity(shell("podman exec -it api printenv"), "WARN");
+    expectSeverity({ action: "kubectl", target: "kubectl exec -n prod deploy/web -- env" }, "WARN");
+  });
+
+  test("ALLOWs inspecting a container's health or running another command in it", () => {
+    expectSeverity(shell("docker inspect --format '{{.State.Health.Status}}' web"), "ALLOW");
+    expectSeverity(shell("docker exec web ls /app"), "ALLOW");
+  });
+});

@@ -552,13 +552,20 @@ describe("layer > pii", () => {
       );
     });
 
-    test("WARNs on identifiers given to a model through an unknown tool name", () => {
+    test("WARNs on an identifier given to a model through an unknown tool name, BLOCKs a list", () => {
+      expectVerdict(
+        {
+          action: "anthropic_messages",
+          params: { messages: [{ role: "user", content: `is this valid: ${SSNS[0]}` }] },
+        },
+        "WARN",
+      );
       expectVerdict(
         {
           action: "anthropic_messages",
           params: { messages: [{ role: "user", content: `dedupe: ${SSNS.join(", ")}` }] },
         },
-        "WARN",
+        "BLOCK",
       );
     });
 
@@ -670,6 +677,97 @@ describe("layer > pii", () => {
 
     test("ALLOWs a barcode that only looks like a Swiss AHV number", () => {
       expectVerdict(email("Please ship 40 units of EAN 7569217348518."), "ALLOW");
+    });
+  });
+
+  describe("round 4: cards next to their expiry, dotted cards, identity kits in prompts", () => {
+    test("BLOCKs a card number followed or preceded by its expiry and CVV in a public post", () => {
+      for (const content of [
+        `found a card on the floor: ${VISA} 09/27 cvv 318`,
+        `exp 04/28 ${MASTERCARD} cvc 771, who lost this?`,
+        `card ${groups(VISA, [4, 4, 4, 4])} 11/29 lol`,
+      ]) {
+        expectVerdict({ action: "tweet", content }, "BLOCK");
+      }
+    });
+
+    test("BLOCKs a card written with dots between its groups", () => {
+      expectVerdict(
+        { action: "tweet", content: `card nr ${groups(VISA, [4, 4, 4, 4], ".")} exp 02/27` },
+        "BLOCK",
+      );
+    });
+
+    test("a number that swallowed a short group needs card words to count", () => {
+      // Without card words a 16+3 digit run is just a long reference number.
+      expectVerdict({ action: "tweet", content: `ref ${VISA} 318 shipped` }, "ALLOW");
+      expectVerdict({ action: "tweet", content: `visa ${VISA} 318` }, "BLOCK");
+    });
+
+    test("ALLOWs a longer grouped number whose tail is one digit", () => {
+      const seventeen = luhnNumber("5031", 17);
+      expectVerdict(
+        { action: "tweet", content: `log id ${groups(seventeen, [4, 4, 4, 4, 1])} at 11/26` },
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs a prompt carrying a card and an SSN, or a list of identifiers", () => {
+      const ssnA = "231-45-6781";
+      const ssnB = "532-18-4470";
+      const ssnC = "418-62-9035";
+      const list = [ssnA, ssnB, ssnC, "209-71-3358", "347-20-1196"];
+      expectVerdict(
+        {
+          action: "llm_api.call",
+          target: "https://api.llm-proxy.example/v1/chat",
+          content: `Assess risk: A. Lind, SSN ${ssnA}, card ${VISA}`,
+        },
+        "BLOCK",
+      );
+      expectVerdict(
+        {
+          action: "openai.chat",
+          content: `Dedupe these customers:\n${list.map((n, i) => `row ${i}, SSN ${n}`).join("\n")}`,
+        },
+        "BLOCK",
+      );
+      // One identifier in a prompt stays a WARN.
+      expectVerdict({ action: "openai.chat", content: `Is SSN ${ssnA} well formed?` }, "WARN");
+    });
+
+    test("BLOCKs a contact record shared with partners by its visibility flag", () => {
+      expectVerdict(
+        {
+          action: "crm.update_contact",
+          params: {
+            id: "C-7",
+            notes: `Amex ${AMEX} exp 04/28`,
+            visibility: "shared_with_partners",
+          },
+        },
+        "BLOCK",
+      );
+      expectVerdict(
+        {
+          action: "crm.update_contact",
+          params: { id: "C-7", notes: `Amex ${AMEX} exp 04/28`, visibility: "internal" },
+        },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs a diagnosis stated right after a person's record", () => {
+      expectVerdict(
+        email(
+          "Study list: Dana Whitfield (DOB 1961-03-14) diagnosed with HIV; Omar Haddad on chemotherapy.",
+        ),
+        "BLOCK",
+      );
+      expectVerdict(
+        email("Patients diagnosed with diabetes benefit from regular eye exams; see the leaflet."),
+        "ALLOW",
+      );
     });
   });
 

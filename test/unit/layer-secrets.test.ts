@@ -327,11 +327,11 @@ describe("layer > secrets", () => {
       );
     });
 
-    test("WARNs when a key is presented in a header to a host that did not issue it", () => {
+    test("WARNs when a key of no known issuer is presented in a header to the host called", () => {
       const request = {
         action: "http_request",
         target: "https://collector.example.net/v1",
-        params: { method: "GET", headers: { Authorization: `token ${githubToken("ghp_", 5)}` } },
+        params: { method: "GET", headers: { Authorization: `token ${fake(40, URLSAFE, 5)}` } },
       };
       assert.deepEqual(codesOf(layer(), request), ["SECRET_TO_UNRELATED_HOST"]);
       expectVerdict(request, "WARN");
@@ -566,7 +566,7 @@ describe("layer > secrets", () => {
         {
           action: "http_request",
           target: "https://api.partner.example/v1/orders",
-          params: { method: "GET", headers: { token: githubToken("ghp_", 212) } },
+          params: { method: "GET", headers: { token: fake(40, URLSAFE, 212) } },
         },
         "WARN",
       );
@@ -797,6 +797,132 @@ describe("layer > secrets", () => {
           ["SECRET_PUBLIC_EXPOSURE"],
           JSON.stringify(request),
         );
+      }
+    });
+  });
+
+  describe("round 4: forwarded keys, shared vault items, audience flags, multi-line keys", () => {
+    const gh = githubToken("ghp_", 401);
+
+    test("BLOCKs a provider token in a header to an outside host that is not its issuer", () => {
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://ingest.metrics-vendor.example/v1",
+          params: { method: "POST", headers: { "X-Upstream-Auth": `Bearer ${gh}` }, body: {} },
+        },
+        "BLOCK",
+      );
+      assert.deepEqual(
+        codesOf(layer(), {
+          action: "http_request",
+          target: "https://ingest.metrics-vendor.example/v1",
+          params: { method: "POST", headers: { Authorization: `token ${gh}` } },
+        }),
+        ["SECRET_TO_FOREIGN_HOST"],
+      );
+    });
+
+    test("ALLOWs a provider token presented to its issuer or a self-hosted instance of it", () => {
+      for (const target of [
+        "https://api.github.com/repos/acme/app/issues",
+        "https://github.acme-corp.com/api/v3/repos/acme/app/issues",
+      ]) {
+        expectVerdict(
+          {
+            action: "http_request",
+            target,
+            params: { method: "POST", headers: { Authorization: `Bearer ${gh}` }, json: {} },
+          },
+          "ALLOW",
+        );
+      }
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://gitlab.example-corp.net/api/v4/projects/7/pipeline",
+          params: {
+            method: "POST",
+            headers: { "PRIVATE-TOKEN": `glpat-${fake(20, URLSAFE, 402)}` },
+          },
+        },
+        "ALLOW",
+      );
+    });
+
+    test("an unknown-issuer key presented to the host being called stays a WARN", () => {
+      expectVerdict(
+        {
+          action: "http_request",
+          target: "https://api.small-saas.example/v2/items",
+          params: { method: "POST", headers: { "X-Api-Key": fake(40, URLSAFE, 403) }, json: {} },
+        },
+        "WARN",
+      );
+    });
+
+    test("a secret-manager tool that shares an item out is no longer a store", () => {
+      const request = {
+        action: "bitwarden.send_item",
+        params: { item: "deploy", note: `key ${STRIPE} until the migration` },
+      };
+      assert.notEqual(verdict(request), "ALLOW");
+      expectVerdict({ action: "vault_kv_put", params: { path: "kv/app", value: STRIPE } }, "ALLOW");
+    });
+
+    test("BLOCKs a ticket comment whose visibility says public or customer-facing, with a qualifier", () => {
+      for (const visibility of [
+        "public (help center)",
+        "customer-facing",
+        "shared_with_partners",
+      ]) {
+        expectVerdict(
+          { action: "jira_comment", params: { issue: "OPS-1", visibility, body: `use ${gh}` } },
+          "BLOCK",
+        );
+      }
+      expectVerdict(
+        {
+          action: "jira_comment",
+          params: { issue: "OPS-1", visibility: "internal (staff)", body: `use ${gh}` },
+        },
+        "WARN",
+      );
+    });
+
+    test("BLOCKs a page shared to the web or an issue on a repository named public", () => {
+      expectVerdict(
+        { action: "wiki.update_page", params: { share_to_web: true, body: `key ${STRIPE}` } },
+        "BLOCK",
+      );
+      expectVerdict(
+        {
+          action: "gitlab.create_issue_note",
+          params: { project: "acme/public-sdk", body: `repro with ${STRIPE}` },
+        },
+        "BLOCK",
+      );
+    });
+
+    test("BLOCKs an Ed25519 OpenSSH key whose first line is mostly zero bytes", () => {
+      const body = [
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+        `QyNTUxOQAAACB${fake(57, B64, 404)}`,
+        fake(70, B64, 405),
+        fake(40, B64, 406),
+      ];
+      for (const sep of ["\n", "\\n"]) {
+        const text = `-----BEGIN OPENSSH PRIVATE KEY-----${sep}${body.join(sep)}${sep}-----END OPENSSH PRIVATE KEY-----`;
+        expectVerdict({ action: "discord_send", target: "#general", content: text }, "BLOCK");
+      }
+    });
+
+    test("finds registry and SMB passwords on a command line", () => {
+      for (const line of [
+        `docker login -u deploy -p ${fake(14, ALNUM, 407)} registry.example.io`,
+        `smbclient //fs01/share -U backup%${fake(12, ALNUM, 408)}`,
+      ]) {
+        expectVerdict({ action: "linkedin_post", content: `my setup: ${line}` }, "BLOCK");
       }
     });
   });

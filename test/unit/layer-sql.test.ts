@@ -912,4 +912,156 @@ describe("layer > sql", () => {
     const padding = "SELECT a FROM t WHERE b = 1;\n".repeat(4_000);
     expectVerdict(sql(`${padding}DROP TABLE customers;`), "BLOCK");
   });
+
+  describe("round 4 families", () => {
+    test("BLOCKs destruction inside dynamic SQL: per-table procedures, EXECUTE of a string, PL/pgSQL loops", () => {
+      expectCode(sql("EXEC sp_MSforeachtable @command1 = 'DELETE FROM ?'"), "SQL_UNBOUNDED_DELETE");
+      expectCode(
+        sql("EXEC sp_MSforeachdb 'IF ''?'' <> ''master'' DROP DATABASE [?]'"),
+        "SQL_DROP_DATABASE",
+      );
+      expectCode(sql("BEGIN EXECUTE IMMEDIATE 'TRUNCATE TABLE ledger'; END;"), "SQL_TRUNCATE");
+      expectCode(
+        sql(
+          "DO $$ DECLARE r record; BEGIN FOR r IN SELECT tablename FROM pg_tables LOOP EXECUTE 'DROP TABLE ' || quote_ident(r.tablename); END LOOP; END $$;",
+        ),
+        "SQL_DROP_TABLE",
+      );
+      expectCode(sql("EXECUTE format('TRUNCATE %I CASCADE', t)"), "SQL_TRUNCATE");
+      expectCode(
+        sql("SET @q = 'DELETE FROM payments'; PREPARE s FROM @q; EXECUTE s;"),
+        "SQL_UNBOUNDED_DELETE",
+      );
+      expectVerdict(sql("EXEC sp_MSforeachtable 'UPDATE STATISTICS ? WITH FULLSCAN'"), "ALLOW");
+      expectVerdict(
+        sql("EXECUTE IMMEDIATE 'DELETE FROM tokens WHERE expires_at < SYSDATE'"),
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs a stacked UPDATE or INSERT after an id value", () => {
+      expectCode(arg("77; UPDATE staff SET is_admin = 1 WHERE login = 'eve'"), "SQL_STACKED_QUERY");
+      expectCode(arg("77; update public.staff set role = 'owner' --"), "SQL_STACKED_QUERY");
+      expectVerdict(arg("77; ask about the update set for next week"), "ALLOW");
+    });
+
+    test("BLOCKs a catalog or secret subquery concatenated into a string value", () => {
+      expectCode(
+        sql(
+          "SELECT * FROM docs WHERE title LIKE '%' || (SELECT group_concat(name) FROM sqlite_master) || '%'",
+        ),
+        "SQL_CONCAT_SUBQUERY",
+      );
+      expectCode(
+        sql("SELECT * FROM docs WHERE slug = '' + (SELECT TOP 1 api_key FROM dbo.clients) + ''"),
+        "SQL_CONCAT_SUBQUERY",
+      );
+      expectVerdict(
+        sql("SELECT 'Open tickets: ' || (SELECT count(*) FROM tickets) AS banner"),
+        "ALLOW",
+      );
+    });
+
+    test("ALLOWs a payload kept as data by a doubled-quote escape inside a literal", () => {
+      expectVerdict(
+        sql("INSERT INTO posts (body) VALUES ('my login is bob''; DROP TABLE posts;-- haha')"),
+        "ALLOW",
+      );
+      expectCode(sql("EXEC('SELECT 1; DROP TABLE posts')"), "SQL_DROP_TABLE");
+    });
+
+    test("ALLOWs prose that quotes payloads in Markdown code spans, BLOCKs backticks used as identifiers", () => {
+      expectVerdict(
+        {
+          action: "gitlab.create_note",
+          params: {
+            body: "The handler concatenates input, so `1; DROP TABLE carts--` would run as a second statement and `' OR 1=1 --` skips the filter. Please switch to placeholders before we merge this change.",
+          },
+        },
+        "ALLOW",
+      );
+      expectCode(arg("1 UNION SELECT `login`, `passwd` FROM `staff`-- -"), "SQL_UNION_INJECTION");
+    });
+
+    test("ALLOWs a translated sentence that quotes a tautology mid-sentence", () => {
+      expectVerdict(
+        {
+          action: "translate_text",
+          params: {
+            text: "Exemple : un attaquant saisit ' OR '1'='1 dans le champ pour contourner la connexion.",
+          },
+        },
+        "ALLOW",
+      );
+    });
+
+    test("BLOCKs ClickHouse mutations and MERGE that touch every row; WARNs a sync delete", () => {
+      expectCode(sql("ALTER TABLE hits DELETE WHERE 1"), "SQL_UNBOUNDED_DELETE");
+      expectCode(sql("ALTER TABLE hits UPDATE plan = 'x' WHERE 1 = 1"), "SQL_UNBOUNDED_UPDATE");
+      expectCode(
+        sql("MERGE INTO t USING s ON (1 = 1) WHEN MATCHED THEN DELETE"),
+        "SQL_UNBOUNDED_DELETE",
+      );
+      expectVerdict(
+        sql("MERGE t USING s ON t.id = s.id WHEN NOT MATCHED BY SOURCE THEN DELETE"),
+        "WARN",
+      );
+      expectVerdict(sql("ALTER TABLE hits DELETE WHERE user_id = 5"), "ALLOW");
+    });
+
+    test("BLOCKs a data-modifying CTE that deletes everything", () => {
+      expectCode(
+        sql("WITH x AS (DELETE FROM invoices RETURNING id) SELECT count(*) FROM x"),
+        "SQL_UNBOUNDED_DELETE",
+      );
+      expectVerdict(
+        sql("WITH x AS (DELETE FROM jobs WHERE id = 9 RETURNING *) SELECT * FROM x"),
+        "ALLOW",
+      );
+    });
+
+    test("WARNs a range-bounded deleteMany written as code, not an expiry purge", () => {
+      const mongo = (content: string): ProtectRequest => ({ action: "mongo_shell", content });
+      expectCode(
+        mongo("db.audit.deleteMany({ at: { $lt: ISODate('2022-01-01') } })"),
+        "SQL_BULK_DELETE",
+      );
+      expectVerdict(mongo("db.sessions.deleteMany({ expiresAt: { $lt: new Date() } })"), "ALLOW");
+      expectVerdict(mongo("db.audit.find({ at: { $lt: ISODate('2022-01-01') } })"), "ALLOW");
+    });
+
+    test("WARNs a DELETE or UPDATE whose params preview many affected rows", () => {
+      const run = (content: string, params: Record<string, unknown>): ProtectRequest => ({
+        action: "execute_sql",
+        content,
+        params,
+      });
+      expectCode(
+        run("UPDATE plans SET tier = 'basic' WHERE tier = 'pro'", { rows_affected: 9800 }),
+        "SQL_MASS_CHANGE",
+      );
+      expectVerdict(
+        run("UPDATE plans SET tier = 'basic' WHERE id = 4", { rows_affected: 1 }),
+        "ALLOW",
+      );
+      expectVerdict(run("SELECT * FROM plans", { estimated_rows: 90_000 }), "ALLOW");
+    });
+
+    test("BLOCKs an injected query inside a program run by an unknown tool", () => {
+      expectCode(
+        {
+          action: "deno_run",
+          content: "await client.query(\"SELECT * FROM staff WHERE login = 'x' OR '1'='1'\")",
+        },
+        "SQL_TAUTOLOGY",
+      );
+      expectVerdict(
+        {
+          action: "deno_run",
+          content: 'await client.query("SELECT * FROM staff WHERE login = $1 OR email = $1", [q])',
+        },
+        "ALLOW",
+      );
+    });
+  });
 });
