@@ -1,7 +1,7 @@
 import type { HttpBindings } from "@hono/node-server";
-import type { RateLimitInfo } from "hono-rate-limiter";
+import type { RateLimitInfo, Store as RateLimitStore } from "hono-rate-limiter";
 import type { Clock } from "./clock.js";
-import type { Config } from "./config.js";
+import type { Config, RateLimitName } from "./config.js";
 import type { Keyring } from "./crypto/signing-keys.js";
 import type { Logger } from "./logger.js";
 import type { Mailer } from "./mail/mailer.js";
@@ -30,6 +30,17 @@ export type AppEnv = {
   };
 };
 
+/** Every rate limiter of the app and the rule it enforces; each keeps its own counts. */
+export const LIMITERS = {
+  login: "login",
+  register: "register",
+  resend: "register",
+  protect: "protect",
+  default: "default",
+} as const satisfies Record<string, RateLimitName>;
+
+export type LimiterId = keyof typeof LIMITERS;
+
 /** Everything the app needs, built by main.ts (or a test) and injected. */
 export type AppDeps = Readonly<{
   config: Config;
@@ -40,4 +51,9 @@ export type AppDeps = Readonly<{
   logger: Logger;
   pipeline: Pipeline;
   decisionLog: DecisionLog;
+  /**
+   * Where a limiter (and auto-quarantine) keeps its counts; in memory by default. Workers of a
+   * cluster pass stores counted in the primary, so the limits hold across processes.
+   */
+  rateLimitStore?: (limiter: LimiterId | "autoQuarantine") => RateLimitStore<AppEnv>;
 }>;

@@ -1,15 +1,17 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import type { AppDeps, AppEnv } from "./app-env.js";
-import type { RateLimitName } from "./config.js";
+import { type AppDeps, type AppEnv, LIMITERS, type LimiterId } from "./app-env.js";
 import { GatewayError } from "./errors.js";
 import { keyResolver } from "./middleware/auth.js";
 import { clientIp, trustedProxyList } from "./middleware/client-ip.js";
 import { jsonBody } from "./middleware/json-body.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { renderError, requestContext } from "./middleware/request-context.js";
+import { PassportRegistry } from "./passport-registry.js";
 import { AutoQuarantine } from "./pipeline/auto-quarantine.js";
+import { PolicyLibrary } from "./pipeline/policy-library.js";
 import { mountAgents } from "./routes/agents.js";
 import { mountHealth } from "./routes/health.js";
+import { mountPassports } from "./routes/passports.js";
 import { mountProtect } from "./routes/protect.js";
 import { mountRegistration } from "./routes/registration.js";
 import type { RouteContext } from "./routes/route-context.js";
@@ -24,6 +26,9 @@ const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
 ]);
 
 export type { AppDeps } from "./app-env.js";
+
+/** Bodies that carry a passport (up to 8 KiB) or an inline policy bundle. */
+const PASSPORT_BODY_LIMIT = 16_384;
 
 const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
 
@@ -61,33 +66,42 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
     const principal = c.get("principal");
     return principal.kind === "agent" ? principal.agent.id : principal.keyId;
   };
-  const limiter = (
-    name: RateLimitName,
-    skip?: (path: string) => boolean,
-    keyOf: typeof byIp = byIp,
-  ) =>
+  const limiter = (id: LimiterId, skip?: (path: string) => boolean, keyOf: typeof byIp = byIp) =>
     config.rateLimits.enabled
       ? rateLimit({
-          rule: config.rateLimits.rules[name],
+          rule: config.rateLimits.rules[LIMITERS[id]],
           clock,
           keyOf,
           skip: skip && ((c) => skip(c.req.path)),
+          store: deps.rateLimitStore?.(id),
         })
       : passThrough;
 
+  const policies = new PolicyLibrary(deps.pipeline.defaultPolicy);
   const ctx: RouteContext = {
     ...deps,
     resolveKey: keyResolver(deps.store, config.adminKeyHash),
     limits: {
       login: limiter("login"),
       register: limiter("register"),
-      resend: limiter("register"),
+      resend: limiter("resend"),
       protect: limiter("protect", undefined, byPrincipal),
     },
     autoQuarantine:
-      config.autoQuarantine === null ? null : new AutoQuarantine(config.autoQuarantine, clock),
+      config.autoQuarantine === null
+        ? null
+        : new AutoQuarantine(config.autoQuarantine, clock, deps.rateLimitStore?.("autoQuarantine")),
     publicBody: jsonBody(config.publicMaxBody),
     protectBody: jsonBody(config.maxBody),
+    passportBody: jsonBody(PASSPORT_BODY_LIMIT),
+    policies,
+    passports: new PassportRegistry({
+      store: deps.store,
+      keyring: deps.keyring,
+      clock,
+      issuer: config.publicUrl,
+      policies,
+    }),
     startedAt: clock.now(),
     version: VERSION,
   };
@@ -101,6 +115,7 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   mountRegistration(app, ctx);
   mountAgents(app, ctx);
   mountProtect(app, ctx);
+  mountPassports(app, ctx);
   mountHealth(app, ctx);
   addMethodNotAllowed(app);
   app.notFound((c) => renderError(new GatewayError("NOT_FOUND", "Route not found"), c, logger));

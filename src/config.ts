@@ -27,6 +27,8 @@ export type Config = Readonly<{
   trustedProxies: readonly string[];
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  /** Processes serving the port (node:cluster); 1 serves from this process alone. */
+  workers: number;
 }>;
 
 const DURATION_UNITS: Readonly<Record<string, number>> = {
@@ -167,6 +169,7 @@ const EnvSchema = z.object({
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),
   AIEGIS_SHUTDOWN_GRACE_MS: intInRange("AIEGIS_SHUTDOWN_GRACE_MS", 0, 600_000, 10_000),
+  AIEGIS_WORKERS: intInRange("AIEGIS_WORKERS", 1, 64, 1),
 });
 
 export type EnvInput = Readonly<Record<string, string | undefined>>;
@@ -227,5 +230,6 @@ export function loadConfig(env: EnvInput): Config {
     trustedProxies: e.AIEGIS_TRUSTED_PROXIES,
     logLevel: e.AIEGIS_LOG_LEVEL,
     shutdownGraceMs: e.AIEGIS_SHUTDOWN_GRACE_MS,
+    workers: e.AIEGIS_WORKERS,
   });
 }

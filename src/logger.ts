@@ -16,6 +16,10 @@ const REDACT = [
   "*.token",
   "password",
   "*.password",
+  "passport",
+  "*.passport",
+  'headers["x-agent-passport"]',
+  'req.headers["x-agent-passport"]',
   "headers.authorization",
   'headers["x-api-key"]',
   'headers["x-aiegis-key"]',
@@ -25,11 +29,15 @@ const REDACT = [
 ];
 
 /** A JSON logger writing to `destination` (stdout by default) without blocking the event loop. */
-export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  level: LogLevel,
+  destination?: pino.DestinationStream,
+  fields: Readonly<Record<string, string | number>> = {},
+): Logger {
   return pino(
     {
       level,
-      base: { service: "aiegis" },
+      base: { service: "aiegis", ...fields },
       redact: { paths: REDACT, censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

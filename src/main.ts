@@ -1,12 +1,15 @@
+import cluster from "node:cluster";
 import { mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { buildApp } from "./app.js";
+import { LIMITERS } from "./app-env.js";
 import { systemClock } from "./clock.js";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { RateLimitClient, rateLimitServer } from "./cluster-rate-limit.js";
+import { type Config, ConfigError, loadConfig, type RateRule } from "./config.js";
 import { issueApiKey } from "./crypto/api-key.js";
-import { loadKeyring } from "./crypto/signing-keys.js";
+import { addSigningKey, DirectoryKeyring, loadKeyring } from "./crypto/signing-keys.js";
 import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type Mailer, outboxMailer, smtpMailer } from "./mail/mailer.js";
@@ -37,10 +40,27 @@ function mailerFor(config: Config, logger: Logger): Mailer {
 }
 
 function serveGateway(config: Config): void {
-  const logger = createLogger(config.logLevel);
+  // In a cluster worker: log which worker, count rate limits in the primary, and leave the
+  // "listening" line to the primary (it logs it once every worker listens).
+  const worker = cluster.isWorker ? cluster.worker : undefined;
+  const logger = createLogger(
+    config.logLevel,
+    undefined,
+    worker === undefined ? {} : { worker: worker.id },
+  );
+  const rateLimits = worker === undefined ? undefined : new RateLimitClient(process);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = openStore(databasePath(config.dataDir));
-  const keyring = loadKeyring(config.dataDir, systemClock.now());
+  const keyring = new DirectoryKeyring(config.dataDir, systemClock.now());
+  // Picks up keys added by `admin rotate-signing-key` (issuing and unknown kids also re-check).
+  const keyWatcher = setInterval(() => {
+    try {
+      if (keyring.refresh()) logger.info({ kid: keyring.active.kid }, "signing keys reloaded");
+    } catch (err) {
+      logger.error({ err }, "signing keys could not be reloaded; keeping the current ones");
+    }
+  }, 5_000);
+  keyWatcher.unref();
   const mailer = mailerFor(config, logger);
   const pipeline = createPipeline();
   const decisionLog = new DecisionLog(store.db, logger);
@@ -53,6 +73,7 @@ function serveGateway(config: Config): void {
     logger,
     pipeline,
     decisionLog,
+    rateLimitStore: rateLimits && ((limiter) => rateLimits.store(limiter)),
   });
   const resources = { store, mailer, decisionLog, logger };
 
@@ -65,7 +86,7 @@ function serveGateway(config: Config): void {
         kid: keyring.active.kid,
         layers: pipeline.operationalLayers,
       },
-      "listening",
+      worker === undefined ? "listening" : "worker listening",
     );
   }) as Server;
   // Slow or stalled clients cannot hold a socket forever.
@@ -94,6 +115,87 @@ function serveGateway(config: Config): void {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
+/**
+ * AIEGIS_WORKERS > 1: this process prepares the data dir (migrations, first signing key) once,
+ * forks the workers that share the port, counts their rate limits, replaces a worker that dies,
+ * and on SIGTERM stops them all (each finishes its in-flight requests) before exiting.
+ */
+function runPrimary(config: Config): void {
+  const logger = createLogger(config.logLevel, undefined, { worker: 0 });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  openStore(databasePath(config.dataDir)).close();
+  const keyring = loadKeyring(config.dataDir, systemClock.now());
+  const rules: Record<string, RateRule> = Object.fromEntries(
+    Object.entries(LIMITERS).map(([id, rule]) => [id, config.rateLimits.rules[rule]]),
+  );
+  // Auto-quarantine counts BLOCKs in the same way, so N workers do not need N times as many.
+  if (config.autoQuarantine !== null) rules.autoQuarantine = config.autoQuarantine;
+  const limits = rateLimitServer(rules, systemClock);
+  let announced = false;
+  let stopping = false;
+  const listened = new Set<number>();
+  const fork = () => limits.attach(cluster.fork());
+  cluster.on("listening", (worker, address) => {
+    listened.add(worker.id);
+    logger.info({ worker_id: worker.id, pid: worker.process.pid }, "worker listening");
+    if (!announced && listened.size >= config.workers) {
+      announced = true;
+      logger.info(
+        {
+          host: config.host,
+          port: address.port,
+          data_dir: config.dataDir,
+          kid: keyring.active.kid,
+          workers: config.workers,
+        },
+        "listening",
+      );
+    }
+  });
+  const exitWhenAllGone = () => {
+    if (Object.keys(cluster.workers ?? {}).length > 0) return;
+    limits.shutdown();
+    const code = Number(process.exitCode ?? 0);
+    logger.info({ code }, "stopped");
+    logger.flush(() => process.exit(code));
+  };
+  cluster.on("exit", (worker, code, signal) => {
+    // A worker exits 0 only after a graceful shutdown (a signal to the whole process group).
+    if (stopping || (code === 0 && signal === null)) {
+      stopping = true;
+      exitWhenAllGone();
+      return;
+    }
+    if (!listened.has(worker.id)) {
+      // It failed while starting (bad data file, port taken…): another would fail the same way.
+      logger.fatal({ worker_id: worker.id, code, signal }, "worker failed to start; stopping");
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill("SIGTERM");
+      process.exitCode = 1;
+      if (Object.keys(cluster.workers ?? {}).length === 0) logger.flush(() => process.exit(1));
+      return;
+    }
+    // A worker that dies unasked is replaced, so the port keeps its capacity.
+    logger.error({ worker_id: worker.id, code, signal }, "worker died; starting another");
+    fork();
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: stopping workers");
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    setTimeout(() => {
+      logger.warn("workers did not stop in time: killing them");
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGKILL");
+    }, config.shutdownGraceMs + 5_000).unref();
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
 type Resources = Readonly<{
   store: Store;
   mailer: Mailer;
@@ -116,7 +218,7 @@ function closeAndExit({ store, mailer, decisionLog, logger }: Resources, code: n
   });
 }
 
-/** `admin create-key --name N`, `admin list-keys`, `admin revoke-key ID`. */
+/** `admin create-key --name N`, `admin list-keys`, `admin revoke-key ID`, `admin rotate-signing-key`. */
 function adminCommand(config: Config, args: string[]): void {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = openStore(databasePath(config.dataDir));
@@ -134,13 +236,22 @@ function adminCommand(config: Config, args: string[]): void {
         `${JSON.stringify({ id, name, prefix: key.prefix, api_key: key.key })}\n` +
           "Store this key now: it is shown once and only its hash is kept.\n",
       );
+    } else if (command === "rotate-signing-key") {
+      const key = addSigningKey(config.dataDir, now);
+      process.stdout.write(
+        `${JSON.stringify({ kid: key.kid, created_at: new Date(key.createdAt).toISOString() })}\n` +
+          "New passports are signed with this key from now on (running gateways pick it up within 5 s);\n" +
+          "older public keys stay in the JWKS until the passports they signed have expired.\n",
+      );
     } else if (command === "list-keys") {
       for (const key of store.apiKeys.listAdmin()) process.stdout.write(`${JSON.stringify(key)}\n`);
     } else if (command === "revoke-key" && rest[0] !== undefined) {
       if (!store.apiKeys.revokeAdmin(rest[0], now)) fail(`no live admin key with id ${rest[0]}`);
       process.stdout.write(`revoked ${rest[0]}\n`);
     } else {
-      fail("usage: admin create-key [--name NAME] | admin list-keys | admin revoke-key ID");
+      fail(
+        "usage: admin create-key [--name NAME] | admin list-keys | admin revoke-key ID | admin rotate-signing-key",
+      );
     }
   } finally {
     store.close();
@@ -149,6 +260,8 @@ function adminCommand(config: Config, args: string[]): void {
 
 const config = readConfig();
 const [command, ...args] = process.argv.slice(2);
-if (command === undefined || command === "serve") serveGateway(config);
-else if (command === "admin") adminCommand(config, args);
+if (command === undefined || command === "serve") {
+  if (config.workers > 1 && cluster.isPrimary) runPrimary(config);
+  else serveGateway(config);
+} else if (command === "admin") adminCommand(config, args);
 else fail(`unknown command "${command}"; use "serve" (default) or "admin"`);

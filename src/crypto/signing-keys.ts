@@ -20,8 +20,13 @@ export type SigningKey = Readonly<{
   createdAt: number;
 }>;
 
-/** The key that signs now, and every key whose public half is still published. */
-export type Keyring = Readonly<{ active: SigningKey; all: readonly SigningKey[] }>;
+/** The key that signs now, and every key the gateway knows (newest first). */
+export type Keyring = Readonly<{
+  active: SigningKey;
+  all: readonly SigningKey[];
+  /** Re-reads keys added since (another process's rotation); true when something changed. */
+  refresh?: () => boolean;
+}>;
 
 export type PublicJwk = Readonly<{
   kty: "OKP";
@@ -110,21 +115,96 @@ function writeKeyFile(dir: string, key: SigningKey): void {
   renameSync(tmp, join(dir, `${key.kid}.json`));
 }
 
+function readKeyDir(dir: string): SigningKey[] {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
+  const keys = files.map((f) => readKeyFile(join(dir, f)));
+  // Newest first: it signs. Ties (same millisecond) are broken by kid so every worker agrees.
+  keys.sort((a, b) => b.createdAt - a.createdAt || a.kid.localeCompare(b.kid));
+  return keys;
+}
+
+function keysDir(dataDir: string): string {
+  const dir = join(dataDir, "keys");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  return dir;
+}
+
 /**
  * Loads the signing keys from `<dataDir>/keys` (mode 0700, files 0600), creating the first one
  * on first start. The newest key signs; older ones stay published for verifiers.
  */
 export function loadKeyring(dataDir: string, now: number): Keyring {
-  const dir = join(dataDir, "keys");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
-  const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
-  const keys = files.map((f) => readKeyFile(join(dir, f)));
+  const dir = keysDir(dataDir);
+  const keys = readKeyDir(dir);
   if (keys.length === 0) {
     const key = generateSigningKey(now);
     writeKeyFile(dir, key);
     keys.push(key);
   }
-  keys.sort((a, b) => b.createdAt - a.createdAt || a.kid.localeCompare(b.kid));
   return Object.freeze({ active: keys[0]!, all: Object.freeze(keys) });
+}
+
+/**
+ * Adds a new signing key to `<dataDir>/keys` (`admin rotate-signing-key`): it is the newest, so
+ * it signs from the next (re)load on; the older keys stay for verification.
+ */
+export function addSigningKey(dataDir: string, now: number): SigningKey {
+  const dir = keysDir(dataDir);
+  const newest = readKeyDir(dir)[0];
+  // Never older than the current key, even if the clock went back: the new key must win.
+  const key = generateSigningKey(Math.max(now, (newest?.createdAt ?? 0) + 1));
+  writeKeyFile(dir, key);
+  return key;
+}
+
+/**
+ * The signing keys of a data dir, re-read when `refresh()` finds the directory changed, so a
+ * key added by `admin rotate-signing-key` signs in a running gateway (and in every worker)
+ * without a restart. Keys are only ever added: a passport verifiable once stays verifiable.
+ */
+export class DirectoryKeyring implements Keyring {
+  readonly #dir: string;
+  #current: Keyring;
+  #listing: string;
+
+  constructor(dataDir: string, now: number) {
+    this.#current = loadKeyring(dataDir, now);
+    this.#dir = keysDir(dataDir);
+    this.#listing = this.#list();
+  }
+
+  get active(): SigningKey {
+    return this.#current.active;
+  }
+
+  get all(): readonly SigningKey[] {
+    return this.#current.all;
+  }
+
+  #list(): string {
+    return readdirSync(this.#dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .join("\n");
+  }
+
+  /** Re-reads the directory when its listing changed; true when the keys changed. */
+  refresh(): boolean {
+    const listing = this.#list();
+    if (listing === this.#listing) return false;
+    const keys = readKeyDir(this.#dir);
+    if (keys.length === 0) return false;
+    // Keep keys that vanished from disk: passports they signed must still verify here.
+    const known = new Map(this.#current.all.map((k) => [k.kid, k]));
+    for (const key of keys) known.set(key.kid, key);
+    const merged = [...known.values()].sort(
+      (a, b) => b.createdAt - a.createdAt || a.kid.localeCompare(b.kid),
+    );
+    this.#current = Object.freeze({ active: merged[0]!, all: Object.freeze(merged) });
+    this.#listing = listing;
+    return true;
+  }
 }

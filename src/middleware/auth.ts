@@ -59,7 +59,11 @@ export function presentedKeys(c: Context<AppEnv>): string[] {
   return keys;
 }
 
-export type Role = "agent" | "admin";
+/**
+ * `owner`: an agent key or an admin key, for routes acting on an agent named in the body
+ * (`agent_id` is then the target, and the route checks the caller owns it).
+ */
+export type Role = "agent" | "admin" | "owner";
 
 /**
  * The one authentication middleware: missing or invalid key → 401, two different keys → 401
@@ -81,11 +85,11 @@ export function authenticate(resolve: KeyResolver, role: Role): MiddlewareHandle
       if (agent.quarantinedAt !== null) throw denied("AGENT_QUARANTINED", "Agent quarantined");
       if (agent.verifiedAt === null) throw denied("EMAIL_UNVERIFIED", "Email unverified");
       const claimed = bodyMember(c.get("body"), "agent_id");
-      if (claimed !== undefined && claimed !== agent.id) {
+      if (role !== "owner" && claimed !== undefined && claimed !== agent.id) {
         throw denied("AGENT_ID_MISMATCH", "agent_id mismatch");
       }
-      if (role !== "agent") throw denied("FORBIDDEN", "This endpoint needs an admin key");
-    } else if (role !== "admin") {
+      if (role === "admin") throw denied("FORBIDDEN", "This endpoint needs an admin key");
+    } else if (role === "agent") {
       throw denied("FORBIDDEN", "This endpoint needs an agent key");
     }
     c.set("principal", principal);

@@ -111,6 +111,8 @@ export type RateLimitOptions = Readonly<{
   /** Who is counted: an IP address, an agent id… Prefixing is not needed: each limiter has its own store. */
   keyOf: (c: Context<AppEnv>) => string;
   skip?: (c: Context<AppEnv>) => boolean;
+  /** Where the counts live; a fresh in-memory sliding window by default. */
+  store?: Store<AppEnv>;
 }>;
 
 /**
@@ -125,7 +127,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     standardHeaders: "draft-6",
     keyGenerator: options.keyOf,
     skip: options.skip ?? (() => false),
-    store: new SlidingWindowStore(rule, clock),
+    store: options.store ?? new SlidingWindowStore(rule, clock),
     handler: (c) => {
       setLegacyHeaders(c);
       const reset = c.get("rateLimit").resetTime?.getTime() ?? clock.now() + rule.windowMs;

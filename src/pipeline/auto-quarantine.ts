@@ -1,6 +1,14 @@
+import type { ClientRateLimitInfo } from "hono-rate-limiter";
 import type { Clock } from "../clock.js";
 import type { RateRule } from "../config.js";
 import { SlidingWindowStore } from "../middleware/rate-limit.js";
+
+/** What AutoQuarantine counts with: a sliding window, local or in the cluster's primary. */
+export type BlockCounter = Readonly<{
+  increment(key: string): ClientRateLimitInfo | Promise<ClientRateLimitInfo>;
+  resetKey(key: string): void | Promise<void>;
+  shutdown?: () => void;
+}>;
 
 /**
  * Counts BLOCK decisions per agent in a sliding window; `recordBlock` says when the agent
@@ -8,20 +16,34 @@ import { SlidingWindowStore } from "../middleware/rate-limit.js";
  * forgives earlier BLOCKs (the decision log keeps them).
  */
 export class AutoQuarantine {
-  readonly #window: SlidingWindowStore;
+  readonly #window: BlockCounter;
   readonly #rule: RateRule;
 
-  constructor(rule: RateRule, clock: Clock) {
+  /** `counter`: where BLOCKs are counted; in memory unless shared (cluster workers). */
+  constructor(rule: RateRule, clock: Clock, counter?: BlockCounter) {
     this.#rule = rule;
-    this.#window = new SlidingWindowStore(rule, clock);
-    this.#window.init();
+    if (counter === undefined) {
+      const local = new SlidingWindowStore(rule, clock);
+      local.init();
+      this.#window = local;
+    } else {
+      this.#window = counter;
+    }
   }
 
-  /** Records one BLOCK; true when this one brings the agent to the threshold. */
-  recordBlock(agentId: string): boolean {
-    const { totalHits } = this.#window.increment(agentId);
+  /**
+   * Records one BLOCK; true when this one brings the agent to the threshold. Synchronous with
+   * the in-memory counter; a promise when the count is shared with other processes.
+   */
+  recordBlock(agentId: string): boolean | Promise<boolean> {
+    const counted = this.#window.increment(agentId);
+    if (counted instanceof Promise) return counted.then((info) => this.#reached(agentId, info));
+    return this.#reached(agentId, counted);
+  }
+
+  #reached(agentId: string, { totalHits }: ClientRateLimitInfo): boolean {
     if (totalHits < this.#rule.limit) return false;
-    this.#window.resetKey(agentId);
+    void this.#window.resetKey(agentId);
     return true;
   }
 
@@ -30,6 +52,6 @@ export class AutoQuarantine {
   }
 
   close(): void {
-    this.#window.shutdown();
+    this.#window.shutdown?.();
   }
 }

@@ -85,11 +85,21 @@ function globToRe2(globs: readonly string[]): RE2 | null {
   return new RE2(`^(?:${alternatives.join("|")})$`, "su");
 }
 
-/** Validates and compiles a bundle; throws a ZodError on an invalid one. */
-export function compilePolicy(input: unknown): CompiledPolicy {
-  const bundle = PolicyBundleSchema.parse(input);
-  const { $comment: _comment, ...hashed } = bundle;
-  const hash = createHash("sha256").update(canonicalJson(hashed)).digest("hex");
+/** The rules a bundle enforces: the validated bundle (defaults filled in) without `$comment`. */
+export function bundleRules(bundle: PolicyBundle): Omit<PolicyBundle, "$comment"> {
+  const { $comment: _comment, ...rules } = bundle;
+  return rules;
+}
+
+/** SHA-256 (hex) of a validated bundle's canonical rules; comments do not change it. */
+export function bundleHash(bundle: PolicyBundle): string {
+  return createHash("sha256")
+    .update(canonicalJson(bundleRules(bundle)))
+    .digest("hex");
+}
+
+/** Compiles a bundle already validated by PolicyBundleSchema and hashed. */
+export function compileValidated(bundle: PolicyBundle, hash: string): CompiledPolicy {
   const allow = globToRe2(bundle.actions.allow);
   const warnActions = globToRe2(bundle.actions.warn);
   const denyActions = globToRe2(bundle.actions.deny);
@@ -118,4 +128,10 @@ export function compilePolicy(input: unknown): CompiledPolicy {
       return null;
     },
   });
+}
+
+/** Validates and compiles a bundle; throws a ZodError on an invalid one. */
+export function compilePolicy(input: unknown): CompiledPolicy {
+  const bundle = PolicyBundleSchema.parse(input);
+  return compileValidated(bundle, bundleHash(bundle));
 }

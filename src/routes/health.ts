@@ -23,8 +23,9 @@ export function mountHealth(app: Hono<AppEnv>, ctx: RouteContext): void {
     );
   });
 
-  const jwks = JSON.stringify({ keys: ctx.keyring.all.map(publicJwk) });
+  // Every key still needed: the active one, and older ones until the passports they signed expire.
   app.get("/.well-known/jwks.json", (c) => {
+    const jwks = JSON.stringify({ keys: ctx.passports.publishedKeys().map(publicJwk) });
     c.header("Cache-Control", "public, max-age=300");
     return c.body(jwks, 200, { "Content-Type": "application/jwk-set+json" });
   });

@@ -5,7 +5,9 @@ import { GatewayError } from "../errors.js";
 import { authenticate } from "../middleware/auth.js";
 import type { Decision } from "../pipeline/engine.js";
 import type { ProtectRequest } from "../pipeline/facts.js";
+import type { CompiledPolicy } from "../pipeline/policy-bundle.js";
 import { AUTH_FIELDS, parseInput } from "../validation.js";
+import { passportRejected } from "./passports.js";
 import type { RouteContext } from "./route-context.js";
 
 const MAX_PARAMS_DEPTH = 32;
@@ -62,9 +64,13 @@ function checkParams(params: unknown): void {
   }
 }
 
-function evaluateSafely(ctx: RouteContext, request: ProtectRequest): Decision {
+function evaluateSafely(
+  ctx: RouteContext,
+  request: ProtectRequest,
+  policy: CompiledPolicy,
+): Decision {
   try {
-    return ctx.pipeline.evaluate(request, ctx.pipeline.defaultPolicy);
+    return ctx.pipeline.evaluate(request, policy);
   } catch (err) {
     // evaluate() already fails closed per layer; this is the last line should it ever throw.
     ctx.logger.error({ err }, "protect pipeline threw; blocking");
@@ -86,6 +92,36 @@ function evaluateSafely(ctx: RouteContext, request: ProtectRequest): Decision {
   }
 }
 
+/**
+ * The bundle this request is judged by: the passport's when X-Agent-Passport is sent, else the
+ * default. A passport that is not valid right now, or is another agent's, is a 403: a request
+ * that asks to be judged by a passport is never judged by something else.
+ */
+function policyFor(
+  ctx: RouteContext,
+  agentId: string,
+  header: string | undefined,
+): { policy: CompiledPolicy; passportId?: string } {
+  if (header === undefined) return { policy: ctx.pipeline.defaultPolicy };
+  const verdict = ctx.passports.verify(header.trim());
+  if (!verdict.valid) throw passportRejected(verdict.reason);
+  const { claims, policy } = verdict.passport;
+  if (claims.sub !== agentId) throw passportRejected("foreign");
+  return { policy, passportId: claims.jti };
+}
+
+/** Counts a BLOCK; true when it brings the agent to the auto-quarantine threshold. */
+async function blockReachesThreshold(ctx: RouteContext, agentId: string): Promise<boolean> {
+  if (ctx.autoQuarantine === null) return false;
+  try {
+    return await ctx.autoQuarantine.recordBlock(agentId);
+  } catch (err) {
+    // The BLOCK itself stands; only the count was lost.
+    ctx.logger.error({ err, agent_id: agentId }, "auto-quarantine count failed");
+    return false;
+  }
+}
+
 /** POST /api/protect: the decision for one action an agent is about to take. */
 export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
   app.post(
@@ -93,10 +129,15 @@ export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
     ctx.protectBody,
     authenticate(ctx.resolveKey, "agent"),
     ctx.limits.protect,
-    (c) => {
+    async (c) => {
       const principal = c.get("principal");
       if (principal.kind !== "agent")
         throw new GatewayError("FORBIDDEN", "This endpoint needs an agent key");
+      const { policy, passportId } = policyFor(
+        ctx,
+        principal.agent.id,
+        c.req.header("x-agent-passport"),
+      );
       const raw = c.get("body");
       // Checked on the parsed JSON itself: zod's copy would silently drop a __proto__ key.
       if (raw !== null && typeof raw === "object" && "params" in raw) checkParams(raw.params);
@@ -108,11 +149,10 @@ export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
         params: body.params,
         context: body.context,
       };
-      const decision = evaluateSafely(ctx, request);
+      const decision = evaluateSafely(ctx, request, policy);
       const now = ctx.clock.now();
       const latencyMs = performance.now() - c.get("startedAt");
       const agentId = principal.agent.id;
-      const policy = ctx.pipeline.defaultPolicy;
       ctx.decisionLog.record({
         requestId: c.get("requestId"),
         agentId,
@@ -130,13 +170,16 @@ export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
         latencyUs: Math.round(latencyMs * 1000),
         policyId: policy.id,
         policyHash: policy.hash,
+        passportId,
         at: now,
       });
-      if (decision.decision === "BLOCK" && ctx.autoQuarantine?.recordBlock(agentId)) {
+      // Awaited (a shared count answers asynchronously) so a quarantine this BLOCK triggers is
+      // stored before the response is sent.
+      if (decision.decision === "BLOCK" && (await blockReachesThreshold(ctx, agentId))) {
         try {
           ctx.store.agents.quarantine({
             agentId,
-            reason: `auto-quarantine: ${ctx.autoQuarantine.describe()}`,
+            reason: `auto-quarantine: ${ctx.autoQuarantine?.describe()}`,
             actor: "auto-quarantine",
             at: now,
           });

@@ -1,7 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv } from "../app-env.js";
 import type { KeyResolver } from "../middleware/auth.js";
+import type { PassportRegistry } from "../passport-registry.js";
 import type { AutoQuarantine } from "../pipeline/auto-quarantine.js";
+import type { PolicyLibrary } from "../pipeline/policy-library.js";
 
 /** What every route module is handed: the injected services plus shared middleware. */
 export type RouteContext = AppDeps &
@@ -21,6 +23,10 @@ export type RouteContext = AppDeps &
     publicBody: MiddlewareHandler<AppEnv>;
     /** JSON body reader for /api/protect (AIEGIS_MAX_BODY). */
     protectBody: MiddlewareHandler<AppEnv>;
+    /** JSON body reader for bodies carrying a passport or an inline bundle (16 KiB). */
+    passportBody: MiddlewareHandler<AppEnv>;
+    passports: PassportRegistry;
+    policies: PolicyLibrary;
     startedAt: number;
     version: string;
   }>;

@@ -162,13 +162,17 @@ export class AgentRepo {
     status: string,
     apply: () => { changes: number },
   ): StatusChangeResult {
-    return this.#db.transaction((): StatusChangeResult => {
-      if (this.byId(change.agentId) === undefined) return { found: false };
-      const changed = apply().changes > 0;
-      if (changed) {
-        this.#logChange.run(change.agentId, status, change.reason, change.actor, change.at);
-      }
-      return { found: true, changed, agent: this.byId(change.agentId)! };
-    })();
+    // IMMEDIATE: a read-then-write transaction that starts deferred cannot wait for another
+    // process's write lock (SQLITE_BUSY at once); taking the lock first lets busy_timeout work.
+    return this.#db
+      .transaction((): StatusChangeResult => {
+        if (this.byId(change.agentId) === undefined) return { found: false };
+        const changed = apply().changes > 0;
+        if (changed) {
+          this.#logChange.run(change.agentId, status, change.reason, change.actor, change.at);
+        }
+        return { found: true, changed, agent: this.byId(change.agentId)! };
+      })
+      .immediate();
   }
 }

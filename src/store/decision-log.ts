@@ -21,6 +21,8 @@ export type DecisionEntry = Readonly<{
   latencyUs: number;
   policyId: string;
   policyHash: string;
+  /** The passport whose bundle judged the request; absent for the default bundle. */
+  passportId?: string;
   at: number;
 }>;
 
@@ -37,6 +39,7 @@ export type DecisionRow = {
   latencyUs: number;
   policyId: string;
   policyHash: string;
+  passportId: string | null;
   at: number;
 };
 
@@ -78,10 +81,10 @@ export class DecisionLog {
     this.#maxPending = options.maxPending ?? 100_000;
     this.#insert = db.prepare(
       `INSERT INTO decisions (request_id, agent_id, action, target_sha256, content_sha256, decision,
-         findings, score, latency_us, policy_id, policy_hash, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         findings, score, latency_us, policy_id, policy_hash, passport_id, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.#writeBatch = db.transaction((entries: readonly DecisionEntry[]) => {
+    const batch = db.transaction((entries: readonly DecisionEntry[]) => {
       for (const e of entries) {
         this.#insert.run(
           e.requestId,
@@ -95,13 +98,18 @@ export class DecisionLog {
           e.latencyUs,
           e.policyId,
           e.policyHash,
+          e.passportId ?? null,
           e.at,
         );
       }
     });
+    // IMMEDIATE: with several worker processes, taking the write lock up front lets busy_timeout
+    // wait for the others instead of failing the batch with SQLITE_BUSY.
+    this.#writeBatch = (entries) => batch.immediate(entries);
     const columns = `seq, request_id AS requestId, agent_id AS agentId, action,
       target_sha256 AS targetSha256, content_sha256 AS contentSha256, decision, findings, score,
-      latency_us AS latencyUs, policy_id AS policyId, policy_hash AS policyHash, at`;
+      latency_us AS latencyUs, policy_id AS policyId, policy_hash AS policyHash,
+      passport_id AS passportId, at`;
     this.#byRequest = db.prepare(`SELECT ${columns} FROM decisions WHERE request_id = ?`);
     this.#recent = db.prepare(`SELECT ${columns} FROM decisions ORDER BY seq DESC LIMIT ?`);
   }

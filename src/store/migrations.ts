@@ -69,4 +69,41 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX decisions_agent_at ON decisions(agent_id, at);
   `,
+  `
+  CREATE TABLE passports (
+    id            TEXT    PRIMARY KEY,
+    agent_id      TEXT    NOT NULL REFERENCES agents(id),
+    kid           TEXT    NOT NULL,
+    token_sha256  BLOB    NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+    operator      TEXT    NOT NULL,
+    jurisdiction  TEXT    NOT NULL,
+    policy_id     TEXT    NOT NULL,
+    policy_hash   TEXT    NOT NULL,
+    issued_by     TEXT    NOT NULL,
+    issued_at     INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    revoked_at    INTEGER
+  ) STRICT;
+  CREATE INDEX passports_agent ON passports(agent_id);
+  CREATE INDEX passports_kid_expiry ON passports(kid, expires_at);
+
+  CREATE TABLE revocations (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent_id      TEXT    NOT NULL REFERENCES agents(id),
+    passport_id   TEXT    REFERENCES passports(id),
+    reason        TEXT    NOT NULL,
+    actor         TEXT    NOT NULL,
+    revoked       INTEGER NOT NULL,
+    at            INTEGER NOT NULL
+  ) STRICT;
+
+  -- Which passport (if any) a decision was judged under.
+  ALTER TABLE decisions ADD COLUMN passport_id TEXT;
+
+  CREATE TABLE revoked_passports (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    passport_id    TEXT    NOT NULL UNIQUE REFERENCES passports(id),
+    revocation_seq INTEGER NOT NULL REFERENCES revocations(seq)
+  ) STRICT;
+  `,
 ];

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { AgentRepo } from "./agents.js";
 import { ApiKeyRepo } from "./api-keys.js";
 import { type Db, openDatabase } from "./db.js";
+import { PassportRepo } from "./passports.js";
 import { VerificationTokenRepo } from "./verification-tokens.js";
 
 /** Everything the gateway persists, behind prepared statements. */
@@ -10,6 +11,7 @@ export type Store = Readonly<{
   agents: AgentRepo;
   apiKeys: ApiKeyRepo;
   tokens: VerificationTokenRepo;
+  passports: PassportRepo;
   /** A trivial query, for /api/health: false when the database cannot answer. */
   ping(): boolean;
   close(): void;
@@ -29,6 +31,7 @@ export function openStore(path: string): Store {
     agents: new AgentRepo(db),
     apiKeys: new ApiKeyRepo(db),
     tokens: new VerificationTokenRepo(db),
+    passports: new PassportRepo(db),
     ping: () => {
       try {
         return ping.get() === 1;

@@ -37,15 +37,18 @@ export class VerificationTokenRepo {
 
   /** Spends a token and marks its agent verified, atomically; a token works once. */
   consume(hash: Buffer, now: number): ConsumeResult {
-    return this.#db.transaction((): ConsumeResult => {
-      const row = this.#byHash.get(hash) as TokenRow | undefined;
-      if (row === undefined) return { ok: false, reason: "UNKNOWN" };
-      if (row.usedAt !== null) return { ok: false, reason: "USED" };
-      if (now >= row.expiresAt) return { ok: false, reason: "EXPIRED" };
-      this.#markUsed.run(now, hash);
-      this.#verifyAgent.run(now, row.agentId);
-      return { ok: true, agentId: row.agentId };
-    })();
+    // IMMEDIATE: read-then-write; see AgentRepo#changeStatus.
+    return this.#db
+      .transaction((): ConsumeResult => {
+        const row = this.#byHash.get(hash) as TokenRow | undefined;
+        if (row === undefined) return { ok: false, reason: "UNKNOWN" };
+        if (row.usedAt !== null) return { ok: false, reason: "USED" };
+        if (now >= row.expiresAt) return { ok: false, reason: "EXPIRED" };
+        this.#markUsed.run(now, hash);
+        this.#verifyAgent.run(now, row.agentId);
+        return { ok: true, agentId: row.agentId };
+      })
+      .immediate();
   }
 
   /** Retires an agent's outstanding tokens and stores a new one (resending the e-mail). */

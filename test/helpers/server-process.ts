@@ -45,7 +45,11 @@ export function runCli(
 }
 
 /** Starts the real gateway on 127.0.0.1 and a free port; resolves once it logs "listening". */
-export async function startServer(env: Record<string, string>): Promise<RunningServer> {
+export async function startServer(
+  env: Record<string, string>,
+  options: { startTimeoutMs?: number } = {},
+): Promise<RunningServer> {
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
     cwd: ROOT,
@@ -57,8 +61,8 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      fail(new Error(`server did not start within 30 s:\n${output}`));
-    }, 30_000);
+      fail(new Error(`server did not start within ${startTimeoutMs / 1000} s:\n${output}`));
+    }, startTimeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('"msg":"listening"')) {

@@ -66,7 +66,7 @@ let sharedPipeline: Pipeline | undefined;
 /** The app in-process on an in-memory database, a fresh key pair and a fake clock. */
 export function makeTestApp(
   env: Record<string, string> = {},
-  options: { pipeline?: Pipeline } = {},
+  options: { pipeline?: Pipeline; keyring?: Keyring; store?: Store } = {},
 ): TestApp {
   const config = loadConfig({
     AIEGIS_LOG_LEVEL: "info",
@@ -76,9 +76,9 @@ export function makeTestApp(
     AIEGIS_AUTO_QUARANTINE: "off",
     ...env,
   });
-  const store = openStore(":memory:");
+  const store = options.store ?? openStore(":memory:");
   const clock = new FakeClock(Date.parse("2026-11-23T12:00:00Z"));
-  const keyring = ephemeralKeyring(clock.now());
+  const keyring = options.keyring ?? ephemeralKeyring(clock.now());
   const mailer = new MemoryMailer();
   const logs: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });

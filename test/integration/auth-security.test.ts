@@ -17,10 +17,13 @@ import {
 type AuthRoute = {
   method: "GET" | "POST";
   path: (self: Registered, other: Registered) => string;
-  role: "agent" | "admin";
+  /** `owner`: an agent key of the owner of the body's agent_id, or an admin key. */
+  role: "agent" | "admin" | "owner";
   /** A valid body apart from the key carrier; undefined for body-less routes. */
-  body?: Record<string, unknown>;
+  body?: Record<string, unknown> | ((self: Registered) => Record<string, unknown>);
   ok: number;
+  /** The route honours X-Agent-Passport. */
+  passport?: boolean;
 };
 
 const ROUTES: AuthRoute[] = [
@@ -30,6 +33,7 @@ const ROUTES: AuthRoute[] = [
     role: "agent",
     body: { action: "read_file", target: "README.md" },
     ok: 200,
+    passport: true,
   },
   { method: "GET", path: () => "/api/agents/me", role: "agent", ok: 200 },
   { method: "POST", path: () => "/api/agents/me/rotate-key", role: "agent", body: {}, ok: 200 },
@@ -47,20 +51,47 @@ const ROUTES: AuthRoute[] = [
     body: { reason: "reviewed" },
     ok: 200,
   },
+  {
+    method: "POST",
+    path: () => "/api/agent/issue",
+    role: "owner",
+    body: (self) => ({
+      agent_id: self.agentId,
+      operator: "Acme Corp",
+      jurisdiction: "EU",
+      policy: "default",
+    }),
+    ok: 201,
+  },
+  {
+    method: "POST",
+    path: () => "/registry/revoke",
+    role: "owner",
+    body: (self) => ({ agent_id: self.agentId, reason: "key compromise" }),
+    ok: 200,
+  },
 ];
 
-type Fixture = { t: TestApp; self: Registered; other: Registered; adminKey: string };
+type Fixture = {
+  t: TestApp;
+  self: Registered;
+  other: Registered;
+  /** An agent of another owner. */
+  stranger: Registered;
+  adminKey: string;
+};
 
 async function fixture(): Promise<Fixture> {
   const t = makeTestApp();
   const self = await registerAgent(t);
   const other = await registerAgent(t);
+  const stranger = await registerAgent(t, { overrides: { owner_email: "eve@example.org" } });
   const admin = issueApiKey();
   t.store.apiKeys.createAdmin(
     { id: "adm_test", name: "ops", hash: admin.hash, prefix: admin.prefix },
     0,
   );
-  return { t, self, other, adminKey: admin.key };
+  return { t, self, other, stranger, adminKey: admin.key };
 }
 
 function send(
@@ -70,8 +101,8 @@ function send(
   extra?: Record<string, unknown>,
 ) {
   const path = route.path(f.self, f.other);
-  const body =
-    route.body === undefined && extra === undefined ? undefined : { ...route.body, ...extra };
+  const base = typeof route.body === "function" ? route.body(f.self) : route.body;
+  const body = base === undefined && extra === undefined ? undefined : { ...base, ...extra };
   return f.t.call(route.method, path, { headers, body });
 }
 
@@ -187,6 +218,44 @@ for (const route of ROUTES) {
       );
     });
 
+    if (route.role === "owner") {
+      test("403 agent_id mismatch when the body names another owner's agent", async () => {
+        const f = await fixture();
+        const res = await send(
+          f,
+          route,
+          { "x-api-key": f.self.apiKey },
+          { agent_id: f.stranger.agentId },
+        );
+        await expectDenied(res, 403, "agent_id mismatch");
+        const unknown = await send(
+          f,
+          route,
+          { "x-api-key": f.self.apiKey },
+          { agent_id: "agt_0000000000000000000000" },
+        );
+        await expectDenied(unknown, 403, "agent_id mismatch");
+      });
+
+      test("accepts an agent of the same owner, and an admin key for any agent", async () => {
+        const f = await fixture();
+        const sibling = await send(
+          f,
+          route,
+          { "x-api-key": f.self.apiKey },
+          { agent_id: f.other.agentId },
+        );
+        assert.equal(sibling.status, route.ok, await sibling.text());
+        const admin = await send(
+          f,
+          route,
+          { "x-api-key": f.adminKey },
+          { agent_id: f.stranger.agentId },
+        );
+        assert.equal(admin.status, route.ok, await admin.text());
+      });
+    }
+
     if (route.method === "POST" && route.role === "agent") {
       test("403 agent_id mismatch when the body names another agent", async () => {
         const f = await fixture();
@@ -207,13 +276,52 @@ for (const route of ROUTES) {
       });
     }
 
-    test(`403 for a key of the wrong role (needs ${route.role})`, async () => {
-      const f = await fixture();
-      const wrong = route.role === "admin" ? f.self.apiKey : ADMIN_KEY;
-      const res = await send(f, route, { "x-api-key": wrong });
-      assert.equal(res.status, 403);
-      assert.equal((await jsonOf(res)).code, "FORBIDDEN");
-    });
+    if (route.passport === true) {
+      test("403 DENY for a revoked, another agent's or a forged passport; 200 with a valid one", async () => {
+        const f = await fixture();
+        const issue = async (agent: Registered) => {
+          const res = await f.t.call("POST", "/api/agent/issue", {
+            headers: { "x-api-key": agent.apiKey },
+            body: {
+              agent_id: agent.agentId,
+              operator: "Acme",
+              jurisdiction: "EU",
+              policy: "default",
+            },
+          });
+          assert.equal(res.status, 201);
+          return (await jsonOf(res)) as { passport: string; passport_id: string };
+        };
+        const mine = await issue(f.self);
+        const withPassport = (passport: string) =>
+          send(f, route, { "x-api-key": f.self.apiKey, "x-agent-passport": passport });
+        assert.equal((await withPassport(mine.passport)).status, route.ok);
+        const theirs = await issue(f.other);
+        await expectDenied(
+          await withPassport(theirs.passport),
+          403,
+          "Passport belongs to another agent",
+        );
+        await expectDenied(await withPassport(f.self.tag), 403, "Passport malformed");
+        const revoked = await f.t.call("POST", "/registry/revoke", {
+          headers: { "x-api-key": f.self.apiKey },
+          body: { agent_id: f.self.agentId, passport_id: mine.passport_id, reason: "test" },
+        });
+        assert.equal(revoked.status, 200);
+        await expectDenied(await withPassport(mine.passport), 403, "Passport revoked");
+      });
+    }
+
+    // Owner routes take agent and admin keys alike: no key has the wrong role there.
+    if (route.role !== "owner") {
+      test(`403 for a key of the wrong role (needs ${route.role})`, async () => {
+        const f = await fixture();
+        const wrong = route.role === "admin" ? f.self.apiKey : ADMIN_KEY;
+        const res = await send(f, route, { "x-api-key": wrong });
+        assert.equal(res.status, 403);
+        assert.equal((await jsonOf(res)).code, "FORBIDDEN");
+      });
+    }
   });
 }
 

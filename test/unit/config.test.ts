@@ -98,3 +98,16 @@ describe("config", () => {
     }
   });
 });
+
+describe("config > AIEGIS_WORKERS", () => {
+  test("defaults to one process; accepts 1 to 64", () => {
+    assert.equal(loadConfig({}).workers, 1);
+    assert.equal(loadConfig({ AIEGIS_WORKERS: "4" }).workers, 4);
+    assert.equal(loadConfig({ AIEGIS_WORKERS: "64" }).workers, 64);
+  });
+  test("refuses 0, more than 64 and non-integers, naming the variable", () => {
+    for (const value of ["0", "65", "two", "1.5", "-1"]) {
+      assert.throws(() => loadConfig({ AIEGIS_WORKERS: value }), /AIEGIS_WORKERS/, value);
+    }
+  });
+});
