@@ -5,9 +5,9 @@ import data from "../../data/jailbreak.json" with { type: "json" };
 import { createJailbreakLayer, unquoted } from "../../layers/jailbreak.js";
 import { type Finding, type Layer, NO_FINDINGS } from "../../layers/types.js";
 import type { ProtectRequest } from "../../src/pipeline/facts.js";
-import { checkLayer, codesOf, pipeline } from "../helpers/layer-harness.js";
+import { checkLayer, codesOf, layerNamed } from "../helpers/layer-harness.js";
 
-const layer: Layer = pipeline().layers.find((l) => l.name === "jailbreak")!;
+const layer: Layer = layerNamed("jailbreak");
 
 function prompt(content: string, action = "llm_prompt"): ProtectRequest {
   return { action, content };

