@@ -8,6 +8,7 @@ import {
   createSinkClassifier,
   hostMatches,
   isProviderUse,
+  mailDomainIn,
   Re2PatternSchema,
   SecretsDataSchema,
   type SinkInfo,
@@ -1199,18 +1200,8 @@ export function createExfiltrationLayer(
   const personalDestination = (value: string): string | null => {
     if (value.length > 2048) return null;
     const lower = value.toLowerCase();
-    let at = lower.indexOf("@");
-    for (let n = 0; at >= 0 && n < 16; n++) {
-      let end = at + 1;
-      while (end < lower.length) {
-        const c = lower.charCodeAt(end);
-        if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 46)) break;
-        end++;
-      }
-      const domain = lower.slice(at + 1, end);
-      if (hostMatches(domain, secrets.sinks.freemailDomains)) return domain;
-      at = lower.indexOf("@", end);
-    }
+    const domain = mailDomainIn(lower, secrets.sinks.freemailDomains);
+    if (domain !== null) return domain;
     const scheme = lower.indexOf("://");
     if (scheme > 0 && scheme < 12) {
       const host = hostOfRemote(lower.trim());

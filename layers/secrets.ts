@@ -351,6 +351,24 @@ function isBasicAuthShape(value: string): boolean {
   return true;
 }
 
+/** The domain of the first e-mail address in `lower` (lower-cased text) that is in `domains`, or null. */
+export function mailDomainIn(lower: string, domains: readonly string[]): string | null {
+  let at = lower.indexOf("@");
+  // Bounded: a value full of "@" costs at most 16 short scans.
+  for (let n = 0; at >= 0 && n < 16; n++) {
+    let end = at + 1;
+    while (end < lower.length) {
+      const c = lower.charCodeAt(end);
+      if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 46)) break;
+      end++;
+    }
+    const domain = lower.slice(at + 1, end);
+    if (hostMatches(domain, domains)) return domain;
+    at = lower.indexOf("@", end);
+  }
+  return null;
+}
+
 /** True when `host` is one of `domains` or a subdomain of one. */
 export function hostMatches(host: string, domains: readonly string[]): boolean {
   for (const d of domains) {
@@ -933,17 +951,7 @@ export function createSinkClassifier(data: SinkData): SinkClassifier {
   const namesOutsider = (value: string): boolean => {
     if (value.length > 2048) return false;
     const lower = value.toLowerCase();
-    let at = lower.indexOf("@");
-    for (let n = 0; at >= 0 && n < 16; n++) {
-      let end = at + 1;
-      while (end < lower.length) {
-        const c = lower.charCodeAt(end);
-        if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 46)) break;
-        end++;
-      }
-      if (hostMatches(lower.slice(at + 1, end), data.freemailDomains)) return true;
-      at = lower.indexOf("@", end);
-    }
+    if (mailDomainIn(lower, data.freemailDomains) !== null) return true;
     return externalTarget?.test(lower) === true;
   };
   const fileExtensions = new Set(data.fileExtensions);
