@@ -15,6 +15,7 @@ import { PassportVerifier, signPassport } from "../src/crypto/passport.js";
 import { ephemeralKeyring } from "../src/crypto/signing-keys.js";
 import { newId } from "../src/ids.js";
 import { createLogger } from "../src/logger.js";
+import { Metrics } from "../src/metrics.js";
 import { PassportRegistry } from "../src/passport-registry.js";
 import { createPipeline } from "../src/pipeline/pipeline.js";
 import { PolicyLibrary } from "../src/pipeline/policy-library.js";
@@ -158,6 +159,7 @@ async function main() {
     logger,
     pipeline: createPipeline(),
     decisionLog,
+    metrics: new Metrics({ processMetrics: false }),
   });
   const body = JSON.stringify({
     action: "read_file",

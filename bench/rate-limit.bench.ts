@@ -5,6 +5,7 @@ import { systemClock } from "../src/clock.js";
 import { loadConfig } from "../src/config.js";
 import { ephemeralKeyring } from "../src/crypto/signing-keys.js";
 import { createLogger } from "../src/logger.js";
+import { Metrics } from "../src/metrics.js";
 import { SlidingWindowStore } from "../src/middleware/rate-limit.js";
 import { createPipeline } from "../src/pipeline/pipeline.js";
 import { DecisionLog } from "../src/store/decision-log.js";
@@ -36,6 +37,7 @@ function appWith(rateLimits: "on" | "off") {
     logger,
     pipeline: createPipeline(),
     decisionLog: new DecisionLog(store.db, logger),
+    metrics: new Metrics({ processMetrics: false }),
   });
 }
 

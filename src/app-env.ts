@@ -5,6 +5,7 @@ import type { Config, RateLimitName } from "./config.js";
 import type { Keyring } from "./crypto/signing-keys.js";
 import type { Logger } from "./logger.js";
 import type { Mailer } from "./mail/mailer.js";
+import type { Metrics } from "./metrics.js";
 import type { Pipeline } from "./pipeline/pipeline.js";
 import type { AgentRecord } from "./store/agents.js";
 import type { DecisionLog } from "./store/decision-log.js";
@@ -51,6 +52,8 @@ export type AppDeps = Readonly<{
   logger: Logger;
   pipeline: Pipeline;
   decisionLog: DecisionLog;
+  /** Prometheus metrics on the app's own registry; one per process (each cluster worker has its own). */
+  metrics: Metrics;
   /**
    * Where a limiter (and auto-quarantine) keeps its counts; in memory by default. Workers of a
    * cluster pass stores counted in the primary, so the limits hold across processes.

@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { type AppDeps, type AppEnv, LIMITERS, type LimiterId } from "./app-env.js";
 import { GatewayError } from "./errors.js";
+import { httpMetrics } from "./metrics.js";
 import { keyResolver } from "./middleware/auth.js";
 import { clientIp, trustedProxyList } from "./middleware/client-ip.js";
 import { jsonBody } from "./middleware/json-body.js";
@@ -11,6 +12,7 @@ import { AutoQuarantine } from "./pipeline/auto-quarantine.js";
 import { PolicyLibrary } from "./pipeline/policy-library.js";
 import { mountAgents } from "./routes/agents.js";
 import { mountHealth } from "./routes/health.js";
+import { mountMetrics } from "./routes/metrics.js";
 import { mountPassports } from "./routes/passports.js";
 import { mountProtect } from "./routes/protect.js";
 import { mountRegistration } from "./routes/registration.js";
@@ -24,6 +26,13 @@ const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
   "/api/verify-email/resend",
   "/api/agents/login",
 ]);
+
+/**
+ * Paths the per-IP default limit never counts: a scraper polling /metrics from a host that
+ * also sends API traffic (or from behind the same proxy) must neither be refused nor use up
+ * that host's budget. /api/health stays counted, as before.
+ */
+const UNLIMITED_PATHS: ReadonlySet<string> = new Set(["/metrics"]);
 
 export type { AppDeps } from "./app-env.js";
 
@@ -59,7 +68,7 @@ function addMethodNotAllowed(app: Hono<AppEnv>): void {
 
 /** Builds the gateway's Hono app from injected dependencies; no I/O happens here. */
 export function buildApp(deps: AppDeps): Hono<AppEnv> {
-  const { config, clock, logger } = deps;
+  const { config, clock, logger, metrics } = deps;
   const trusted = trustedProxyList(config.trustedProxies);
   const byIp = (c: Parameters<typeof clientIp>[0]) => clientIp(c, trusted);
   const byPrincipal = (c: Parameters<typeof clientIp>[0]) => {
@@ -74,6 +83,7 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
           keyOf,
           skip: skip && ((c) => skip(c.req.path)),
           store: deps.rateLimitStore?.(id),
+          onLimited: () => metrics.rateLimited(id),
         })
       : passThrough;
 
@@ -106,19 +116,29 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
     version: VERSION,
   };
 
+  metrics.watchQueue("decision_log", () => deps.decisionLog.pending);
+
   const app = new Hono<AppEnv>();
-  app.use("*", requestContext(logger));
+  // Off means off: no per-request measuring either, not merely a hidden endpoint.
+  app.use("*", requestContext(logger, config.metrics ? httpMetrics(metrics) : undefined));
   app.use(
     "*",
-    limiter("default", (path) => OWN_LIMIT_PATHS.has(path)),
+    limiter("default", (path) => OWN_LIMIT_PATHS.has(path) || UNLIMITED_PATHS.has(path)),
   );
   mountRegistration(app, ctx);
   mountAgents(app, ctx);
   mountProtect(app, ctx);
   mountPassports(app, ctx);
   mountHealth(app, ctx);
+  mountMetrics(app, ctx);
   addMethodNotAllowed(app);
   app.notFound((c) => renderError(new GatewayError("NOT_FOUND", "Route not found"), c, logger));
-  app.onError((err, c) => renderError(err, c, logger));
+  app.onError((err, c) => {
+    // Every DENY passes here, whichever middleware or route refused the request.
+    if (err instanceof GatewayError && err.extras?.decision === "DENY") {
+      metrics.denied(err.code, err.status);
+    }
+    return renderError(err, c, logger);
+  });
   return app;
 }

@@ -29,6 +29,8 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   /** Processes serving the port (node:cluster); 1 serves from this process alone. */
   workers: number;
+  /** GET /metrics (Prometheus) is served and requests are measured; off → 404. */
+  metrics: boolean;
 }>;
 
 const DURATION_UNITS: Readonly<Record<string, number>> = {
@@ -170,6 +172,7 @@ const EnvSchema = z.object({
     .default("info"),
   AIEGIS_SHUTDOWN_GRACE_MS: intInRange("AIEGIS_SHUTDOWN_GRACE_MS", 0, 600_000, 10_000),
   AIEGIS_WORKERS: intInRange("AIEGIS_WORKERS", 1, 64, 1),
+  AIEGIS_METRICS: z.enum(["on", "off"]).default("on"),
 });
 
 export type EnvInput = Readonly<Record<string, string | undefined>>;
@@ -231,5 +234,6 @@ export function loadConfig(env: EnvInput): Config {
     logLevel: e.AIEGIS_LOG_LEVEL,
     shutdownGraceMs: e.AIEGIS_SHUTDOWN_GRACE_MS,
     workers: e.AIEGIS_WORKERS,
+    metrics: e.AIEGIS_METRICS === "on",
   });
 }

@@ -13,6 +13,7 @@ import { addSigningKey, DirectoryKeyring, loadKeyring } from "./crypto/signing-k
 import { newId } from "./ids.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type Mailer, outboxMailer, smtpMailer } from "./mail/mailer.js";
+import { Metrics } from "./metrics.js";
 import { createPipeline } from "./pipeline/pipeline.js";
 import { DecisionLog } from "./store/decision-log.js";
 import { databasePath, openStore, type Store } from "./store/store.js";
@@ -64,6 +65,11 @@ function serveGateway(config: Config): void {
   const mailer = mailerFor(config, logger);
   const pipeline = createPipeline();
   const decisionLog = new DecisionLog(store.db, logger);
+  // Each worker counts its own requests on its own registry, labelled with its id; a scrape
+  // reaches whichever worker accepts it. Aggregating in the primary is not done yet.
+  const metrics = new Metrics({
+    defaultLabels: worker === undefined ? undefined : { worker: String(worker.id) },
+  });
   const app = buildApp({
     config,
     store,
@@ -73,6 +79,7 @@ function serveGateway(config: Config): void {
     logger,
     pipeline,
     decisionLog,
+    metrics,
     rateLimitStore: rateLimits && ((limiter) => rateLimits.store(limiter)),
   });
   const resources = { store, mailer, decisionLog, logger };

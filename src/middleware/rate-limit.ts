@@ -113,6 +113,8 @@ export type RateLimitOptions = Readonly<{
   skip?: (c: Context<AppEnv>) => boolean;
   /** Where the counts live; a fresh in-memory sliding window by default. */
   store?: Store<AppEnv>;
+  /** Called for each refused request (metrics). */
+  onLimited?: () => void;
 }>;
 
 /**
@@ -129,6 +131,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<AppEnv> 
     skip: options.skip ?? (() => false),
     store: options.store ?? new SlidingWindowStore(rule, clock),
     handler: (c) => {
+      options.onLimited?.();
       setLegacyHeaders(c);
       const reset = c.get("rateLimit").resetTime?.getTime() ?? clock.now() + rule.windowMs;
       const retryAfter = Math.max(1, Math.ceil((reset - clock.now()) / 1000));

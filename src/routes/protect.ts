@@ -150,6 +150,7 @@ export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
         context: body.context,
       };
       const decision = evaluateSafely(ctx, request, policy);
+      ctx.metrics.recordDecision(decision);
       const now = ctx.clock.now();
       const latencyMs = performance.now() - c.get("startedAt");
       const agentId = principal.agent.id;
@@ -183,6 +184,7 @@ export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
             actor: "auto-quarantine",
             at: now,
           });
+          ctx.metrics.autoQuarantined();
           ctx.logger.warn({ agent_id: agentId }, "agent auto-quarantined");
         } catch (err) {
           ctx.logger.error({ err, agent_id: agentId }, "auto-quarantine could not be stored");

@@ -6,6 +6,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { ephemeralKeyring, type Keyring } from "../../src/crypto/signing-keys.js";
 import { createLogger } from "../../src/logger.js";
 import type { Mailer, MailMessage } from "../../src/mail/mailer.js";
+import { Metrics } from "../../src/metrics.js";
 import { createPipeline, type Pipeline } from "../../src/pipeline/pipeline.js";
 import { DecisionLog } from "../../src/store/decision-log.js";
 import { openStore, type Store } from "../../src/store/store.js";
@@ -52,6 +53,7 @@ export type TestApp = {
   app: Hono<AppEnv>;
   store: Store;
   decisionLog: DecisionLog;
+  metrics: Metrics;
   clock: FakeClock;
   mailer: MemoryMailer;
   keyring: Keyring;
@@ -86,7 +88,19 @@ export function makeTestApp(
   sharedPipeline ??= createPipeline();
   const pipeline = options.pipeline ?? sharedPipeline;
   const decisionLog = new DecisionLog(store.db, logger);
-  const app = buildApp({ config, store, clock, keyring, mailer, logger, pipeline, decisionLog });
+  // No process metrics: they add an event-loop monitor per app, and tests build hundreds.
+  const metrics = new Metrics({ processMetrics: false });
+  const app = buildApp({
+    config,
+    store,
+    clock,
+    keyring,
+    mailer,
+    logger,
+    pipeline,
+    decisionLog,
+    metrics,
+  });
   const call = (method: string, path: string, options: CallOptions = {}) => {
     const headers: Record<string, string> = { ...options.headers };
     let body: RequestInit["body"] = options.raw;
@@ -99,7 +113,7 @@ export function makeTestApp(
     const bindings = { incoming: { socket: { remoteAddress: options.ip ?? "192.0.2.1" } } };
     return Promise.resolve(app.request(`http://gateway.test${path}`, init, bindings as never));
   };
-  return { app, store, decisionLog, clock, mailer, keyring, config, logs, call };
+  return { app, store, decisionLog, metrics, clock, mailer, keyring, config, logs, call };
 }
 
 let counter = 0;

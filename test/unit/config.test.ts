@@ -40,6 +40,7 @@ describe("config", () => {
       [{ AIEGIS_PUBLIC_URL: "ftp://x" }, "AIEGIS_PUBLIC_URL"],
       [{ AIEGIS_SMTP_URL: "http://mail" }, "AIEGIS_SMTP_URL"],
       [{ AIEGIS_LOG_LEVEL: "loud" }, "AIEGIS_LOG_LEVEL"],
+      [{ AIEGIS_METRICS: "yes" }, "AIEGIS_METRICS"],
     ];
     for (const [env, name] of cases) {
       assert.throws(
@@ -48,6 +49,13 @@ describe("config", () => {
         name,
       );
     }
+  });
+
+  test("AIEGIS_METRICS is on by default, and on or off when set", () => {
+    assert.equal(loadConfig({}).metrics, true);
+    assert.equal(loadConfig({ AIEGIS_METRICS: "on" }).metrics, true);
+    assert.equal(loadConfig({ AIEGIS_METRICS: "off" }).metrics, false);
+    assert.equal(loadConfig({ AIEGIS_METRICS: "" }).metrics, true);
   });
 
   test("a short admin key is refused without echoing it", () => {
