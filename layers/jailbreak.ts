@@ -385,6 +385,9 @@ const TRANSFORMS: Readonly<Record<z.infer<typeof TransformSchema>["kind"], (b: B
 
 type RE2Set = InstanceType<typeof RE2.Set>;
 
+/** Patterns per RE2.Set: large enough for few passes, small enough that the DFA never bails. */
+const SET_CHUNK = 32;
+
 /** Several RE2.Sets answering as one: indices are global, in the order of the sources. */
 type SetLike = Readonly<{ match(subject: Buffer): number[] }>;
 
@@ -405,7 +408,11 @@ function compileSet(sources: readonly string[]): SetLike {
       build(mid, to);
     }
   };
-  build(0, sources.length);
+  // Smaller sets also keep RE2's DFA from blowing its cache (and falling back to a slow engine)
+  // on long prose that half-matches many multilingual markers at once.
+  for (let from = 0; from < sources.length; from += SET_CHUNK) {
+    build(from, Math.min(sources.length, from + SET_CHUNK));
+  }
   if (parts.length === 1) return parts[0]!.set;
   return {
     match(subject: Buffer): number[] {
