@@ -385,7 +385,7 @@ const TRANSFORMS: Readonly<Record<z.infer<typeof TransformSchema>["kind"], (b: B
 
 type RE2Set = InstanceType<typeof RE2.Set>;
 
-/** Patterns per RE2.Set: large enough for few passes, small enough that the DFA never bails. */
+/** Patterns per RE2.Set: few enough passes on short text, small enough DFAs for long prose (measured: 32). */
 const SET_CHUNK = 32;
 
 /** Several RE2.Sets answering as one: indices are global, in the order of the sources. */
