@@ -1,42 +1,11 @@
-// Cost of the metrics middleware per request: the same in-process request with AIEGIS_METRICS
-// on and off (alternating rounds), the bookkeeping alone, and one scrape. Run: npm run bench:metrics
-import { buildApp } from "../src/app.js";
-import { systemClock } from "../src/clock.js";
-import { loadConfig } from "../src/config.js";
-import { ephemeralKeyring } from "../src/crypto/signing-keys.js";
-import { createLogger } from "../src/logger.js";
 import { Metrics } from "../src/metrics.js";
-import { createPipeline } from "../src/pipeline/pipeline.js";
-import { DecisionLog } from "../src/store/decision-log.js";
-import { openStore } from "../src/store/store.js";
+import { inProcessApp, median } from "./in-process-app.js";
 
 const ROUNDS = 41;
 const PER_ROUND = 2_000;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 function appWith(metricsSwitch: "on" | "off", metrics: Metrics) {
-  const config = loadConfig({
-    AIEGIS_METRICS: metricsSwitch,
-    AIEGIS_RATE_LIMITS: "off",
-    AIEGIS_LOG_LEVEL: "silent",
-  });
-  const store = openStore(":memory:");
-  const logger = createLogger("silent");
-  return buildApp({
-    config,
-    store,
-    clock: systemClock,
-    keyring: ephemeralKeyring(Date.now()),
-    mailer: { send: async () => {}, close: () => {} },
-    logger,
-    pipeline: createPipeline(),
-    decisionLog: new DecisionLog(store.db, logger),
-    metrics,
-  });
+  return inProcessApp({ AIEGIS_METRICS: metricsSwitch, AIEGIS_RATE_LIMITS: "off" }, metrics);
 }
 
 async function perRequestMicros(app: ReturnType<typeof appWith>): Promise<number> {

@@ -1,43 +1,15 @@
-// Cost of the rate limiter per request: the same in-process request with limits on and off,
-// and the sliding-window store on its own. Run: npm run bench:rate-limit
-import { buildApp } from "../src/app.js";
 import { systemClock } from "../src/clock.js";
-import { loadConfig } from "../src/config.js";
-import { ephemeralKeyring } from "../src/crypto/signing-keys.js";
-import { createLogger } from "../src/logger.js";
-import { Metrics } from "../src/metrics.js";
 import { SlidingWindowStore } from "../src/middleware/rate-limit.js";
-import { createPipeline } from "../src/pipeline/pipeline.js";
-import { DecisionLog } from "../src/store/decision-log.js";
-import { openStore } from "../src/store/store.js";
+import { inProcessApp, median } from "./in-process-app.js";
 
 const ROUNDS = 15;
 const PER_ROUND = 4_000;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 function appWith(rateLimits: "on" | "off") {
-  const config = loadConfig({
+  return inProcessApp({
     AIEGIS_RATE_LIMITS: rateLimits,
     // High enough never to trip: we measure bookkeeping, not rejections.
     AIEGIS_RATE_LIMIT_DEFAULT: "1000000/1m",
-    AIEGIS_LOG_LEVEL: "silent",
-  });
-  const store = openStore(":memory:");
-  const logger = createLogger("silent");
-  return buildApp({
-    config,
-    store,
-    clock: systemClock,
-    keyring: ephemeralKeyring(Date.now()),
-    mailer: { send: async () => {}, close: () => {} },
-    logger,
-    pipeline: createPipeline(),
-    decisionLog: new DecisionLog(store.db, logger),
-    metrics: new Metrics({ processMetrics: false }),
   });
 }
 
