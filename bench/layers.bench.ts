@@ -1,8 +1,12 @@
 // Per-layer and whole-pipeline cost on a typical request, a 1 KB and a 64 KB input, plus a
 // 64 KB adversarial input. Run: npm run bench:layers [-- --layer name]
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ProtectRequest } from "../src/pipeline/facts.js";
 import { createPipeline } from "../src/pipeline/pipeline.js";
+import { loadCases } from "./eval-lib.js";
 
 const { values } = parseArgs({
   options: { layer: { type: "string" }, json: { type: "boolean", default: false } },
@@ -47,6 +51,101 @@ function adversarial(bytes: number): string {
 function repeatTo(unit: string, bytes: number): string {
   return unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
 }
+
+/** A small seeded generator, so every run sees the same sequence of "unseen" texts. */
+function seeded(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(x ^ (x >>> 15), 1 | x);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+// Role-play prose that half-matches many jailbreak and injection phrases in several languages
+// without completing them: the costly case for a lazily built automaton.
+const PROSE_WORDS = {
+  subject: [
+    "you",
+    "the narrator",
+    "my character",
+    "the assistant",
+    "el personaje",
+    "der Erzähler",
+    "le héros",
+    "she",
+    "they",
+    "the old machine",
+  ],
+  verb: [
+    "will play",
+    "must never",
+    "can always",
+    "pretends to",
+    "ignores",
+    "remembers",
+    "answers",
+    "forgets",
+    "responde",
+    "antwortet",
+    "répond",
+    "simulates",
+    "refuses",
+  ],
+  object: [
+    "the rules of the story",
+    "a free spirit",
+    "the previous chapter",
+    "every question",
+    "las instrucciones",
+    "die Regeln",
+    "les consignes",
+    "a developer console",
+    "the mode of the game",
+    "an unfiltered diary",
+    "the hidden prompt of the play",
+    "its own limits",
+  ],
+  tail: [
+    "in the morning",
+    "without breaking character",
+    "as the scene demands",
+    "sin límites",
+    "ohne Pause",
+    "sans filtre",
+    "for the audience",
+    "until the end of the act",
+    "with a smile",
+    "like a grandmother telling stories",
+  ],
+};
+
+/** Fresh role-play prose of about `bytes` bytes on each call, never the same text twice. */
+function proseMaker(bytes: number, seed: number): () => string {
+  const random = seeded(seed);
+  const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)]!;
+  return () => {
+    let out = "";
+    while (out.length < bytes) {
+      const n = Math.floor(random() * 1_000);
+      out += `${pick(PROSE_WORDS.subject)} ${pick(PROSE_WORDS.verb)} ${pick(PROSE_WORDS.object)} ${pick(PROSE_WORDS.tail)}, scene ${n}. `;
+    }
+    return out.slice(0, bytes);
+  };
+}
+
+/** Inputs that change on every call: the cost of text no automaton state was built for yet. */
+const VARIED: Record<string, () => ProtectRequest> = {
+  "10kb-prose-varied": (() => {
+    const next = proseMaker(10_240, 1);
+    return () => ({ action: "llm_prompt", content: next() });
+  })(),
+  "64kb-prose-varied": (() => {
+    const next = proseMaker(65_536, 2);
+    return () => ({ action: "tool_output", content: next() });
+  })(),
+};
 
 /** 64 KB inputs aimed at each layer's most expensive path: each must finish in ≤ 20 ms. */
 const HOSTILE_64KB: Record<string, ProtectRequest> = {
@@ -103,27 +202,40 @@ export const CASES: Record<string, ProtectRequest> = {
   ...HOSTILE_64KB,
 };
 
-function timeIt(fn: () => void, minMs: number): { medianUs: number; p99Us: number } {
+type Timing = { medianUs: number; p99Us: number; maxUs: number };
+
+/** Median and p99 of `run(next())`, with `next` (the input's preparation) left out of the time. */
+function timeEach<T>(next: () => T, run: (input: T) => void, minMs: number): Timing {
   // Warm up long enough for V8 to optimise the hot paths (a few hundred calls leave the first
   // case measured at twice its steady-state cost).
   const warmUntil = performance.now() + Math.min(500, minMs / 2);
-  for (let i = 0; i < 200 || performance.now() < warmUntil; i++) fn();
+  for (let i = 0; i < 200 || performance.now() < warmUntil; i++) run(next());
   const samples: number[] = [];
   const deadline = performance.now() + minMs;
   while (performance.now() < deadline || samples.length < 50) {
+    const input = next();
     const t = process.hrtime.bigint();
-    fn();
+    run(input);
     samples.push(Number(process.hrtime.bigint() - t) / 1000);
   }
   samples.sort((a, b) => a - b);
   return {
     medianUs: samples[Math.floor(samples.length / 2)]!,
     p99Us: samples[Math.floor(samples.length * 0.99)]!,
+    maxUs: samples[samples.length - 1]!,
   };
 }
 
+function timeIt(fn: () => void, minMs: number): Timing {
+  return timeEach(
+    () => undefined,
+    () => fn(),
+    minMs,
+  );
+}
+
 const pipeline = createPipeline();
-const rows: { name: string; input: string; medianUs: number; p99Us: number }[] = [];
+const rows: ({ name: string; input: string } & Timing)[] = [];
 for (const [input, request] of Object.entries(CASES)) {
   const minMs = input.startsWith("64kb") ? 1500 : 700;
   const facts = pipeline.factsOf(request);
@@ -151,15 +263,42 @@ for (const [input, request] of Object.entries(CASES)) {
   }
 }
 
+const CORPUS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../shared/corpus");
+
+if (values.layer === undefined && existsSync(CORPUS_DIR)) {
+  // The real mix, each request once per round: no automaton state survives from the same text.
+  const requests = loadCases(CORPUS_DIR).map((c) => c.request);
+  let round = 0;
+  rows.push({
+    name: "pipeline (facts + 12 layers)",
+    input: `corpus-${requests.length}`,
+    ...timeEach(
+      () => requests[round++ % requests.length]!,
+      (request) => pipeline.evaluate(request),
+      6000,
+    ),
+  });
+}
+
+if (values.layer === undefined) {
+  for (const [input, next] of Object.entries(VARIED)) {
+    rows.push({
+      name: "pipeline (facts + 12 layers)",
+      input,
+      ...timeEach(next, (request) => pipeline.evaluate(request), 3000),
+    });
+  }
+}
+
 if (values.json) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
   console.log(
-    `${"what".padEnd(32)}${"input".padEnd(18)}${"median µs".padStart(11)}${"p99 µs".padStart(11)}`,
+    `${"what".padEnd(32)}${"input".padEnd(20)}${"median µs".padStart(11)}${"p99 µs".padStart(11)}${"max µs".padStart(11)}`,
   );
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(32)}${r.input.padEnd(18)}${r.medianUs.toFixed(1).padStart(11)}${r.p99Us.toFixed(1).padStart(11)}`,
+      `${r.name.padEnd(32)}${r.input.padEnd(20)}${[r.medianUs, r.p99Us, r.maxUs].map((v) => v.toFixed(1).padStart(11)).join("")}`,
     );
   }
 }

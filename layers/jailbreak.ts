@@ -1,5 +1,6 @@
 import RE2 from "re2";
 import { z } from "zod";
+import { compilePatternSet } from "./re2-sets.js";
 import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
 import { type Facts, type Finding, type Layer, NO_FINDINGS, type TextView } from "./types.js";
 
@@ -383,46 +384,6 @@ export function unquoted(text: string): string | null {
 const TRANSFORMS: Readonly<Record<z.infer<typeof TransformSchema>["kind"], (b: Buffer) => Buffer>> =
   { reverse: reversedUtf8, rot13: rot13Utf8, binary: binaryUtf8 };
 
-type RE2Set = InstanceType<typeof RE2.Set>;
-
-/** Patterns per RE2.Set: few enough passes on short text, small enough DFAs for long prose (measured: 32). */
-const SET_CHUNK = 32;
-
-/** Several RE2.Sets answering as one: indices are global, in the order of the sources. */
-type SetLike = Readonly<{ match(subject: Buffer): number[] }>;
-
-/**
- * One RE2.Set when the patterns fit RE2's program-size budget, else the fewest halves that
- * do: the multilingual vocabularies make the marker set large, and a set that cannot be
- * compiled must not take the layer down. Every extra part costs one more linear pass.
- */
-function compileSet(sources: readonly string[]): SetLike {
-  const parts: { set: RE2Set; offset: number }[] = [];
-  const build = (from: number, to: number): void => {
-    try {
-      parts.push({ set: new RE2.Set(sources.slice(from, to), "u"), offset: from });
-    } catch {
-      if (to - from <= 1) throw new TypeError(`jailbreak: pattern ${from} is too large for RE2`);
-      const mid = (from + to) >> 1;
-      build(from, mid);
-      build(mid, to);
-    }
-  };
-  // Smaller sets also keep RE2's DFA from blowing its cache (and falling back to a slow engine)
-  // on long prose that half-matches many multilingual markers at once.
-  for (let from = 0; from < sources.length; from += SET_CHUNK) {
-    build(from, Math.min(sources.length, from + SET_CHUNK));
-  }
-  if (parts.length === 1) return parts[0]!.set;
-  return {
-    match(subject: Buffer): number[] {
-      const out: number[] = [];
-      for (const { set, offset } of parts) for (const i of set.match(subject)) out.push(i + offset);
-      return out;
-    },
-  };
-}
-
 /**
  * Layer 8: jailbreak prompts. Markers are grouped in technique families (DAN-style personas and
  * restriction removal in many languages, forced compliance, refusal suppression, dual answers,
@@ -493,14 +454,17 @@ export function createJailbreakLayer(input: unknown): Layer {
     return source;
   });
   const framedSources = new Set<string>(data.mention.framedSources);
-  const set = compileSet([
-    ...sources,
-    data.obfuscationTrigger,
-    ...data.transforms.map((tr) => tr.trigger),
-    ...frames,
-    ...uses,
-    data.mention.address,
-  ]);
+  const set = compilePatternSet(
+    [
+      ...sources,
+      data.obfuscationTrigger,
+      ...data.transforms.map((tr) => tr.trigger),
+      ...frames,
+      ...uses,
+      data.mention.address,
+    ],
+    "jailbreak markers",
+  );
 
   /**
    * The text to score: without its quoted spans when the request frames them as material

@@ -1,5 +1,6 @@
 import RE2 from "re2";
 import { z } from "zod";
+import { compilePatternSet, type PatternSet } from "./re2-sets.js";
 import { compileRules, done, evidenceOf, RuleFileSchema } from "./rules.js";
 import type { Facts, Finding, Layer, Severity } from "./types.js";
 
@@ -181,26 +182,10 @@ type Combo = Readonly<{
 
 type Companions = Readonly<{
   id: number;
-  /** Parts of one pattern set: RE2 caps an automaton's memory, so a big set is split. */
-  sets: readonly Readonly<{ set: InstanceType<typeof RE2.Set>; signalOf: readonly number[] }>[];
+  set: PatternSet;
+  /** The signal of each pattern in `set`. */
+  signalOf: readonly number[];
 }>;
-
-/** RE2.Sets over `sources`, halved until each part fits RE2's memory budget. */
-function splitSets(
-  sources: readonly string[],
-  signalOf: readonly number[],
-): { set: InstanceType<typeof RE2.Set>; signalOf: readonly number[] }[] {
-  try {
-    return [{ set: new RE2.Set(sources, "u"), signalOf }];
-  } catch (error) {
-    if (sources.length < 2) throw error;
-    const half = Math.ceil(sources.length / 2);
-    return [
-      ...splitSets(sources.slice(0, half), signalOf.slice(0, half)),
-      ...splitSets(sources.slice(half), signalOf.slice(half)),
-    ];
-  }
-}
 
 // Characters that open or close a quotation: a phrase between them is being mentioned, not used.
 const QUOTES = new Set([..."'\"`“”‘’«»„「」『』"].map((c) => c.charCodeAt(0)));
@@ -537,11 +522,11 @@ export function createPromptInjectionLayer(input: unknown): Layer {
   const globalIndex = patterns.flatMap((p, i) => (p.local ? [] : [i]));
   const globalSource = (i: number) =>
     foldPattern(data.signals[i]!.trigger ?? data.signals[i]!.pattern);
-  const globalSet = new RE2.Set(globalIndex.map(globalSource), "u");
+  const globalSet = compilePatternSet(globalIndex.map(globalSource), "prompt_injection signals");
   // Most requests are plain ASCII: they are scanned without the patterns that cannot match
   // ASCII text (other scripts), which keeps the common automaton small.
   const asciiIndex = globalIndex.filter((i) => !needsNonAscii(globalSource(i)));
-  const asciiSet = new RE2.Set(asciiIndex.map(globalSource), "u");
+  const asciiSet = compilePatternSet(asciiIndex.map(globalSource), "prompt_injection signals");
   // Signals with window-only patterns may be present although the whole-text scan cannot tell.
   const maybe = new Uint8Array(signalNames.length);
   for (const p of patterns) if (p.local) maybe[p.signal] = 1;
@@ -567,10 +552,11 @@ export function createPromptInjectionLayer(input: unknown): Layer {
       const members = patterns.flatMap((p, i) => (wanted.includes(p.signal) ? [i] : []));
       found = {
         id: companionSets.size,
-        sets: splitSets(
+        set: compilePatternSet(
           members.map((i) => foldPattern(data.signals[i]!.pattern)),
-          members.map((i) => patterns[i]!.signal),
+          "prompt_injection companions",
         ),
+        signalOf: members.map((i) => patterns[i]!.signal),
       };
       companionSets.set(key, found);
     }
@@ -627,9 +613,7 @@ export function createPromptInjectionLayer(input: unknown): Layer {
   /** Companion signals present in a window. */
   const scanWindow = (companions: Companions, subject: string): Uint8Array => {
     const signals = new Uint8Array(signalNames.length);
-    for (const part of companions.sets) {
-      for (const k of part.set.match(subject)) signals[part.signalOf[k]!] = 1;
-    }
+    for (const k of companions.set.match(subject)) signals[companions.signalOf[k]!] = 1;
     return signals;
   };
 
@@ -682,9 +666,12 @@ export function createPromptInjectionLayer(input: unknown): Layer {
   };
 
   const mention = data.mention;
-  const frameSet = new RE2.Set(mention.frame.map(foldPattern), "u");
-  const useSet = new RE2.Set(mention.use.map(foldPattern), "u");
-  const reportedSet = new RE2.Set(mention.reported.map(foldPattern), "u");
+  const frameSet = compilePatternSet(mention.frame.map(foldPattern), "prompt_injection frames");
+  const useSet = compilePatternSet(mention.use.map(foldPattern), "prompt_injection uses");
+  const reportedSet = compilePatternSet(
+    mention.reported.map(foldPattern),
+    "prompt_injection reports",
+  );
   /** True when the text around a quoted phrase asks for it to be acted upon (then do it). */
   const usedNear = (text: string, span: Span): boolean =>
     useSet.test(text.slice(Math.max(0, span.start - mention.before), span.end + mention.before));
