@@ -180,12 +180,52 @@ const isLetter = (cell: { text: string } | undefined) =>
   cell !== undefined && cell.text.length === 1 && LETTER_OR_DIGIT.test(cell.text);
 
 /** The most selective run of cheap consecutive atoms in one alternative, with its score. */
+const isBroad = (atom: Atom) =>
+  atom.kind === "any" || atom.kind === "flags" || BROAD_RUN.test(atom.text + atom.quantifier);
+
+/**
+ * For a required group with broad parts, like `(?:ignor\S*|negeer\S*)`: the group of each
+ * alternative's leading cheap atoms, `(?:ignor|negeer)`, which every match of the group starts
+ * with. A run may end with it but not continue past it.
+ */
+function groupPrefix(atom: Atom): { text: string; score: number } | null {
+  if (atom.kind !== "group" || atom.quantifier !== "") return null;
+  const inner = alternativesOf(atom.text.slice(atom.text.startsWith("(?:") ? 3 : 1, -1));
+  // (?i) inside one alternative reaches the alternatives after it: leave such groups alone.
+  if (inner === null || inner.some((atoms) => atoms.some((a) => a.kind === "flags"))) return null;
+  const prefixes: string[] = [];
+  let least = Number.POSITIVE_INFINITY;
+  for (const atoms of inner) {
+    let text = "";
+    let score = 0;
+    for (const a of atoms) {
+      if (isBroad(a)) break;
+      text += a.text + a.quantifier;
+      if (!OPTIONAL.test(a.quantifier)) score += scoreOf(a);
+    }
+    if (score === 0) return null;
+    prefixes.push(text);
+    least = Math.min(least, score);
+  }
+  return { text: `(?:${prefixes.join("|")})`, score: least };
+}
+
+type Cell = Readonly<{ text: string; score: number; broad: boolean; terminal: boolean }>;
+
+function cellOf(atom: Atom): Cell {
+  if (!isBroad(atom)) {
+    const score = OPTIONAL.test(atom.quantifier) ? 0 : scoreOf(atom);
+    return { text: atom.text + atom.quantifier, score, broad: false, terminal: false };
+  }
+  const prefix = groupPrefix(atom);
+  return prefix === null
+    ? { text: "", score: 0, broad: true, terminal: false }
+    : { ...prefix, broad: false, terminal: true };
+}
+
+/** The most selective run of cheap consecutive atoms in one alternative, with its score. */
 function bestPiece(atoms: readonly Atom[]): { source: string; score: number } | null {
-  const cells = atoms.map((atom) => {
-    const text = atom.text + atom.quantifier;
-    const broad = atom.kind === "any" || atom.kind === "flags" || BROAD_RUN.test(text);
-    return { text, broad, score: OPTIONAL.test(atom.quantifier) ? 0 : scoreOf(atom) };
-  });
+  const cells = atoms.map(cellOf);
   let best: { source: string; score: number } | null = null;
   for (let start = 0; start < cells.length; start++) {
     let source = "";
@@ -197,7 +237,7 @@ function bestPiece(atoms: readonly Atom[]): { source: string; score: number } | 
       score += cell.score;
       if (best === null || score > best.score) best = { source, score };
       // Enough, but finish the word: a cut inside one ("anyth") fires on more texts.
-      if (score >= ENOUGH && !isLetter(cells[end + 1])) break;
+      if (cell.terminal || (score >= ENOUGH && !isLetter(cells[end + 1]))) break;
     }
   }
   return best;
@@ -264,13 +304,42 @@ export function compilePatternSet(
     `${what} (triggers)`,
   );
 
-  /** Patterns whose trigger fired, without repeats. */
-  const fired = (subject: string | Buffer): number[] => {
-    const out: number[] = [];
+  // The gated patterns also in sets of SET_CHUNK: when several members of one set fired (long
+  // prose fires many), one pass over the set is cheaper than a pass per pattern.
+  const gatedParts = compileParts(
+    sources,
+    sources.flatMap((_, i) => (triggers[i] === null ? [] : [i])),
+    SET_CHUNK,
+    what,
+  );
+  const partOf = new Int32Array(sources.length);
+  for (const [p, part] of gatedParts.entries()) for (const i of part.members) partOf[i] = p;
+  const firedInPart = new Int32Array(gatedParts.length);
+
+  /** Calls `found` for each gated pattern that matches `subject`. */
+  const runGated = (subject: string | Buffer, found: (i: number) => boolean): boolean => {
+    const fired: number[] = [];
     for (const part of triggerParts) {
-      for (const k of part.set.match(subject)) out.push(triggerOwner[part.members[k]!]!);
+      for (const k of part.set.match(subject)) fired.push(triggerOwner[part.members[k]!]!);
     }
-    return out.length < 2 ? out : [...new Set(out)];
+    if (fired.length === 0) return false;
+    const unique = fired.length === 1 ? fired : [...new Set(fired)];
+    for (const i of unique) firedInPart[partOf[i]!]!++;
+    let stop = false;
+    for (const i of unique) {
+      const p = partOf[i]!;
+      const n = firedInPart[p]!;
+      if (n === 0 || stop) continue;
+      firedInPart[p] = 0;
+      if (n === 1) {
+        if (single[i]!.test(subject)) stop = found(i);
+      } else {
+        const part = gatedParts[p]!;
+        for (const k of part.set.match(subject)) if (!stop) stop = found(part.members[k]!);
+      }
+    }
+    firedInPart.fill(0);
+    return stop;
   };
 
   return {
@@ -279,13 +348,15 @@ export function compilePatternSet(
       for (const part of alwaysParts) {
         for (const k of part.set.match(subject)) out.push(part.members[k]!);
       }
-      for (const i of fired(subject)) if (single[i]!.test(subject)) out.push(i);
+      runGated(subject, (i) => {
+        out.push(i);
+        return false;
+      });
       return out.sort((a, b) => a - b);
     },
     test(subject) {
       for (const part of alwaysParts) if (part.set.test(subject)) return true;
-      for (const i of fired(subject)) if (single[i]!.test(subject)) return true;
-      return false;
+      return runGated(subject, () => true);
     },
   };
 }

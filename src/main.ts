@@ -64,7 +64,10 @@ function serveGateway(config: Config): void {
   keyWatcher.unref();
   const mailer = mailerFor(config, logger);
   const pipeline = createPipeline();
-  const decisionLog = new DecisionLog(store.db, logger);
+  // Batches are committed (fsync included) on a writer thread, off the event loop.
+  const decisionLog = new DecisionLog(store.db, logger, {
+    writerThread: databasePath(config.dataDir),
+  });
   // Each worker counts its own requests on its own registry, labelled with its id; a scrape
   // reaches whichever worker accepts it. Aggregating in the primary is not done yet.
   const metrics = new Metrics({
@@ -213,16 +216,20 @@ type Resources = Readonly<{
 function closeAndExit({ store, mailer, decisionLog, logger }: Resources, code: number): void {
   mailer.close();
   // Queued decisions are written before the database closes.
-  decisionLog.close();
-  store.close();
-  logger.info({ code }, "stopped");
-  process.exitCode = code;
-  // Exit once the log is flushed; the timer bounds the wait should the flush never call back.
-  const fallback = setTimeout(() => process.exit(code), 2_000);
-  logger.flush(() => {
-    clearTimeout(fallback);
-    process.exit(code);
-  });
+  decisionLog
+    .close()
+    .catch((err: unknown) => logger.error({ err }, "decision log did not close cleanly"))
+    .finally(() => {
+      store.close();
+      logger.info({ code }, "stopped");
+      process.exitCode = code;
+      // Exit once the log is flushed; the timer bounds the wait should the flush never call back.
+      const fallback = setTimeout(() => process.exit(code), 2_000);
+      logger.flush(() => {
+        clearTimeout(fallback);
+        process.exit(code);
+      });
+    });
 }
 
 /** `admin create-key --name N`, `admin list-keys`, `admin revoke-key ID`, `admin rotate-signing-key`. */

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Worker } from "node:worker_threads";
 import type { Logger } from "../logger.js";
 import type { Db } from "./db.js";
 
@@ -50,10 +51,53 @@ export type DecisionLogOptions = Readonly<{
   maxBatch?: number;
   /** Refuse to hold more than this in memory if the database keeps failing (oldest kept). */
   maxPending?: number;
+  /**
+   * Write batches on a worker thread with its own connection to this database file, so the
+   * commit's fsync never stalls the event loop. Without it (an in-memory database), batches
+   * are written on the calling thread.
+   */
+  writerThread?: string;
 }>;
+
+/** Between the log and its writer thread: a batch to write, and its outcome. */
+export type WriterRequest = Readonly<{ id: number; entries: readonly DecisionEntry[] }>;
+export type WriterReply = Readonly<{ id: number; error?: string }>;
 
 const digest = (text: string | undefined) =>
   text === undefined || text === "" ? null : createHash("sha256").update(text).digest("hex");
+
+/**
+ * Prepares the batch insert on `db`: digests the request text and writes every entry in one
+ * IMMEDIATE transaction (with several worker processes, taking the write lock up front lets
+ * busy_timeout wait for the others instead of failing the batch with SQLITE_BUSY).
+ */
+export function decisionWriter(db: Db): (entries: readonly DecisionEntry[]) => void {
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO decisions (request_id, agent_id, action, target_sha256, content_sha256, decision,
+       findings, score, latency_us, policy_id, policy_hash, passport_id, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const batch = db.transaction((entries: readonly DecisionEntry[]) => {
+    for (const e of entries) {
+      insert.run(
+        e.requestId,
+        e.agentId,
+        e.action,
+        digest(e.target),
+        digest(e.content),
+        e.decision,
+        JSON.stringify(e.findings),
+        e.score,
+        e.latencyUs,
+        e.policyId,
+        e.policyHash,
+        e.passportId ?? null,
+        e.at,
+      );
+    }
+  });
+  return (entries) => batch.immediate(entries);
+}
 
 /**
  * The decision log: every decision is queued in memory and written in batches, one
@@ -62,7 +106,6 @@ const digest = (text: string | undefined) =>
  * entries queued since the last batch (one flush interval).
  */
 export class DecisionLog {
-  readonly #insert;
   readonly #writeBatch: (entries: readonly DecisionEntry[]) => void;
   readonly #byRequest;
   readonly #recent;
@@ -73,39 +116,20 @@ export class DecisionLog {
   #queue: DecisionEntry[] = [];
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
+  #writer: Worker | undefined;
+  /** Batches handed to the writer thread and not yet confirmed, by id. */
+  readonly #inFlight = new Map<number, readonly DecisionEntry[]>();
+  #inFlightCount = 0;
+  #nextBatch = 0;
+  #drained: (() => void) | undefined;
 
   constructor(db: Db, logger: Logger, options: DecisionLogOptions = {}) {
     this.#logger = logger;
     this.#interval = options.flushIntervalMs ?? 20;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#maxPending = options.maxPending ?? 100_000;
-    this.#insert = db.prepare(
-      `INSERT INTO decisions (request_id, agent_id, action, target_sha256, content_sha256, decision,
-         findings, score, latency_us, policy_id, policy_hash, passport_id, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const batch = db.transaction((entries: readonly DecisionEntry[]) => {
-      for (const e of entries) {
-        this.#insert.run(
-          e.requestId,
-          e.agentId,
-          e.action,
-          digest(e.target),
-          digest(e.content),
-          e.decision,
-          JSON.stringify(e.findings),
-          e.score,
-          e.latencyUs,
-          e.policyId,
-          e.policyHash,
-          e.passportId ?? null,
-          e.at,
-        );
-      }
-    });
-    // IMMEDIATE: with several worker processes, taking the write lock up front lets busy_timeout
-    // wait for the others instead of failing the batch with SQLITE_BUSY.
-    this.#writeBatch = (entries) => batch.immediate(entries);
+    this.#writeBatch = decisionWriter(db);
+    if (options.writerThread !== undefined) this.#writer = this.#startWriter(options.writerThread);
     const columns = `seq, request_id AS requestId, agent_id AS agentId, action,
       target_sha256 AS targetSha256, content_sha256 AS contentSha256, decision, findings, score,
       latency_us AS latencyUs, policy_id AS policyId, policy_hash AS policyHash,
@@ -130,37 +154,94 @@ export class DecisionLog {
     }
   }
 
-  /** Writes everything queued in one transaction; on failure keeps it for the next try. */
+  /**
+   * Writes everything queued in one transaction (or hands it to the writer thread); on failure
+   * keeps it for the next try. Returns how many entries left the queue.
+   */
   flush(): number {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#queue.length === 0) return 0;
     const batch = this.#queue;
     this.#queue = [];
+    if (this.#writer !== undefined) {
+      const id = ++this.#nextBatch;
+      this.#inFlight.set(id, batch);
+      this.#inFlightCount += batch.length;
+      this.#writer.postMessage({ id, entries: batch } satisfies WriterRequest);
+      return batch.length;
+    }
     try {
       this.#writeBatch(batch);
-      if (this.#dropped > 0) {
-        this.#logger.error(
-          { dropped: this.#dropped },
-          "decision log dropped entries while the database failed",
-        );
-        this.#dropped = 0;
-      }
+      this.#written();
       return batch.length;
     } catch (err) {
-      this.#queue = batch.concat(this.#queue);
-      this.#logger.error(
-        { err, pending: this.#queue.length },
-        "decision log write failed; will retry",
-      );
-      this.#timer = setTimeout(() => this.flush(), Math.max(this.#interval, 1_000));
-      this.#timer.unref();
+      this.#failed(batch, err);
       return 0;
     }
   }
 
+  #written(): void {
+    if (this.#dropped > 0) {
+      this.#logger.error(
+        { dropped: this.#dropped },
+        "decision log dropped entries while the database failed",
+      );
+      this.#dropped = 0;
+    }
+  }
+
+  #failed(batch: readonly DecisionEntry[], err: unknown): void {
+    this.#queue = batch.concat(this.#queue);
+    this.#logger.error(
+      { err, pending: this.#queue.length },
+      "decision log write failed; will retry",
+    );
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.flush(), Math.max(this.#interval, 1_000));
+    this.#timer.unref();
+  }
+
+  #settle(id: number): readonly DecisionEntry[] | undefined {
+    const batch = this.#inFlight.get(id);
+    if (batch === undefined) return undefined;
+    this.#inFlight.delete(id);
+    this.#inFlightCount -= batch.length;
+    if (this.#inFlight.size === 0) this.#drained?.();
+    return batch;
+  }
+
+  #startWriter(path: string): Worker {
+    // The writer runs from source under tsx (tests, npm start) and from the build otherwise.
+    const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+    const writer = new Worker(new URL(`./decision-writer${extension}`, import.meta.url), {
+      workerData: { path },
+    });
+    writer.unref();
+    writer.on("message", (reply: WriterReply) => {
+      const batch = this.#settle(reply.id);
+      if (batch === undefined) return;
+      if (reply.error === undefined) this.#written();
+      else this.#failed(batch, new Error(reply.error));
+    });
+    const lost = (err: unknown) => {
+      if (this.#writer !== writer) return;
+      // Unconfirmed batches go back to the queue and from now on are written on this thread;
+      // a batch the writer did commit is ignored the second time (unique request ids).
+      this.#writer = undefined;
+      this.#logger.error({ err }, "decision log writer thread stopped; writing on the main thread");
+      const pending = [...this.#inFlight.keys()].flatMap((id) => this.#settle(id) ?? []);
+      this.#queue = pending.concat(this.#queue);
+      if (this.#queue.length > 0) setImmediate(() => this.flush());
+    };
+    writer.on("error", lost);
+    writer.on("exit", (code) => lost(new Error(`exit code ${code}`)));
+    return writer;
+  }
+
+  /** Entries not yet confirmed written. */
   get pending(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#inFlightCount;
   }
 
   byRequestId(requestId: string): DecisionRow | undefined {
@@ -171,10 +252,29 @@ export class DecisionLog {
     return this.#recent.all(limit) as DecisionRow[];
   }
 
-  /** Flushes and stops the timer (shutdown). */
-  close(): void {
+  /**
+   * Writes everything still queued and stops (shutdown). With a writer thread, waits up to
+   * `timeoutMs` for its confirmations, then writes whatever it did not confirm on this thread.
+   */
+  async close(timeoutMs = 5_000): Promise<void> {
     this.flush();
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    const writer = this.#writer;
+    if (writer === undefined) return;
+    if (this.#inFlight.size > 0) {
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, timeoutMs);
+        this.#drained = () => {
+          clearTimeout(timer);
+          done();
+        };
+      });
+    }
+    this.#writer = undefined;
+    await writer.terminate();
+    const pending = [...this.#inFlight.keys()].flatMap((id) => this.#settle(id) ?? []);
+    this.#queue = pending.concat(this.#queue);
+    this.flush();
   }
 }

@@ -106,4 +106,9 @@ export const MIGRATIONS: readonly string[] = [
     revocation_seq INTEGER NOT NULL REFERENCES revocations(seq)
   ) STRICT;
   `,
+  `
+  -- 4: a decision is identified by its request id, so a batch written twice (a writer thread
+  -- that committed but died before saying so) is harmless, and lookups by request id are fast.
+  CREATE UNIQUE INDEX decisions_request ON decisions(request_id);
+  `,
 ];

@@ -103,7 +103,7 @@ describe("compilePatternSet", () => {
           }
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1_000 },
     );
   });
 
