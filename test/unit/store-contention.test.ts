@@ -14,12 +14,13 @@ const Database = require(workerData.module);
 const db = new Database(workerData.path);
 db.pragma("busy_timeout = 5000");
 const insert = db.prepare(
-  "INSERT INTO decisions (request_id, agent_id, action, decision, findings, score, latency_us, policy_id, policy_hash, at) VALUES ('r', 'a', 'x', 'ALLOW', '[]', 0, 1, 'default', 'h', 0)",
+  "INSERT INTO decisions (request_id, agent_id, action, decision, findings, score, latency_us, policy_id, policy_hash, at) VALUES (?, 'a', 'x', 'ALLOW', '[]', 0, 1, 'default', 'h', 0)",
 );
 let stop = false;
 parentPort.on("message", () => { stop = true; });
 // Like DecisionLog: batches of inserts in one IMMEDIATE transaction.
-const batch = db.transaction(() => { for (let i = 0; i < 20; i++) insert.run(); });
+let n = 0;
+const batch = db.transaction(() => { for (let i = 0; i < 20; i++) insert.run("r" + n++); });
 const loop = () => {
   batch.immediate();
   if (stop) { db.close(); parentPort.postMessage("done"); } else setImmediate(loop);
