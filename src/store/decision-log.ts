@@ -59,6 +59,15 @@ export type DecisionLogOptions = Readonly<{
   writerThread?: string;
 }>;
 
+/** Starts the writer thread: tsx first when running from source, then decision-writer. */
+const WRITER_BOOT = `
+const { workerData } = require("node:worker_threads");
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.entry);
+})().catch((err) => { setImmediate(() => { throw err; }); });
+`;
+
 /** Between the log and its writer thread: a batch to write, and its outcome. */
 export type WriterRequest = Readonly<{ id: number; entries: readonly DecisionEntry[] }>;
 export type WriterReply = Readonly<{ id: number; error?: string }>;
@@ -122,6 +131,7 @@ export class DecisionLog {
   #inFlightCount = 0;
   #nextBatch = 0;
   #drained: (() => void) | undefined;
+  #fellBack = false;
 
   constructor(db: Db, logger: Logger, options: DecisionLogOptions = {}) {
     this.#logger = logger;
@@ -212,10 +222,14 @@ export class DecisionLog {
   }
 
   #startWriter(path: string): Worker {
-    // The writer runs from source under tsx (tests, npm start) and from the build otherwise.
-    const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-    const writer = new Worker(new URL(`./decision-writer${extension}`, import.meta.url), {
-      workerData: { path },
+    const fromSource = import.meta.url.endsWith(".ts");
+    const entry = new URL(`./decision-writer${fromSource ? ".ts" : ".js"}`, import.meta.url);
+    // Node 20 does not pass tsx's loader on to worker threads: from source, the thread
+    // registers it before importing the writer.
+    const tsx = fromSource ? import.meta.resolve("tsx/esm/api") : null;
+    const writer = new Worker(WRITER_BOOT, {
+      eval: true,
+      workerData: { path, entry: entry.href, tsx },
     });
     writer.unref();
     writer.on("message", (reply: WriterReply) => {
@@ -229,6 +243,7 @@ export class DecisionLog {
       // Unconfirmed batches go back to the queue and from now on are written on this thread;
       // a batch the writer did commit is ignored the second time (unique request ids).
       this.#writer = undefined;
+      this.#fellBack = true;
       this.#logger.error({ err }, "decision log writer thread stopped; writing on the main thread");
       const pending = [...this.#inFlight.keys()].flatMap((id) => this.#settle(id) ?? []);
       this.#queue = pending.concat(this.#queue);
@@ -237,6 +252,11 @@ export class DecisionLog {
     writer.on("error", lost);
     writer.on("exit", (code) => lost(new Error(`exit code ${code}`)));
     return writer;
+  }
+
+  /** True when a writer thread was asked for and stopped unexpectedly (writes moved here). */
+  get fellBack(): boolean {
+    return this.#fellBack;
   }
 
   /** Entries not yet confirmed written. */

@@ -38,6 +38,7 @@ describe("decision log", () => {
     assert.ok(log.pending > 0);
     await log.close();
     assert.equal(log.pending, 0);
+    assert.equal(log.fellBack, false, "the thread, not the fallback, wrote them");
     const count = db.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number };
     assert.equal(count.n, 1_000);
     assert.equal(log.byRequestId("req_999")?.targetSha256?.length, 64);
@@ -55,6 +56,7 @@ describe("decision log", () => {
     log.flush();
     for (let i = 0; i < 200 && log.pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
     await log.close();
+    assert.equal(log.fellBack, true);
     const count = db.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number };
     assert.equal(count.n, 10);
     db.close();
