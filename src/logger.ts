@@ -28,7 +28,7 @@ const REDACT = [
   'req.headers["x-aiegis-key"]',
 ];
 
-/** A JSON logger writing to `destination` (stdout by default) without blocking the event loop. */
+/** A JSON logger writing to `destination` (stdout by default, buffered) without blocking the event loop. */
 export function createLogger(
   level: LogLevel,
   destination?: pino.DestinationStream,
@@ -42,6 +42,10 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ??
+      // One write per 8 KB or per 100 ms instead of one per line: under load the per-request
+      // access line was a tenth of the gateway's CPU in write syscalls. A crash can lose the
+      // lines of the last 100 ms (the README says so); a clean stop flushes them.
+      pino.destination({ dest: 1, sync: false, minLength: 8_192, periodicFlush: 100 }),
   );
 }
