@@ -119,7 +119,13 @@ function alternativesOf(source: string): Atom[][] | null {
       if ((next === "p" || next === "P" || next === "x") && source[end] === "{") {
         end = source.indexOf("}", end) + 1;
         if (end === 0) return null;
-      } else if (next === "p" || next === "P") end++;
+      } else if (next === "p" || next === "P") {
+        end++;
+      } else if (next === "x") {
+        end += 2; // \x41: one character, never to be split
+      } else if (next >= "0" && next <= "7") {
+        while (end < i + 4 && source[end]! >= "0" && source[end]! <= "7") end++; // octal \101
+      }
       kind = next === "b" || next === "B" || next === "A" || next === "z" ? "zero" : "escape";
     } else if (c === "[") {
       end = classEnd(source, i);

@@ -40,6 +40,18 @@ describe("triggersOf", () => {
     assert.equal(triggersOf("ab"), null);
   });
 
+  test("escapes stay whole: \\x41 and octal \\101 are one character each", () => {
+    for (const source of [String.raw`\x41\x42zzzz`, String.raw`\101\102zzzz`]) {
+      const triggers = triggersOf(source) ?? [];
+      const set = compilePatternSet([source], "escapes");
+      assert.ok(
+        triggers.every((t) => new RE2(t, "u").test("ABzzzz")),
+        `${source}: ${triggers}`,
+      );
+      assert.deepEqual(set.match("ABzzzz"), [0]);
+    }
+  });
+
   test("optional parts count for nothing", () => {
     assert.equal(triggersOf("(?:abcd)?x"), null);
     assert.deepEqual(triggersOf("(?:abcd)?wxyz"), ["(?:abcd)?wxyz"]);
@@ -51,7 +63,16 @@ const atom: fc.Arbitrary<string> = fc.letrec((tie) => ({
   atom: fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom("a", "b", "c", " ", "d") },
     { weight: 2, arbitrary: fc.constantFrom("[ab]", "[^a]", String.raw`\s`, String.raw`\b`, ".") },
-    { weight: 1, arbitrary: fc.constantFrom(String.raw`\w`, String.raw`\.`, "(?i)") },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        String.raw`\w`,
+        String.raw`\.`,
+        "(?i)",
+        String.raw`\x61`,
+        String.raw`\142`,
+      ),
+    },
     {
       weight: 2,
       arbitrary: fc
