@@ -54,6 +54,7 @@ export async function runOpenLoop(
   let sent = 0;
   let outstanding = 0;
   let lastDone = 0;
+  let finished = false;
   const start = performance.now();
 
   const send = (index: number, due: number) => {
@@ -88,6 +89,8 @@ export async function runOpenLoop(
       },
     );
     req.on("error", () => {
+      // After the drain, the sockets destroyed below abort what is left: already timeouts.
+      if (finished) return;
       outstanding--;
       result.errors++;
     });
@@ -115,6 +118,7 @@ export async function runOpenLoop(
     await new Promise((wake) => setTimeout(wake, 5));
   }
   result.timeouts = outstanding;
+  finished = true;
   // Achieved throughput: over the time it took to answer, not the time it took to send.
   result.duration = Math.max(options.durationS, (lastDone - start) / 1000);
   agent.destroy();

@@ -94,7 +94,7 @@ export const JailbreakDataSchema = RuleFileSchema.extend({
   }),
   /**
    * RE2 that spots words broken up with separators or leetspeak (u-n-f-i-l, n3v3r). It runs in
-   * the same RE2.Set pass as the markers; only when it matches is a de-obfuscated copy scanned.
+   * the same pattern-set scan as the markers; only when it matches is a de-obfuscated copy scanned.
    */
   obfuscationTrigger: z.string().min(1),
   transforms: z.array(TransformSchema),

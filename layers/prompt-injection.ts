@@ -488,7 +488,7 @@ function fragmentsOf(re: RE2, text: string): string[] {
 /**
  * Layer 7: instruction override, system-prompt extraction and role hijack in a user's prompt
  * (direct), and instructions hidden in text the agent reads — e-mails, web pages, files, tool
- * results (indirect). Signals are found in one RE2.Set pass over the whole text (cheap
+ * results (indirect). Signals are found in one pattern-set scan of the whole text (cheap
  * triggers stand in for gap-heavy patterns, checked only near them); an anchor signal plus
  * companions in a window around it decide, so "forward the invoice to accounting@…" in an
  * e-mail is harmless while the same words after "Note to the AI reading this" are an injection.
