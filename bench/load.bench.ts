@@ -1,7 +1,7 @@
 // Load bench: the real gateway (child process) beside a bare Hono baseline, loaded by the same
 // generator (autocannon) in the same run, alternating A/B rounds so machine drift hits both.
 // Run: npm run bench (full) or npm run bench:quick (≤ 60 s subset). Writes bench/results/latest.{json,md}.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -15,7 +15,7 @@ import { createRequire } from "node:module";
 import { cpus, platform, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, ROOT, type RunningServer, startServer } from "../test/helpers/server-process.js";
+import { ROOT, type RunningServer, startServer } from "../test/helpers/server-process.js";
 import { type Lateness, type RoundResult, runOpenLoop } from "./open-loop.js";
 
 // autocannon ships no types; only the part of its API used here is described.
@@ -129,49 +129,6 @@ function corpusBodies(): string[] | null {
     }
   }
   return bodies;
-}
-
-/** Starts bench/bare-server.ts on a free port; resolves once it logs "listening". */
-async function startBare(): Promise<RunningServer> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", BARE], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(
-      () => fail(new Error(`bare server did not start:\n${output}`)),
-      30_000,
-    );
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('"msg":"listening"')) {
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`bare server exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      const code = await exited;
-      clearTimeout(killer);
-      return code;
-    },
-  };
 }
 
 /**
@@ -406,7 +363,7 @@ async function main() {
     };
     const gateway = quietAfterStart(await startServer(gatewayEnv));
     servers.push(gateway);
-    const bare = quietAfterStart(await startBare());
+    const bare = quietAfterStart(await startServer({}, { script: BARE }));
     servers.push(bare);
     const { apiKey, passport } = await provisionAgent(gateway.url, dataDir);
     const auth = { "x-api-key": apiKey };

@@ -275,7 +275,7 @@ export function triggersOf(source: string, minTrigger = MIN_TRIGGER): string[] |
 /**
  * Compiles `sources` for "which of these match anywhere?" without blowing RE2's DFA cache: RE2.Sets
  * of literal triggers (see `triggersOf`) run over the text, and only the patterns whose trigger
- * fired are tried, one small automaton each; patterns without a trigger share sets of
+ * fired are tried (alone, or as their set of SET_CHUNK when several of it fired); patterns without a trigger share sets of
  * SET_CHUNK that always run. Same answers as one RE2.Set over `sources`. `what` names the owner
  * in compile errors; `minTrigger` is for tests on tiny alphabets.
  */
@@ -286,6 +286,7 @@ export function compilePatternSet(
 ): PatternSet {
   const triggers = sources.map((source) => triggersOf(source, minTrigger));
   const always = sources.flatMap((_, i) => (triggers[i] === null ? [i] : []));
+  const gated = sources.flatMap((_, i) => (triggers[i] === null ? [] : [i]));
   const alwaysParts = compileParts(sources, always, SET_CHUNK, what);
   const single = sources.map((source, i) => {
     if (triggers[i] === null) return null;
@@ -312,12 +313,7 @@ export function compilePatternSet(
 
   // The gated patterns also in sets of SET_CHUNK: when several members of one set fired (long
   // prose fires many), one pass over the set is cheaper than a pass per pattern.
-  const gatedParts = compileParts(
-    sources,
-    sources.flatMap((_, i) => (triggers[i] === null ? [] : [i])),
-    SET_CHUNK,
-    what,
-  );
+  const gatedParts = compileParts(sources, gated, SET_CHUNK, what);
   const partOf = new Int32Array(sources.length);
   for (const [p, part] of gatedParts.entries()) for (const i of part.members) partOf[i] = p;
   const firedInPart = new Int32Array(gatedParts.length);

@@ -221,6 +221,12 @@ export class DecisionLog {
     return batch;
   }
 
+  /** Puts every batch the writer thread has not confirmed back at the head of the queue. */
+  #reclaimInFlight(): void {
+    const pending = [...this.#inFlight.keys()].flatMap((id) => this.#settle(id) ?? []);
+    this.#queue = pending.concat(this.#queue);
+  }
+
   #startWriter(path: string): Worker {
     const fromSource = import.meta.url.endsWith(".ts");
     const entry = new URL(`./decision-writer${fromSource ? ".ts" : ".js"}`, import.meta.url);
@@ -245,8 +251,7 @@ export class DecisionLog {
       this.#writer = undefined;
       this.#fellBack = true;
       this.#logger.error({ err }, "decision log writer thread stopped; writing on the main thread");
-      const pending = [...this.#inFlight.keys()].flatMap((id) => this.#settle(id) ?? []);
-      this.#queue = pending.concat(this.#queue);
+      this.#reclaimInFlight();
       if (this.#queue.length > 0) setImmediate(() => this.flush());
     };
     writer.on("error", lost);
@@ -293,8 +298,7 @@ export class DecisionLog {
     }
     this.#writer = undefined;
     await writer.terminate();
-    const pending = [...this.#inFlight.keys()].flatMap((id) => this.#settle(id) ?? []);
-    this.#queue = pending.concat(this.#queue);
+    this.#reclaimInFlight();
     this.flush();
   }
 }

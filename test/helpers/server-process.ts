@@ -44,14 +44,17 @@ export function runCli(
   });
 }
 
-/** Starts the real gateway on 127.0.0.1 and a free port; resolves once it logs "listening". */
+/**
+ * Starts the real gateway (or `options.script`, which must log the same "listening" line) on
+ * 127.0.0.1 and a free port; resolves once it logs "listening".
+ */
 export async function startServer(
   env: Record<string, string>,
-  options: { startTimeoutMs?: number } = {},
+  options: { startTimeoutMs?: number; script?: string } = {},
 ): Promise<RunningServer> {
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN], {
+  const child = spawn(process.execPath, ["--import", "tsx", options.script ?? MAIN], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), ...env },
     stdio: ["ignore", "pipe", "pipe"],
