@@ -55,13 +55,14 @@ export const TARGETS: Targets = {
   benignWarnedMax: 0.04,
 };
 
-/** Reads every *.jsonl file of a directory (or the named files). */
+/** True for a file of labelled /api/protect cases; score-*.jsonl hold the scoring engine's. */
+export function isProtectCaseFile(name: string): boolean {
+  return name.endsWith(".jsonl") && !name.startsWith("score-");
+}
+
+/** Reads every file of labelled /api/protect cases in a directory (or the named files). */
 export function loadCases(dir: string, files?: readonly string[]): LabelledCase[] {
-  const names =
-    files ??
-    readdirSync(dir)
-      .filter((f) => f.endsWith(".jsonl"))
-      .sort();
+  const names = files ?? readdirSync(dir).filter(isProtectCaseFile).sort();
   const cases: LabelledCase[] = [];
   for (const name of names) {
     const lines = readFileSync(join(dir, name), "utf8").split("\n");

@@ -28,6 +28,32 @@ const REDACT = [
   'req.headers["x-aiegis-key"]',
 ];
 
+let stampMs = -1;
+let stamp = "";
+
+/**
+ * pino's isoTime, computed once per millisecond: under load many lines share a millisecond and
+ * Date#toISOString was a visible share of each access line's cost.
+ */
+function cachedIsoTime(): string {
+  const now = Date.now();
+  if (now !== stampMs) {
+    stampMs = now;
+    stamp = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return stamp;
+}
+
+/**
+ * The logger for the per-request access line: the same destination and fields, without the
+ * redaction pass. Its lines carry only fields the gateway builds (id, method, path without the
+ * query, status, latency), never client headers or bodies, and redaction was the larger part
+ * of each line's cost.
+ */
+export function accessLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: [] });
+}
+
 /** A JSON logger writing to `destination` (stdout by default, buffered) without blocking the event loop. */
 export function createLogger(
   level: LogLevel,
@@ -39,7 +65,7 @@ export function createLogger(
       level,
       base: { service: "aiegis", ...fields },
       redact: { paths: REDACT, censor: "[redacted]" },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: cachedIsoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     destination ??

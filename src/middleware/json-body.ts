@@ -1,3 +1,4 @@
+import { IncomingMessage } from "node:http";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env.js";
 import { GatewayError } from "../errors.js";
@@ -45,6 +46,48 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limit: number): P
 }
 
 /**
+ * Reads a Node request body straight from its IncomingMessage, giving up with 413 as soon as it
+ * passes `limit` bytes. Going through `c.req.raw.body` instead makes @hono/node-server build an
+ * undici Request, an AbortController and a web ReadableStream per request: measured at about a
+ * sixth of the gateway's CPU under load.
+ */
+function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const settle = (err: Error | null) => {
+      incoming.off("data", onData);
+      incoming.off("end", onEnd);
+      incoming.off("error", onError);
+      incoming.off("close", onClose);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, total));
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        // Stop reading; the 413 goes out with Connection: close, so the rest is never drained.
+        incoming.pause();
+        settle(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => settle(null);
+    // The client hung up or the body broke off: its fault, nobody hears the answer, and it is
+    // no server error (a 500 here would page someone for every dropped connection).
+    const incomplete = () =>
+      settle(new GatewayError("BODY_INCOMPLETE", "Request body ended before its declared end"));
+    const onError = incomplete;
+    const onClose = incomplete;
+    incoming.on("data", onData);
+    incoming.on("end", onEnd);
+    incoming.on("error", onError);
+    incoming.on("close", onClose);
+  });
+}
+
+/**
  * Reads and parses a JSON request body of at most `limit` bytes into `c.var.body`
  * (undefined when there is none). Every failure is a 4xx in the error envelope.
  */
@@ -52,10 +95,24 @@ export function jsonBody(limit: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const req = c.req.raw;
     const declared = req.headers.get("content-length");
-    if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+    if (declared !== null && Number(declared) > limit) {
+      c.header("Connection", "close");
+      throw tooLarge(limit);
+    }
     let body: unknown;
-    if (req.body !== null && declared !== "0") {
-      const bytes = await readLimited(req.body, limit);
+    // A real socket under @hono/node-server; in-process (app.request) there is none.
+    const incoming = c.env?.incoming instanceof IncomingMessage ? c.env.incoming : undefined;
+    if (incoming !== undefined ? declared !== "0" : req.body !== null && declared !== "0") {
+      let bytes: Buffer;
+      try {
+        bytes =
+          incoming !== undefined
+            ? await readIncoming(incoming, limit)
+            : await readLimited(req.body as ReadableStream<Uint8Array>, limit);
+      } catch (err) {
+        if (err instanceof GatewayError) c.header("Connection", "close");
+        throw err;
+      }
       if (bytes.byteLength > 0) {
         if (!isJsonMediaType(req.headers.get("content-type"))) {
           throw new GatewayError(

@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../app-env.js";
 import { type ErrorCode, GatewayError, toEnvelope } from "../errors.js";
 import { newRequestId } from "../ids.js";
-import type { Logger } from "../logger.js";
+import { accessLogger, type Logger } from "../logger.js";
 
 /** Told of every answered request and its latency (metrics); runs after the response is built. */
 export type RequestObserver = (c: Context<AppEnv>, seconds: number) => void;
@@ -17,6 +17,7 @@ export function requestContext(
   logger: Logger,
   observe?: RequestObserver,
 ): MiddlewareHandler<AppEnv> {
+  const access = accessLogger(logger);
   return async (c, next) => {
     const started = performance.now();
     const requestId = newRequestId();
@@ -28,7 +29,7 @@ export function requestContext(
     await next();
     const elapsed = performance.now() - started;
     observe?.(c, elapsed / 1000);
-    logger.info(
+    access.info(
       {
         req_id: requestId,
         method: c.req.method,

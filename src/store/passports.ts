@@ -1,3 +1,4 @@
+import { type ChangeMark, changeMarker } from "./change-mark.js";
 import type { Db } from "./db.js";
 
 /** An issued passport as stored: never the token itself, only its SHA-256. */
@@ -58,8 +59,7 @@ export class PassportRepo {
   readonly #markRevoked;
   readonly #list;
   readonly #kidInUse;
-  readonly #dataVersion;
-  readonly #totalChanges;
+  readonly #changeMark: () => ChangeMark;
 
   constructor(db: Db) {
     this.#db = db;
@@ -103,24 +103,15 @@ export class PassportRepo {
         WHERE r.seq > ? AND p.expires_at > ?
         ORDER BY r.seq LIMIT ?`,
     );
-    this.#dataVersion = db.prepare("PRAGMA data_version").pluck();
-    this.#totalChanges = db.prepare("SELECT total_changes()").pluck();
+    this.#changeMark = changeMarker(db);
     this.#kidInUse = db
       .prepare(`SELECT 1 FROM passports WHERE kid = ? AND expires_at > ? LIMIT 1`)
       .pluck();
   }
 
-  /**
-   * A mark that differs whenever anything in the database may have changed since it was taken:
-   * `PRAGMA data_version` moves with every commit by another connection (another worker, the
-   * admin CLI), `total_changes()` with every row this connection wrote. Equal marks mean no
-   * write at all happened in between, so a state read under the first mark is still exact.
-   */
-  changeMark(): Readonly<{ others: number; own: number }> {
-    return {
-      others: this.#dataVersion.get() as number,
-      own: this.#totalChanges.get() as number,
-    };
+  /** The database's change mark (see ChangeMark): equal marks, nothing written in between. */
+  changeMark(): ChangeMark {
+    return this.#changeMark();
   }
 
   /** Records an issued passport (durable before the token is handed out). */

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import fc from "fast-check";
 import RE2 from "re2";
+import { isProtectCaseFile } from "../../bench/eval-lib.js";
 import { compilePatternSet, triggersOf } from "../../layers/re2-sets.js";
 
 /** What one RE2.Set over every pattern would answer: the reference the gated sets must equal. */
@@ -154,7 +155,7 @@ describe("compilePatternSet", () => {
     const gated = usable.filter((s) => triggersOf(s) !== null).length;
     assert.ok(gated > usable.length / 2, `only ${gated} of ${usable.length} patterns gated`);
     const texts = readdirSync("test/fixtures")
-      .filter((f) => f.endsWith(".jsonl"))
+      .filter(isProtectCaseFile)
       .flatMap((f) => readFileSync(`test/fixtures/${f}`, "utf8").split("\n").filter(Boolean))
       .filter((_, i) => i % 7 === 0)
       .map((line) => JSON.stringify(JSON.parse(line).request).normalize("NFKC").toLowerCase());
