@@ -6,6 +6,7 @@ import { serve } from "@hono/node-server";
 import { buildApp } from "./app.js";
 import { LIMITERS } from "./app-env.js";
 import { systemClock } from "./clock.js";
+import { clusterScrapeClient, clusterScrapeServer } from "./cluster-metrics.js";
 import { RateLimitClient, rateLimitServer } from "./cluster-rate-limit.js";
 import { type Config, ConfigError, loadConfig, type RateRule } from "./config.js";
 import { issueApiKey } from "./crypto/api-key.js";
@@ -68,10 +69,11 @@ function serveGateway(config: Config): void {
   const decisionLog = new DecisionLog(store.db, logger, {
     writerThread: databasePath(config.dataDir),
   });
-  // Each worker counts its own requests on its own registry, labelled with its id; a scrape
-  // reaches whichever worker accepts it. Aggregating in the primary is not done yet.
+  // Each worker counts its own requests on its own registry, labelled with its id; whichever
+  // worker a scrape reaches answers with every worker's series, collected by the primary.
   const metrics = new Metrics({
     defaultLabels: worker === undefined ? undefined : { worker: String(worker.id) },
+    scrapeVia: worker === undefined ? undefined : clusterScrapeClient(process),
   });
   const app = buildApp({
     config,
@@ -144,7 +146,12 @@ function runPrimary(config: Config): void {
   let announced = false;
   let stopping = false;
   const listened = new Set<number>();
-  const fork = () => limits.attach(cluster.fork());
+  const scrapes = clusterScrapeServer();
+  const fork = () => {
+    const worker = cluster.fork();
+    limits.attach(worker);
+    scrapes.attach(worker);
+  };
   cluster.on("listening", (worker, address) => {
     listened.add(worker.id);
     logger.info({ worker_id: worker.id, pid: worker.process.pid }, "worker listening");

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { AppEnv, LimiterId } from "./app-env.js";
-import type { ErrorCode } from "./errors.js";
+import { type ErrorCode, GatewayError } from "./errors.js";
 import type { RequestObserver } from "./middleware/request-context.js";
 import type { Decision, Verdict } from "./pipeline/engine.js";
 
@@ -33,6 +33,12 @@ export type MetricsOptions = Readonly<{
   defaultLabels?: Readonly<Record<string, string>>;
   /** prom-client's process metrics (CPU, memory, event loop lag, GC); on unless false. */
   processMetrics?: boolean;
+  /**
+   * Given this registry, returns where a scrape's text comes from instead of the registry
+   * alone: in a cluster worker, every worker's metrics collected by the primary
+   * (cluster-metrics.ts). Called once, at construction.
+   */
+  scrapeVia?: (registry: Registry) => () => Promise<string>;
 }>;
 
 /**
@@ -51,6 +57,7 @@ export class Metrics {
   readonly #denied: Counter<"code" | "status">;
   readonly #autoQuarantines: Counter;
   readonly #queues = new Map<string, () => number>();
+  readonly #scrape: (() => Promise<string>) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     const registry = new Registry();
@@ -58,6 +65,7 @@ export class Metrics {
       registry.setDefaultLabels({ ...options.defaultLabels });
     const registers = [registry];
     this.registry = registry;
+    this.#scrape = options.scrapeVia?.(registry);
     this.#latency = new Histogram({
       name: "aiegis_http_request_duration_seconds",
       help: "Time from the request reaching the app to its response, by route pattern",
@@ -160,7 +168,17 @@ export class Metrics {
 
   /** The exposition text and its content type (`text/plain; version=0.0.4`). */
   async render(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+    if (this.#scrape === undefined) {
+      return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+    }
+    let body: string;
+    try {
+      body = await this.#scrape();
+    } catch {
+      // A partial picture would look like a complete one: fail the scrape visibly instead.
+      throw new GatewayError("UNAVAILABLE", "Metrics of every worker could not be collected");
+    }
+    return { body, contentType: this.registry.contentType };
   }
 }
 

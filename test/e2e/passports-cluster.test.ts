@@ -285,6 +285,24 @@ describe(`e2e: passports across ${WORKERS} workers sharing one port and one data
     assert.equal(statuses.filter((s) => s === 429).length, statuses.length - 10);
   });
 
+  test("one /metrics scrape answers with every worker's series, whichever worker takes it", async () => {
+    // New connections each time, so the scrapes land on different workers.
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${base}/metrics`, { headers: { connection: "close" } });
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      const workers = new Set(
+        [...text.matchAll(/^aiegis_protect_decisions_total\{[^}]*worker="(\d+)"/gm)].map(
+          (m) => m[1],
+        ),
+      );
+      assert.equal(workers.size, WORKERS, `series of workers ${[...workers]} in scrape ${i}`);
+      for (const w of workers) seen.add(w ?? "");
+    }
+    assert.equal(seen.size, WORKERS);
+  });
+
   test("admin rotate-signing-key: the new key signs next, both stay published, old passports verify", async () => {
     const before = await issuePassport();
     const rotated = await runCli(["admin", "rotate-signing-key"], { AIEGIS_DATA_DIR: dataDir });

@@ -68,7 +68,7 @@ let sharedPipeline: Pipeline | undefined;
 /** The app in-process on an in-memory database, a fresh key pair and a fake clock. */
 export function makeTestApp(
   env: Record<string, string> = {},
-  options: { pipeline?: Pipeline; keyring?: Keyring; store?: Store } = {},
+  options: { pipeline?: Pipeline; keyring?: Keyring; store?: Store; metrics?: Metrics } = {},
 ): TestApp {
   const config = loadConfig({
     AIEGIS_LOG_LEVEL: "info",
@@ -89,7 +89,7 @@ export function makeTestApp(
   const pipeline = options.pipeline ?? sharedPipeline;
   const decisionLog = new DecisionLog(store.db, logger);
   // No process metrics: they add an event-loop monitor per app, and tests build hundreds.
-  const metrics = new Metrics({ processMetrics: false });
+  const metrics = options.metrics ?? new Metrics({ processMetrics: false });
   const app = buildApp({
     config,
     store,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Metrics } from "../../src/metrics.js";
 import { jsonOf, makeTestApp, registerAgent, type TestApp } from "../helpers/test-app.js";
 
 type Sample = { name: string; labels: Record<string, string>; value: number };
@@ -180,6 +181,29 @@ describe("GET /metrics", () => {
     const body = await jsonOf(res);
     assert.equal(body.code, "NOT_FOUND");
     assert.equal(body.request_id, res.headers.get("x-request-id"));
+  });
+
+  test("a scrape answered elsewhere (a cluster's primary) is served as is, and its failure is a 503", async () => {
+    let fail = false;
+    const metrics = new Metrics({
+      processMetrics: false,
+      scrapeVia: (own) => async () => {
+        if (fail) throw new Error("primary gone");
+        return `${await own.metrics()}# from the primary\n`;
+      },
+    });
+    const t = makeTestApp({}, { metrics });
+    const ok = await t.call("GET", "/metrics");
+    assert.equal(ok.status, 200);
+    const text = await ok.text();
+    assert.match(text, /^aiegis_protect_decisions_total\{decision="ALLOW"\} 0$/m);
+    assert.match(text, /# from the primary\n$/);
+    fail = true;
+    const down = await t.call("GET", "/metrics");
+    assert.equal(down.status, 503);
+    const body = await jsonOf(down);
+    assert.equal(body.code, "UNAVAILABLE");
+    assert.doesNotMatch(JSON.stringify(body), /primary gone/, "the cause stays internal");
   });
 
   test("other methods get 405 with Allow", async () => {
