@@ -54,6 +54,9 @@ const autocannon = createRequire(import.meta.url)("autocannon") as (
 ) => AutocannonInstance;
 
 const QUICK = process.argv.includes("--quick");
+const ONLY_AT = process.argv.indexOf("--only");
+const ONLY: string[] | null =
+  ONLY_AT === -1 ? null : (process.argv[ONLY_AT + 1] ?? "").split(",").map((s) => s.trim());
 const ROUNDS = QUICK ? 1 : 2;
 const DURATION_S = QUICK ? 2 : 10;
 // Untimed load before the first measured round, so JIT and caches are warm on both servers.
@@ -454,9 +457,12 @@ async function main() {
     ];
 
     // The quick subset drops the 10-connection saturation run to stay under 60 s.
-    const selected = QUICK
+    const quick = QUICK
       ? scenarios.filter((s) => !(s.name.startsWith("(b)") && s.load.connections === 10))
       : scenarios;
+    // --only a,f runs the scenarios with those letters, e.g. to chase one regression.
+    const selected =
+      ONLY === null ? quick : quick.filter((s) => ONLY.includes(s.name.slice(1, 2)));
     const warmUp = (url: string) =>
       runRound(
         url,
