@@ -1,6 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { base62, base62Bytes, isBase62Code } from "./base62.js";
+import { sha256Bytes } from "./sha256.js";
 
 const KEY_PREFIX = "ak_";
 /** 32 random bytes need at most 43 base62 digits. */
@@ -38,7 +39,7 @@ export function isWellFormedApiKey(key: string): boolean {
 
 /** SHA-256 of a secret; the only form in which keys and tokens are stored. */
 export function hashSecret(secret: string): Buffer {
-  return createHash("sha256").update(secret, "utf8").digest();
+  return sha256Bytes(secret);
 }
 
 /** Constant-time equality of two hashes (false, not a throw, when lengths differ). */

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { Worker } from "node:worker_threads";
+import { sha256Text } from "../crypto/sha256.js";
 import type { Logger } from "../logger.js";
 import type { Db } from "./db.js";
 
@@ -85,7 +85,7 @@ export type WriterRequest = Readonly<{ id: number; entries: readonly QueuedDecis
 export type WriterReply = Readonly<{ id: number; error?: string }>;
 
 const digest = (text: string | undefined) =>
-  text === undefined || text === "" ? null : createHash("sha256").update(text).digest("hex");
+  text === undefined || text === "" ? null : sha256Text(text, "hex");
 
 /** Reduces a decision to what is kept: digests, not text. */
 function queued(entry: DecisionEntry): QueuedDecision {
