@@ -8,12 +8,13 @@ import type { Db } from "./db.js";
  */
 export type ChangeMark = Readonly<{ others: number; own: number }>;
 
-/** A reader of `db`'s current change mark (one prepared statement, about a microsecond). */
+/** A reader of `db`'s current change mark (two trivial prepared statements, 1–2 µs). */
 export function changeMarker(db: Db): () => ChangeMark {
-  const read = db.prepare(
-    "SELECT data_version AS others, total_changes() AS own FROM pragma_data_version",
-  );
-  return () => read.get() as ChangeMark;
+  // Two statements rather than one over the pragma_data_version table: that table prepares
+  // its PRAGMA again on every call, about 30 µs inside a busy server.
+  const dataVersion = db.prepare("PRAGMA data_version").pluck();
+  const totalChanges = db.prepare("SELECT total_changes()").pluck();
+  return () => ({ others: dataVersion.get() as number, own: totalChanges.get() as number });
 }
 
 /** True when nothing was written between the two marks. */
