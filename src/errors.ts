@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 /** Every machine code the API can answer with. */
 export type ErrorCode =
   | "VALIDATION_FAILED"
+  | "MALFORMED_HTTP"
   | "MALFORMED_JSON"
   | "INVALID_UTF8"
   | "BODY_REQUIRED"
@@ -21,16 +22,19 @@ export type ErrorCode =
   | "PASSPORT_REJECTED"
   | "NOT_FOUND"
   | "METHOD_NOT_ALLOWED"
+  | "REQUEST_TIMEOUT"
   | "CONFLICT"
   | "PAYLOAD_TOO_LARGE"
   | "UNSUPPORTED_MEDIA_TYPE"
   | "RATE_LIMITED"
+  | "HEADERS_TOO_LARGE"
   | "INTERNAL"
   | "UNAVAILABLE";
 
 /** The HTTP status of each code; a Record so that adding a code without a status fails to compile. */
 export const CODE_TO_STATUS = {
   VALIDATION_FAILED: 400,
+  MALFORMED_HTTP: 400,
   MALFORMED_JSON: 400,
   INVALID_UTF8: 400,
   BODY_REQUIRED: 400,
@@ -49,10 +53,12 @@ export const CODE_TO_STATUS = {
   PASSPORT_REJECTED: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,
   UNAVAILABLE: 503,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>;

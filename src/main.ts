@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { buildApp } from "./app.js";
 import { LIMITERS } from "./app-env.js";
+import { answerClientErrors } from "./client-error.js";
 import { systemClock } from "./clock.js";
 import { clusterScrapeClient, clusterScrapeServer } from "./cluster-metrics.js";
 import { RateLimitClient, rateLimitServer } from "./cluster-rate-limit.js";
@@ -101,6 +102,7 @@ function serveGateway(config: Config): void {
       worker === undefined ? "listening" : "worker listening",
     );
   }) as Server;
+  answerClientErrors(server, logger);
   // Slow or stalled clients cannot hold a socket forever.
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
