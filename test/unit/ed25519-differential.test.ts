@@ -7,6 +7,7 @@ import {
   verifyEd25519,
   verifyEd25519Native,
 } from "../../src/crypto/ed25519.js";
+import { prng } from "../helpers/prng.js";
 
 /**
  * The passport verifier uses node:crypto (OpenSSL) for speed; the project's reference is
@@ -16,18 +17,6 @@ import {
 
 const CASES = 10_000;
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-
-/** mulberry32: a seeded generator so a failure can be replayed with the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function leToBig(bytes: Uint8Array): bigint {
   let n = 0n;
