@@ -93,7 +93,25 @@ type Stats = {
   statusCodes: Record<string, number>;
   /** Open-loop rounds: the generator's own worst p99 send delay (ms), part of every latency. */
   senderLateP99?: number;
+  /** Every response's latency in log buckets: [upper bound ms, count], empty buckets left out. */
+  histogram: [number, number][];
 };
+
+/** Bucket upper bounds in ms: four per power of two from 1/64 ms, as HdrHistogram's log view. */
+const BUCKETS = Array.from({ length: 4 * 22 }, (_, i) => 2 ** (i / 4 - 6));
+
+/** Counts sorted latencies into BUCKETS (anything above the last bound lands in the last). */
+function histogram(sorted: Float64Array): [number, number][] {
+  const counts = new Array<number>(BUCKETS.length).fill(0);
+  let b = 0;
+  for (const v of sorted) {
+    while (b < BUCKETS.length - 1 && v > BUCKETS[b]!) b++;
+    counts[b]!++;
+  }
+  return BUCKETS.flatMap((le, i): [number, number][] =>
+    counts[i]! > 0 ? [[Number(le.toPrecision(4)), counts[i]!]] : [],
+  );
+}
 
 // A typical action: about 300 bytes of JSON, which the pipeline ALLOWs.
 const TYPICAL = JSON.stringify({
@@ -226,6 +244,7 @@ function summarise(rounds: Round[]): Stats {
     timeouts: sum("timeouts"),
     non2xx: sum("non2xx"),
     statusCodes,
+    histogram: histogram(all),
     ...(rounds.some((r) => r.lateness !== undefined)
       ? { senderLateP99: Math.max(...rounds.map((r) => r.lateness?.p99 ?? 0)) }
       : {}),
