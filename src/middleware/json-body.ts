@@ -52,6 +52,8 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limit: number): P
  * sixth of the gateway's CPU under load.
  */
 function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer> {
+  // Already read to its end (nothing in the gateway does that, but "end" would never come).
+  if (incoming.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
