@@ -1,16 +1,20 @@
 // Crash test: drives the real server with concurrent registrations, verifications, passport
 // issues and revocations, quarantines and protect calls, kills it with SIGKILL at random
 // moments, and after every kill checks, in the database file the dead process left behind,
-// that every write the server acknowledged is there and that SQLite's integrity check passes.
+// that every write the server acknowledged is there, that SQLite's integrity check passes and
+// that the audit chain verifies; at the end, that every webhook event of an acknowledged write
+// reached a loopback receiver at least once.
 // Run: npm run crash-test [-- --kills 20 --seed 7]. A small run is in npm test.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { prng } from "../test/helpers/prng.js";
-import { type RunningServer, startServer } from "../test/helpers/server-process.js";
+import { type RunningServer, runCli, startServer } from "../test/helpers/server-process.js";
 
 const ADMIN_KEY = "crash-test-admin-key-0123456789abcdef";
 
@@ -37,7 +41,55 @@ export type CrashReport = {
   missing: string[];
   integrity: string[];
   rejectedAfterRestart: number;
+  /** `admin audit-verify` after every kill: failures (empty when the chain always verified). */
+  audit: string[];
+  auditEntries: number;
+  /** Webhook events owed for acknowledged writes, and those that never reached the receiver. */
+  webhooks: { expected: number; received: number; missing: string[] };
 };
+
+/** The webhook events each kind of acknowledged write must produce, keyed `type id`. */
+function expectedEvents(ack: Acknowledged): Set<string> {
+  const owed = new Set<string>();
+  for (const agentId of ack.registered.keys()) owed.add(`agent.registered ${agentId}`);
+  for (const agentId of ack.verified) owed.add(`agent.verified ${agentId}`);
+  for (const agentId of ack.quarantined) owed.add(`agent.quarantined ${agentId}`);
+  for (const passportId of ack.issued.keys()) owed.add(`passport.issued ${passportId}`);
+  for (const passportId of ack.revoked) owed.add(`passport.revoked ${passportId}`);
+  return owed;
+}
+
+const WEBHOOK_EVENTS = [
+  "agent.registered",
+  "agent.verified",
+  "agent.quarantined",
+  "passport.issued",
+  "passport.revoked",
+];
+
+/** A loopback receiver that records every event it is sent as `type id`; always answers 204. */
+async function startReceiver(): Promise<{ server: Server; url: string; seen: Set<string> }> {
+  const seen = new Set<string>();
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      try {
+        const event = JSON.parse(body) as { type: string; data: Record<string, string> };
+        const id = event.type.startsWith("passport.")
+          ? event.data.passport_id
+          : event.data.agent_id;
+        seen.add(`${event.type} ${id}`);
+      } catch {
+        // Not an event: nothing to record.
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((ready) => server.listen(0, "127.0.0.1", ready));
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${port}/hook`, seen };
+}
 
 async function call(
   base: string,
@@ -244,6 +296,8 @@ export async function runCrashTest(options: {
   dataDir: string;
   minRunMs?: number;
   maxRunMs?: number;
+  /** How long the last start may take to deliver every owed webhook event. */
+  deliveryWaitMs?: number;
   onKill?: (i: number, report: CrashReport) => void;
 }): Promise<CrashReport> {
   const random = prng(options.seed);
@@ -268,12 +322,18 @@ export async function runCrashTest(options: {
     missing: [],
     integrity: [],
     rejectedAfterRestart: 0,
+    audit: [],
+    auditEntries: 0,
+    webhooks: { expected: 0, received: 0, missing: [] },
   };
+  const receiver = await startReceiver();
   const env = {
     AIEGIS_DATA_DIR: options.dataDir,
     AIEGIS_ADMIN_KEY: ADMIN_KEY,
     AIEGIS_RATE_LIMITS: "off",
     AIEGIS_AUTO_QUARANTINE: "off",
+    // The receiver listens on loopback.
+    AIEGIS_WEBHOOK_ALLOW_PRIVATE: "1",
   };
   const minRun = options.minRunMs ?? 300;
   const maxRun = options.maxRunMs ?? 2_000;
@@ -281,6 +341,16 @@ export async function runCrashTest(options: {
   try {
     for (let i = 0; i < options.kills; i++) {
       server = await startServer(env, { startTimeoutMs: 60_000 });
+      if (i === 0) {
+        const hook = await call(
+          server.url,
+          "POST",
+          "/api/webhooks",
+          { url: receiver.url, events: WEBHOOK_EVENTS },
+          { "x-api-key": ADMIN_KEY },
+        );
+        if (hook.status !== 201) throw new Error(`webhook registration failed: ${hook.status}`);
+      }
       // Revoked passports stay rejected after a restart (the server's own view, not only the file).
       for (const passportId of [...ack.revoked].slice(-3)) {
         const agentId = ack.issued.get(passportId)!;
@@ -302,6 +372,19 @@ export async function runCrashTest(options: {
       const { missing, integrity } = checkDatabase(join(options.dataDir, "aiegis.db"), ack);
       report.missing.push(...missing);
       report.integrity.push(...integrity);
+      const verified = await runCli(["admin", "audit-verify"], {
+        AIEGIS_DATA_DIR: options.dataDir,
+      });
+      try {
+        const verdict = JSON.parse(verified.stdout) as { ok: boolean; entries: number };
+        report.auditEntries = verdict.entries;
+        if (verified.code !== 0 || !verdict.ok)
+          report.audit.push(`after kill ${i + 1}: ${verified.stdout.trim()}`);
+      } catch {
+        report.audit.push(
+          `after kill ${i + 1}: audit-verify said ${verified.stdout}${verified.stderr}`,
+        );
+      }
       report.acknowledged = {
         registered: ack.registered.size,
         verified: ack.verified.size,
@@ -313,8 +396,21 @@ export async function runCrashTest(options: {
       options.onKill?.(i + 1, report);
       server = undefined;
     }
+    // Last start: the dispatcher delivers what the killed processes left in the outbox (a
+    // delivery leased by a killed process waits for its lease to run out, 60 s).
+    server = await startServer(env, { startTimeoutMs: 60_000 });
+    const owed = expectedEvents(ack);
+    const deadline = Date.now() + (options.deliveryWaitMs ?? 120_000);
+    const unseen = () => [...owed].filter((e) => !receiver.seen.has(e));
+    while (unseen().length > 0 && Date.now() < deadline) await sleep(500);
+    report.webhooks = {
+      expected: owed.size,
+      received: owed.size - unseen().length,
+      missing: unseen(),
+    };
   } finally {
     if (server !== undefined) await server.stop();
+    receiver.server.close();
   }
   return report;
 }
@@ -346,10 +442,18 @@ async function main() {
         `${report.acknowledged.issued} passports issued, ${report.acknowledged.revoked} revocations, ` +
         `${report.acknowledged.quarantined} quarantines (plus ${report.acknowledged.protects} protect calls answered). ` +
         `Missing: ${report.missing.length}. PRAGMA integrity_check: ${report.integrity.length === 0 ? "ok every time" : report.integrity.join("; ")}. ` +
-        `Revocations listed again after restarts: ${report.rejectedAfterRestart}.`,
+        `Revocations listed again after restarts: ${report.rejectedAfterRestart}. ` +
+        `Audit chain: ${report.audit.length === 0 ? "verified after every kill" : report.audit.join("; ")} (${report.auditEntries} entries). ` +
+        `Webhook events owed for acknowledged writes: ${report.webhooks.expected}, received at least once: ${report.webhooks.received}.`,
     );
-    if (report.missing.length > 0 || report.integrity.length > 0) {
-      console.log(`FAILED:\n${[...report.missing, ...report.integrity].slice(0, 20).join("\n")}`);
+    const failures = [
+      ...report.missing,
+      ...report.integrity,
+      ...report.audit,
+      ...report.webhooks.missing.map((e) => `webhook event never delivered: ${e}`),
+    ];
+    if (failures.length > 0) {
+      console.log(`FAILED:\n${failures.slice(0, 20).join("\n")}`);
       process.exitCode = 1;
     }
   } finally {

@@ -37,6 +37,8 @@ export const LIMITERS = {
   register: "register",
   resend: "register",
   protect: "protect",
+  scoreFree: "scoreFree",
+  scoreDeep: "scoreDeep",
   default: "default",
 } as const satisfies Record<string, RateLimitName>;
 

@@ -11,12 +11,16 @@ import { PassportRegistry } from "./passport-registry.js";
 import { AutoQuarantine } from "./pipeline/auto-quarantine.js";
 import { PolicyLibrary } from "./pipeline/policy-library.js";
 import { mountAgents } from "./routes/agents.js";
+import { mountAudit } from "./routes/audit.js";
 import { mountHealth } from "./routes/health.js";
 import { mountMetrics } from "./routes/metrics.js";
 import { mountPassports } from "./routes/passports.js";
 import { mountProtect } from "./routes/protect.js";
 import { mountRegistration } from "./routes/registration.js";
 import type { RouteContext } from "./routes/route-context.js";
+import { mountScore } from "./routes/score.js";
+import { mountWebhooks } from "./routes/webhooks.js";
+import { defaultPack } from "./score/pack.js";
 import { VERSION } from "./version.js";
 
 /** Paths with a rate limit of their own; every other path shares the per-IP default. */
@@ -25,6 +29,8 @@ const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
   "/api/register",
   "/api/verify-email/resend",
   "/api/agents/login",
+  "/api/score/free",
+  "/api/score/deep",
 ]);
 
 /**
@@ -38,6 +44,12 @@ export type { AppDeps } from "./app-env.js";
 
 /** Bodies that carry a passport (up to 8 KiB) or an inline policy bundle. */
 const PASSPORT_BODY_LIMIT = 16_384;
+
+/**
+ * Scoring bodies: a 2000-character description may take 6 bytes a character once JSON-escaped,
+ * and the deep tier adds tool names, data categories and deployment facts.
+ */
+const SCORE_BODY_LIMIT = 32_768;
 
 const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
 
@@ -96,6 +108,8 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
       register: limiter("register"),
       resend: limiter("resend"),
       protect: limiter("protect", undefined, byPrincipal),
+      scoreFree: limiter("scoreFree"),
+      scoreDeep: limiter("scoreDeep", undefined, byPrincipal),
     },
     autoQuarantine:
       config.autoQuarantine === null
@@ -104,6 +118,9 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
     publicBody: jsonBody(config.publicMaxBody),
     protectBody: jsonBody(config.maxBody),
     passportBody: jsonBody(PASSPORT_BODY_LIMIT),
+    scoreBody: jsonBody(SCORE_BODY_LIMIT),
+    // Validated and compiled here, at start-up: a broken pack stops the gateway at once.
+    scorePack: defaultPack(),
     policies,
     passports: new PassportRegistry({
       store: deps.store,
@@ -117,6 +134,8 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   };
 
   metrics.watchQueue("decision_log", () => deps.decisionLog.pending);
+  // Deliveries not yet sent (retries included), counted in the database at scrape time.
+  metrics.watchQueue("webhook_outbox", () => deps.store.webhooks.backlog());
 
   const app = new Hono<AppEnv>();
   // Off means off: no per-request measuring either, not merely a hidden endpoint.
@@ -129,6 +148,9 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   mountAgents(app, ctx);
   mountProtect(app, ctx);
   mountPassports(app, ctx);
+  mountScore(app, ctx);
+  mountAudit(app, ctx);
+  mountWebhooks(app, ctx);
   mountHealth(app, ctx);
   mountMetrics(app, ctx);
   addMethodNotAllowed(app);

@@ -5,7 +5,13 @@ import { z } from "zod";
 /** A rate-limit rule: at most `limit` requests in any sliding window of `windowMs`. */
 export type RateRule = Readonly<{ limit: number; windowMs: number }>;
 
-export type RateLimitName = "protect" | "scoreDeep" | "login" | "register" | "default";
+export type RateLimitName =
+  | "protect"
+  | "scoreFree"
+  | "scoreDeep"
+  | "login"
+  | "register"
+  | "default";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -31,6 +37,13 @@ export type Config = Readonly<{
   workers: number;
   /** GET /metrics (Prometheus) is served and requests are measured; off → 404. */
   metrics: boolean;
+  /** AIEGIS_WEBHOOK_ALLOW_PRIVATE=1: webhook URLs may be http and point at private addresses. */
+  webhookAllowPrivate: boolean;
+  /**
+   * Audit log: entries older than retentionDays are pruned (up to a checkpoint), a signed
+   * checkpoint every checkpointEvery entries; excerpts keeps redacted request text excerpts.
+   */
+  audit: Readonly<{ retentionDays: number; checkpointEvery: number; excerpts: boolean }>;
 }>;
 
 const DURATION_UNITS: Readonly<Record<string, number>> = {
@@ -127,6 +140,8 @@ const EnvSchema = z.object({
   AIEGIS_MAIL_FROM: z.string().min(3).max(254).default("AiEGIS <no-reply@aiegis.localhost>"),
   AIEGIS_RATE_LIMITS: z.enum(["on", "off"]).default("on"),
   AIEGIS_RATE_LIMIT_PROTECT: rateRule("30/1m"),
+  // Public and unauthenticated: per client IP, tight enough that scraping the engine is slow.
+  AIEGIS_RATE_LIMIT_SCORE_FREE: rateRule("20/1h"),
   AIEGIS_RATE_LIMIT_SCORE_DEEP: rateRule("30/1h"),
   AIEGIS_RATE_LIMIT_LOGIN: rateRule("5/1m"),
   AIEGIS_RATE_LIMIT_REGISTER: rateRule("5/1h"),
@@ -173,6 +188,12 @@ const EnvSchema = z.object({
   AIEGIS_SHUTDOWN_GRACE_MS: intInRange("AIEGIS_SHUTDOWN_GRACE_MS", 0, 600_000, 10_000),
   AIEGIS_WORKERS: intInRange("AIEGIS_WORKERS", 1, 64, 1),
   AIEGIS_METRICS: z.enum(["on", "off"]).default("on"),
+  // Off by default: a webhook URL is a request the gateway makes on a client's behalf (SSRF).
+  AIEGIS_WEBHOOK_ALLOW_PRIVATE: z.enum(["0", "1"]).default("0"),
+  // EU AI Act Art. 19/26(6) ask for at least six months of logs.
+  AIEGIS_AUDIT_RETENTION_DAYS: intInRange("AIEGIS_AUDIT_RETENTION_DAYS", 1, 36_500, 180),
+  AIEGIS_AUDIT_CHECKPOINT_EVERY: intInRange("AIEGIS_AUDIT_CHECKPOINT_EVERY", 1, 1_000_000, 1000),
+  AIEGIS_AUDIT_EXCERPTS: z.enum(["on", "off"]).default("off"),
 });
 
 export type EnvInput = Readonly<Record<string, string | undefined>>;
@@ -221,6 +242,7 @@ export function loadConfig(env: EnvInput): Config {
       enabled: e.AIEGIS_RATE_LIMITS === "on",
       rules: {
         protect: e.AIEGIS_RATE_LIMIT_PROTECT,
+        scoreFree: e.AIEGIS_RATE_LIMIT_SCORE_FREE,
         scoreDeep: e.AIEGIS_RATE_LIMIT_SCORE_DEEP,
         login: e.AIEGIS_RATE_LIMIT_LOGIN,
         register: e.AIEGIS_RATE_LIMIT_REGISTER,
@@ -235,5 +257,11 @@ export function loadConfig(env: EnvInput): Config {
     shutdownGraceMs: e.AIEGIS_SHUTDOWN_GRACE_MS,
     workers: e.AIEGIS_WORKERS,
     metrics: e.AIEGIS_METRICS === "on",
+    webhookAllowPrivate: e.AIEGIS_WEBHOOK_ALLOW_PRIVATE === "1",
+    audit: {
+      retentionDays: e.AIEGIS_AUDIT_RETENTION_DAYS,
+      checkpointEvery: e.AIEGIS_AUDIT_CHECKPOINT_EVERY,
+      excerpts: e.AIEGIS_AUDIT_EXCERPTS === "on",
+    },
   });
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { buildApp } from "./app.js";
 import { LIMITERS } from "./app-env.js";
+import { type AuditJobs, startAuditJobs, verifyStoredLog } from "./audit/jobs.js";
 import { answerClientErrors } from "./client-error.js";
 import { systemClock } from "./clock.js";
 import { clusterScrapeClient, clusterScrapeServer } from "./cluster-metrics.js";
@@ -19,6 +20,7 @@ import { Metrics } from "./metrics.js";
 import { createPipeline } from "./pipeline/pipeline.js";
 import { DecisionLog } from "./store/decision-log.js";
 import { databasePath, openStore, type Store } from "./store/store.js";
+import { WebhookDispatcher } from "./webhooks/dispatcher.js";
 
 // The only module with side effects: it reads the environment, opens files and sockets.
 
@@ -69,6 +71,7 @@ function serveGateway(config: Config): void {
   // Batches are committed (fsync included) on a writer thread, off the event loop.
   const decisionLog = new DecisionLog(store.db, logger, {
     writerThread: databasePath(config.dataDir),
+    excerpts: config.audit.excerpts,
   });
   // Each worker counts its own requests on its own registry, labelled with its id; whichever
   // worker a scrape reaches answers with every worker's series, collected by the primary.
@@ -88,7 +91,18 @@ function serveGateway(config: Config): void {
     metrics,
     rateLimitStore: rateLimits && ((limiter) => rateLimits.store(limiter)),
   });
-  const resources = { store, mailer, decisionLog, logger };
+  // Signs audit checkpoints as entries accumulate, prunes past retention, and signs a last
+  // checkpoint at shutdown (after the decision log's final batch).
+  const auditJobs = startAuditJobs({ store, keyring, clock: systemClock, config, logger });
+  // Delivers the webhook outbox in the background (every worker runs one; leases keep them apart).
+  const webhooks = new WebhookDispatcher({
+    repo: store.webhooks,
+    clock: systemClock,
+    logger,
+    allowPrivate: config.webhookAllowPrivate,
+  });
+  webhooks.start();
+  const resources = { store, mailer, decisionLog, auditJobs, webhooks, logger };
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     logger.info(
@@ -219,16 +233,21 @@ type Resources = Readonly<{
   store: Store;
   mailer: Mailer;
   decisionLog: DecisionLog;
+  auditJobs: AuditJobs;
+  webhooks: WebhookDispatcher;
   logger: Logger;
 }>;
 
-function closeAndExit({ store, mailer, decisionLog, logger }: Resources, code: number): void {
+function closeAndExit(
+  { store, mailer, decisionLog, auditJobs, webhooks, logger }: Resources,
+  code: number,
+): void {
   mailer.close();
-  // Queued decisions are written before the database closes.
-  decisionLog
-    .close()
+  // Queued decisions are written, and webhook POSTs in flight recorded, before the database closes.
+  Promise.all([decisionLog.close(), webhooks.stop()])
     .catch((err: unknown) => logger.error({ err }, "decision log did not close cleanly"))
     .finally(() => {
+      auditJobs.close();
       store.close();
       logger.info({ code }, "stopped");
       process.exitCode = code;
@@ -241,7 +260,10 @@ function closeAndExit({ store, mailer, decisionLog, logger }: Resources, code: n
     });
 }
 
-/** `admin create-key --name N`, `admin list-keys`, `admin revoke-key ID`, `admin rotate-signing-key`. */
+/**
+ * `admin create-key --name N`, `admin list-keys`, `admin revoke-key ID`,
+ * `admin rotate-signing-key`, `admin audit-verify` (exit 1 when the audit log does not verify).
+ */
 function adminCommand(config: Config, args: string[]): void {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = openStore(databasePath(config.dataDir));
@@ -254,7 +276,9 @@ function adminCommand(config: Config, args: string[]): void {
       if (name.trim() === "" || name.length > 100) fail("--name must be 1 to 100 characters");
       const key = issueApiKey();
       const id = newId("adm");
-      store.apiKeys.createAdmin({ id, name, hash: key.hash, prefix: key.prefix }, now);
+      store.apiKeys.createAdmin({ id, name, hash: key.hash, prefix: key.prefix }, now, {
+        actor: "cli",
+      });
       process.stdout.write(
         `${JSON.stringify({ id, name, prefix: key.prefix, api_key: key.key })}\n` +
           "Store this key now: it is shown once and only its hash is kept.\n",
@@ -269,11 +293,17 @@ function adminCommand(config: Config, args: string[]): void {
     } else if (command === "list-keys") {
       for (const key of store.apiKeys.listAdmin()) process.stdout.write(`${JSON.stringify(key)}\n`);
     } else if (command === "revoke-key" && rest[0] !== undefined) {
-      if (!store.apiKeys.revokeAdmin(rest[0], now)) fail(`no live admin key with id ${rest[0]}`);
+      if (!store.apiKeys.revokeAdmin(rest[0], now, { actor: "cli" })) {
+        fail(`no live admin key with id ${rest[0]}`);
+      }
       process.stdout.write(`revoked ${rest[0]}\n`);
+    } else if (command === "audit-verify") {
+      const verdict = verifyStoredLog(store, new DirectoryKeyring(config.dataDir, now));
+      process.stdout.write(`${JSON.stringify(verdict)}\n`);
+      if (!verdict.ok) process.exitCode = 1;
     } else {
       fail(
-        "usage: admin create-key [--name NAME] | admin list-keys | admin revoke-key ID | admin rotate-signing-key",
+        "usage: admin create-key [--name NAME] | admin list-keys | admin revoke-key ID | admin rotate-signing-key | admin audit-verify",
       );
     }
   } finally {

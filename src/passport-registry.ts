@@ -31,6 +31,8 @@ export type IssueRequest = Readonly<{
   policy: CompiledPolicy;
   ttlS: number;
   issuedBy: string;
+  /** Recorded in the audit entry of the issue. */
+  requestId?: string;
 }>;
 
 export type IssuedPassport = Readonly<{ token: string; claims: PassportClaims; kid: string }>;
@@ -101,19 +103,22 @@ export class PassportRegistry {
         { field: "policy", message: `the passport would exceed ${PASSPORT_MAX_CHARS} characters` },
       ]);
     }
-    this.#store.passports.insert({
-      id: claims.jti,
-      agentId: claims.sub,
-      kid: key.kid,
-      tokenHash: hashSecret(token),
-      operator: claims.operator,
-      jurisdiction: claims.jurisdiction,
-      policyId: claims.policy.id,
-      policyHash: claims.policy.hash,
-      issuedBy: request.issuedBy,
-      issuedAt: now,
-      expiresAt: claims.exp * 1000,
-    });
+    this.#store.passports.insert(
+      {
+        id: claims.jti,
+        agentId: claims.sub,
+        kid: key.kid,
+        tokenHash: hashSecret(token),
+        operator: claims.operator,
+        jurisdiction: claims.jurisdiction,
+        policyId: claims.policy.id,
+        policyHash: claims.policy.hash,
+        issuedBy: request.issuedBy,
+        issuedAt: now,
+        expiresAt: claims.exp * 1000,
+      },
+      { requestId: request.requestId },
+    );
     return { token, claims, kid: key.kid };
   }
 
@@ -135,13 +140,19 @@ export class PassportRegistry {
     return { valid: true, passport };
   }
 
-  /** The keys /.well-known/jwks.json publishes: the active one and any that signed a live passport. */
+  /** Keys /.well-known/jwks.json publishes: the active one, those of live passports, assessments and audit checkpoints. */
   publishedKeys(): SigningKey[] {
     this.#refreshKeys();
     const active = this.#keyring.active;
     const cutoff = this.#clock.now() - PASSPORT_LEEWAY_S * 1000;
+    // A key that signed an assessment stays published: an assessment has no expiry.
     return this.#keyring.all.filter(
-      (key) => key === active || this.#store.passports.kidInUse(key.kid, cutoff),
+      (key) =>
+        key === active ||
+        this.#store.passports.kidInUse(key.kid, cutoff) ||
+        this.#store.assessments.kidUsed(key.kid) ||
+        // A checkpoint is verified against the JWKS for as long as the log is kept.
+        this.#store.audit.kidUsed(key.kid),
     );
   }
 

@@ -83,12 +83,26 @@ export function mountAgents(app: Hono<AppEnv>, ctx: RouteContext): void {
     // Compare e-mails by hash so the comparison is constant-time whatever their lengths.
     const emailMatches =
       agent !== null && hashesEqual(hashSecret(agent.ownerEmail), hashSecret(input.email));
-    if (agent === null || !emailMatches) {
-      throw denied("INVALID_CREDENTIALS", "Invalid email or API key");
+    const failure =
+      agent === null || !emailMatches
+        ? denied("INVALID_CREDENTIALS", "Invalid email or API key")
+        : agent.quarantinedAt !== null
+          ? denied("AGENT_QUARANTINED", "Agent quarantined")
+          : agent.verifiedAt === null
+            ? denied("EMAIL_UNVERIFIED", "Email unverified")
+            : null;
+    if (failure !== null) {
+      // Nothing else is written here, so the entry gets a transaction of its own. The agent is
+      // named only when the key was right: a wrong e-mail with a right key is worth seeing.
+      ctx.store.audit.append({
+        action: "agent.login_failed",
+        at: ctx.clock.now(),
+        agentId: agent?.id ?? null,
+        data: { reason: failure.code, request_id: c.get("requestId") },
+      });
+      throw failure;
     }
-    if (agent.quarantinedAt !== null) throw denied("AGENT_QUARANTINED", "Agent quarantined");
-    if (agent.verifiedAt === null) throw denied("EMAIL_UNVERIFIED", "Email unverified");
-    return c.json({ status: "ok", agent_id: agent.id });
+    return c.json({ status: "ok", agent_id: agent!.id });
   });
 
   app.get("/api/agents/public", (c) => {
@@ -118,6 +132,7 @@ export function mountAgents(app: Hono<AppEnv>, ctx: RouteContext): void {
       agent.id,
       { id: newId("key"), hash: key.hash, prefix: key.prefix },
       ctx.clock.now(),
+      { actor: c.get("principal").keyId, requestId: c.get("requestId") },
     );
     ctx.logger.info({ agent_id: agent.id, key_prefix: key.prefix }, "agent key rotated");
     return c.json({ agent_id: agent.id, api_key: key.key, key_prefix: key.prefix });
@@ -128,7 +143,13 @@ export function mountAgents(app: Hono<AppEnv>, ctx: RouteContext): void {
       const agentId = parseInput(AgentIdParam, c.req.param("id"), "path");
       const input = parseInput(StatusChangeBody, c.get("body"));
       const principal = c.get("principal");
-      const change = { agentId, reason: input.reason, actor: principal.keyId, at: ctx.clock.now() };
+      const change = {
+        agentId,
+        reason: input.reason,
+        actor: principal.keyId,
+        at: ctx.clock.now(),
+        requestId: c.get("requestId"),
+      };
       const result =
         action === "quarantine"
           ? ctx.store.agents.quarantine(change)

@@ -152,6 +152,7 @@ export function mountPassports(app: Hono<AppEnv>, ctx: RouteContext): void {
       policy,
       ttlS: input.ttl_s ?? PASSPORT_DEFAULT_TTL_S,
       issuedBy: principal.keyId,
+      requestId: c.get("requestId"),
     });
     ctx.logger.info(
       {
@@ -199,13 +200,16 @@ export function mountPassports(app: Hono<AppEnv>, ctx: RouteContext): void {
     const principal = c.get("principal");
     const agent = ownedAgent(ctx, principal, input.agent_id);
     const at = ctx.clock.now();
-    const result = ctx.store.passports.revoke({
-      agentId: agent.id,
-      passportId: input.passport_id,
-      reason: input.reason,
-      actor: principal.keyId,
-      at,
-    });
+    const result = ctx.store.passports.revoke(
+      {
+        agentId: agent.id,
+        passportId: input.passport_id,
+        reason: input.reason,
+        actor: principal.keyId,
+        at,
+      },
+      { requestId: c.get("requestId") },
+    );
     if (!result.found) throw new GatewayError("NOT_FOUND", "Passport not found for this agent");
     ctx.logger.warn(
       {

@@ -183,6 +183,7 @@ export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
             reason: `auto-quarantine: ${ctx.autoQuarantine?.describe()}`,
             actor: "auto-quarantine",
             at: now,
+            requestId: c.get("requestId"),
           });
           ctx.metrics.autoQuarantined();
           ctx.logger.warn({ agent_id: agentId }, "agent auto-quarantined");

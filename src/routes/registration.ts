@@ -100,7 +100,7 @@ export function mountRegistration(app: Hono<AppEnv>, ctx: RouteContext): void {
       key: { id: newId("key"), hash: key.hash, prefix: key.prefix },
       token: { hash: hashSecret(token), expiresAt: now + VERIFICATION_TTL_MS },
     };
-    const result = ctx.store.agents.register(agent);
+    const result = ctx.store.agents.register(agent, { requestId: c.get("requestId") });
     if (!result.ok) {
       throw new GatewayError(
         "CONFLICT",
@@ -122,7 +122,9 @@ export function mountRegistration(app: Hono<AppEnv>, ctx: RouteContext): void {
 
   app.get("/api/verify-email", (c) => {
     const { token } = parseInput(VerifyQuery, c.req.query(), "query");
-    const result = ctx.store.tokens.consume(hashSecret(token), ctx.clock.now());
+    const result = ctx.store.tokens.consume(hashSecret(token), ctx.clock.now(), {
+      requestId: c.get("requestId"),
+    });
     if (!result.ok) {
       switch (result.reason) {
         case "UNKNOWN":

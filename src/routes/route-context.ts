@@ -4,6 +4,7 @@ import type { KeyResolver } from "../middleware/auth.js";
 import type { PassportRegistry } from "../passport-registry.js";
 import type { AutoQuarantine } from "../pipeline/auto-quarantine.js";
 import type { PolicyLibrary } from "../pipeline/policy-library.js";
+import type { Pack } from "../score/pack.js";
 
 /** What every route module is handed: the injected services plus shared middleware. */
 export type RouteContext = AppDeps &
@@ -18,6 +19,10 @@ export type RouteContext = AppDeps &
       resend: MiddlewareHandler<AppEnv>;
       /** Per agent key, after authentication. */
       protect: MiddlewareHandler<AppEnv>;
+      /** Per client IP: the public scoring endpoint. */
+      scoreFree: MiddlewareHandler<AppEnv>;
+      /** Per agent key, after authentication. */
+      scoreDeep: MiddlewareHandler<AppEnv>;
     }>;
     /** JSON body reader for everything but /api/protect (2000 bytes). */
     publicBody: MiddlewareHandler<AppEnv>;
@@ -25,6 +30,10 @@ export type RouteContext = AppDeps &
     protectBody: MiddlewareHandler<AppEnv>;
     /** JSON body reader for bodies carrying a passport or an inline bundle (16 KiB). */
     passportBody: MiddlewareHandler<AppEnv>;
+    /** JSON body reader for the scoring endpoints (a 2000-character description, escaped). */
+    scoreBody: MiddlewareHandler<AppEnv>;
+    /** The compiled rule pack the scoring endpoints apply. */
+    scorePack: Pack;
     passports: PassportRegistry;
     policies: PolicyLibrary;
     startedAt: number;

@@ -1,4 +1,6 @@
+import type { AuditContext, AuditLog } from "./audit-log.js";
 import type { Db } from "./db.js";
+import { outboxOf } from "./webhook-outbox.js";
 
 export type AgentStatus = "PENDING_VERIFICATION" | "ACTIVE" | "QUARANTINED";
 
@@ -37,7 +39,14 @@ export function statusOf(agent: Pick<AgentRecord, "verifiedAt" | "quarantinedAt"
 
 export type PublicFilter = "ACTIVE" | "QUARANTINED" | "ANY_VERIFIED";
 
-export type StatusChange = Readonly<{ agentId: string; reason: string; actor: string; at: number }>;
+export type StatusChange = Readonly<{
+  agentId: string;
+  reason: string;
+  actor: string;
+  at: number;
+  /** Recorded in the audit entry, to tie it to the request that made the change. */
+  requestId?: string;
+}>;
 
 export type StatusChangeResult =
   | Readonly<{ found: false }>
@@ -50,6 +59,7 @@ const AGENT_COLUMNS = `seq, id, name, type, description, owner_name AS ownerName
 /** Agents and their lifecycle: registration, verification state, quarantine. */
 export class AgentRepo {
   readonly #db: Db;
+  readonly #audit: AuditLog | undefined;
   readonly #insertAgent;
   readonly #insertKey;
   readonly #insertToken;
@@ -62,8 +72,9 @@ export class AgentRepo {
   readonly #clearQuarantine;
   readonly #logChange;
 
-  constructor(db: Db) {
+  constructor(db: Db, audit?: AuditLog) {
     this.#db = db;
+    this.#audit = audit;
     this.#insertAgent = db.prepare(
       `INSERT INTO agents (id, name, name_key, type, description, owner_name, owner_email, created_at)
        VALUES (@id, @name, @nameKey, @type, @description, @ownerName, @ownerEmail, @createdAt)`,
@@ -98,20 +109,49 @@ export class AgentRepo {
     );
   }
 
-  /** Inserts the agent, its first key and its verification token in one transaction. */
-  register(agent: NewAgent): { ok: true } | { ok: false; reason: "DUPLICATE_NAME" } {
+  /**
+   * Inserts the agent, its first key and its verification token, and records it in the audit
+   * log, in one transaction.
+   */
+  register(
+    agent: NewAgent,
+    context: AuditContext = {},
+  ): { ok: true } | { ok: false; reason: "DUPLICATE_NAME" } {
     try {
-      this.#db.transaction(() => {
-        this.#insertAgent.run(agent);
-        this.#insertKey.run(
-          agent.key.id,
-          agent.id,
-          agent.key.hash,
-          agent.key.prefix,
-          agent.createdAt,
-        );
-        this.#insertToken.run(agent.token.hash, agent.id, agent.createdAt, agent.token.expiresAt);
-      })();
+      // IMMEDIATE: the audit append reads the chain's head, which must not move before commit.
+      this.#db
+        .transaction(() => {
+          this.#insertAgent.run(agent);
+          this.#insertKey.run(
+            agent.key.id,
+            agent.id,
+            agent.key.hash,
+            agent.key.prefix,
+            agent.createdAt,
+          );
+          this.#insertToken.run(agent.token.hash, agent.id, agent.createdAt, agent.token.expiresAt);
+          // Webhook outbox: in this transaction, so the event exists exactly if the agent does.
+          outboxOf(this.#db).emit(
+            "agent.registered",
+            agent.id,
+            { agent_id: agent.id },
+            agent.createdAt,
+          );
+          this.#audit?.append({
+            action: "agent.registered",
+            at: agent.createdAt,
+            agentId: agent.id,
+            actor: context.actor ?? null,
+            // No owner name or e-mail: the log is kept for months and holds no personal data.
+            data: {
+              agent_name: agent.name,
+              agent_type: agent.type,
+              key_prefix: agent.key.prefix,
+              request_id: context.requestId,
+            },
+          });
+        })
+        .immediate();
       return { ok: true };
     } catch (err) {
       if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
@@ -170,6 +210,20 @@ export class AgentRepo {
         const changed = apply().changes > 0;
         if (changed) {
           this.#logChange.run(change.agentId, status, change.reason, change.actor, change.at);
+          // Webhook outbox, same transaction. No reason in the payload: it is free text.
+          outboxOf(this.#db).emit(
+            status === "QUARANTINED" ? "agent.quarantined" : "agent.unquarantined",
+            change.agentId,
+            { agent_id: change.agentId, automatic: change.actor === "auto-quarantine" },
+            change.at,
+          );
+          this.#audit?.append({
+            action: status === "QUARANTINED" ? "agent.quarantined" : "agent.unquarantined",
+            at: change.at,
+            agentId: change.agentId,
+            actor: change.actor,
+            data: { reason: change.reason, request_id: change.requestId },
+          });
         }
         return { found: true, changed, agent: this.byId(change.agentId)! };
       })

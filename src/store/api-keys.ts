@@ -1,4 +1,5 @@
 import type { AgentRecord } from "./agents.js";
+import type { AuditContext, AuditLog } from "./audit-log.js";
 import { type ChangeMark, changeMarker, sameMark } from "./change-mark.js";
 import type { Db } from "./db.js";
 
@@ -32,6 +33,7 @@ type KeyRow = {
 /** API keys: stored only as SHA-256 hashes with a short display prefix. */
 export class ApiKeyRepo {
   readonly #db: Db;
+  readonly #audit: AuditLog | undefined;
   readonly #byHash;
   readonly #revokeAgentKeys;
   readonly #insertAgentKey;
@@ -44,8 +46,9 @@ export class ApiKeyRepo {
   readonly #cache = new Map<string, KeyMatch>();
   #cachedAt: ChangeMark = { others: -1, own: -1 };
 
-  constructor(db: Db) {
+  constructor(db: Db, audit?: AuditLog) {
     this.#db = db;
+    this.#audit = audit;
     this.#changeMark = changeMarker(db);
     this.#byHash = db.prepare(
       `SELECT k.id AS keyId, k.kind, k.hash, a.seq, a.id, a.name, a.type, a.description,
@@ -132,11 +135,22 @@ export class ApiKeyRepo {
     agentId: string,
     key: Readonly<{ id: string; hash: Buffer; prefix: string }>,
     at: number,
+    context: AuditContext = {},
   ): void {
-    this.#db.transaction(() => {
-      this.#revokeAgentKeys.run(at, agentId);
-      this.#insertAgentKey.run(key.id, agentId, key.hash, key.prefix, at);
-    })();
+    // IMMEDIATE: the audit append reads the chain's head, which must not move before commit.
+    this.#db
+      .transaction(() => {
+        this.#revokeAgentKeys.run(at, agentId);
+        this.#insertAgentKey.run(key.id, agentId, key.hash, key.prefix, at);
+        this.#audit?.append({
+          action: "agent.key_rotated",
+          at,
+          agentId,
+          actor: context.actor ?? null,
+          data: { key_id: key.id, key_prefix: key.prefix, request_id: context.requestId },
+        });
+      })
+      .immediate();
   }
 
   agentKeyPrefix(agentId: string): string | undefined {
@@ -146,8 +160,19 @@ export class ApiKeyRepo {
   createAdmin(
     key: Readonly<{ id: string; name: string; hash: Buffer; prefix: string }>,
     at: number,
+    context: AuditContext = {},
   ): void {
-    this.#insertAdmin.run(key.id, key.name, key.hash, key.prefix, at);
+    this.#db
+      .transaction(() => {
+        this.#insertAdmin.run(key.id, key.name, key.hash, key.prefix, at);
+        this.#audit?.append({
+          action: "admin_key.created",
+          at,
+          actor: context.actor ?? null,
+          data: { key_id: key.id, name: key.name, key_prefix: key.prefix },
+        });
+      })
+      .immediate();
   }
 
   listAdmin(): AdminKeyInfo[] {
@@ -155,7 +180,20 @@ export class ApiKeyRepo {
   }
 
   /** Revokes an admin key; false when there is no live admin key with that id. */
-  revokeAdmin(id: string, at: number): boolean {
-    return this.#revokeAdmin.run(at, id).changes > 0;
+  revokeAdmin(id: string, at: number, context: AuditContext = {}): boolean {
+    return this.#db
+      .transaction(() => {
+        const revoked = this.#revokeAdmin.run(at, id).changes > 0;
+        if (revoked) {
+          this.#audit?.append({
+            action: "admin_key.revoked",
+            at,
+            actor: context.actor ?? null,
+            data: { key_id: id },
+          });
+        }
+        return revoked;
+      })
+      .immediate();
   }
 }

@@ -1,7 +1,10 @@
 import { Worker } from "node:worker_threads";
+import { auditExcerpt } from "../audit/redact.js";
 import { sha256Text } from "../crypto/sha256.js";
 import type { Logger } from "../logger.js";
+import { type AuditEvent, AuditLog } from "./audit-log.js";
 import type { Db } from "./db.js";
+import { outboxOf } from "./webhook-outbox.js";
 
 /** One /api/protect decision as the route hands it over; text is digested when written. */
 export type DecisionEntry = Readonly<{
@@ -57,6 +60,11 @@ export type DecisionLogOptions = Readonly<{
    * are written on the calling thread.
    */
   writerThread?: string;
+  /**
+   * Keep a redacted excerpt of the target and content in the audit log (AIEGIS_AUDIT_EXCERPTS);
+   * off by default, when only digests are kept.
+   */
+  excerpts?: boolean;
 }>;
 
 /** Starts the writer thread: tsx first when running from source, then decision-writer. */
@@ -77,6 +85,9 @@ export type QueuedDecision = Readonly<
     targetSha256: string | null;
     contentSha256: string | null;
     findings: string;
+    /** Redacted excerpts, only with the `excerpts` option. */
+    targetExcerpt?: string | null;
+    contentExcerpt?: string | null;
   }
 >;
 
@@ -87,21 +98,50 @@ export type WriterReply = Readonly<{ id: number; error?: string }>;
 const digest = (text: string | undefined) =>
   text === undefined || text === "" ? null : sha256Text(text, "hex");
 
-/** Reduces a decision to what is kept: digests, not text. */
-function queued(entry: DecisionEntry): QueuedDecision {
+/** Reduces a decision to what is kept: digests, not text (and, if asked, redacted excerpts). */
+function queued(entry: DecisionEntry, excerpts: boolean): QueuedDecision {
   const { target, content, findings, ...rest } = entry;
-  return {
+  const reduced = {
     ...rest,
     targetSha256: digest(target),
     contentSha256: digest(content),
     findings: JSON.stringify(findings),
+  };
+  if (!excerpts) return reduced;
+  return { ...reduced, targetExcerpt: auditExcerpt(target), contentExcerpt: auditExcerpt(content) };
+}
+
+/** The audit entry of a decision: the same digests and findings as the decisions row. */
+function auditEventOf(e: QueuedDecision): AuditEvent {
+  return {
+    action: "protect.decision",
+    at: e.at,
+    agentId: e.agentId,
+    actor: e.agentId,
+    decision: e.decision,
+    data: {
+      request_id: e.requestId,
+      tool: e.action,
+      target_sha256: e.targetSha256,
+      content_sha256: e.contentSha256,
+      findings: JSON.parse(e.findings) as unknown,
+      score: e.score,
+      latency_us: e.latencyUs,
+      policy_id: e.policyId,
+      policy_hash: e.policyHash,
+      passport_id: e.passportId ?? null,
+      // Absent unless AIEGIS_AUDIT_EXCERPTS=on (undefined members are not serialised).
+      target_excerpt: e.targetExcerpt,
+      content_excerpt: e.contentExcerpt,
+    },
   };
 }
 
 /**
  * Prepares the batch insert on `db`: writes every entry in one IMMEDIATE transaction (with
  * several worker processes, taking the write lock up front lets busy_timeout wait for the
- * others instead of failing the batch with SQLITE_BUSY).
+ * others instead of failing the batch with SQLITE_BUSY), and appends each newly stored
+ * decision to the audit chain in that same transaction.
  */
 export function decisionWriter(db: Db): (entries: readonly QueuedDecision[]) => void {
   const insert = db.prepare(
@@ -109,9 +149,12 @@ export function decisionWriter(db: Db): (entries: readonly QueuedDecision[]) => 
        findings, score, latency_us, policy_id, policy_hash, passport_id, at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const audit = new AuditLog(db);
+  const webhookOutbox = outboxOf(db);
   const batch = db.transaction((entries: readonly QueuedDecision[]) => {
+    const audited: AuditEvent[] = [];
     for (const e of entries) {
-      insert.run(
+      const { changes } = insert.run(
         e.requestId,
         e.agentId,
         e.action,
@@ -126,7 +169,14 @@ export function decisionWriter(db: Db): (entries: readonly QueuedDecision[]) => 
         e.passportId ?? null,
         e.at,
       );
+      // A replayed batch (committed, then retried) stores nothing new and chains nothing twice.
+      if (changes > 0) audited.push(auditEventOf(e));
+
+      // Webhooks: protect.blocked / protect.warned outbox rows, in this same batch transaction
+      // (a replayed entry, changes = 0, queues nothing twice).
+      if (changes > 0) webhookOutbox.recordDecision(e);
     }
+    audit.append(...audited);
   });
   return (entries) => batch.immediate(entries);
 }
@@ -147,6 +197,7 @@ export class DecisionLog {
   readonly #interval: number;
   readonly #maxBatch: number;
   readonly #maxPending: number;
+  readonly #excerpts: boolean;
   #queue: QueuedDecision[] = [];
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
@@ -163,6 +214,7 @@ export class DecisionLog {
     this.#interval = options.flushIntervalMs ?? 20;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#maxPending = options.maxPending ?? 100_000;
+    this.#excerpts = options.excerpts === true;
     this.#writeBatch = decisionWriter(db);
     if (options.writerThread !== undefined) this.#writer = this.#startWriter(options.writerThread);
     const columns = `seq, request_id AS requestId, agent_id AS agentId, action,
@@ -180,7 +232,7 @@ export class DecisionLog {
       this.#queue.shift();
       this.#dropped++;
     }
-    this.#queue.push(queued(entry));
+    this.#queue.push(queued(entry, this.#excerpts));
     if (this.#queue.length >= this.#maxBatch) {
       setImmediate(() => this.flush());
     } else if (this.#timer === undefined) {

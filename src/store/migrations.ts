@@ -111,4 +111,112 @@ export const MIGRATIONS: readonly string[] = [
   -- that committed but died before saying so) is harmless, and lookups by request id are fast.
   CREATE UNIQUE INDEX decisions_request ON decisions(request_id);
   `,
+  `
+  -- 5: deep scoring results (POST /api/score/deep), kept whole as signed JSON so what
+  -- GET /api/assessments/:id returns is byte for byte what was signed.
+  CREATE TABLE assessments (
+    id                TEXT    PRIMARY KEY,
+    agent_id          TEXT    NOT NULL REFERENCES agents(id),
+    pack              TEXT    NOT NULL,
+    input_sha256      TEXT    NOT NULL CHECK (length(input_sha256) = 64),
+    risk_tier         TEXT    NOT NULL
+      CHECK (risk_tier IN ('prohibited', 'high', 'limited', 'minimal', 'undetermined')),
+    grade             TEXT    NOT NULL CHECK (grade IN ('A', 'B', 'C', 'D', 'E', 'F')),
+    score             INTEGER NOT NULL CHECK (score BETWEEN 0 AND 100),
+    compliance_score  INTEGER NOT NULL CHECK (compliance_score BETWEEN 0 AND 100),
+    kid               TEXT    NOT NULL,
+    result            TEXT    NOT NULL,
+    signature         TEXT    NOT NULL,
+    created_at        INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX assessments_agent ON assessments(agent_id, created_at);
+  CREATE INDEX assessments_kid ON assessments(kid);
+  `,
+  `
+  -- 6: the tamper-evident audit log (src/store/audit-log.ts). seq is assigned by the appender
+  -- (head + 1, inside an IMMEDIATE transaction), hash = SHA-256(canonical JSON || prev_hash).
+  CREATE TABLE audit_log (
+    seq        INTEGER PRIMARY KEY,
+    at         INTEGER NOT NULL,
+    action     TEXT    NOT NULL,
+    agent_id   TEXT,
+    actor      TEXT,
+    decision   TEXT,
+    data       TEXT    NOT NULL,
+    prev_hash  TEXT    NOT NULL,
+    hash       TEXT    NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_log_agent ON audit_log(agent_id, seq) WHERE agent_id IS NOT NULL;
+  CREATE INDEX audit_log_at ON audit_log(at);
+
+  -- Signed checkpoints: the JWS in token is what counts; the other columns are for queries.
+  CREATE TABLE audit_checkpoints (
+    size       INTEGER PRIMARY KEY,
+    head_hash  TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    kid        TEXT    NOT NULL,
+    token      TEXT    NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_checkpoints_kid ON audit_checkpoints(kid);
+  `,
+  `
+  -- 7: webhooks (src/store/webhooks.ts, src/store/webhook-outbox.ts). The signing secret is
+  -- stored sealed (AES-256-GCM, key in <data dir>/keys/webhook-secrets.key), never in clear.
+  -- agent_id NULL: an admin endpoint, which receives every agent's events.
+  CREATE TABLE webhook_endpoints (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT    NOT NULL UNIQUE,
+    agent_id         TEXT    REFERENCES agents(id),
+    created_by       TEXT    NOT NULL,
+    url              TEXT    NOT NULL,
+    description      TEXT,
+    event_mask       INTEGER NOT NULL CHECK (event_mask > 0),
+    secret_sealed    BLOB    NOT NULL,
+    created_at       INTEGER NOT NULL,
+    last_success_at  INTEGER,
+    failing_since    INTEGER,
+    disabled_at      INTEGER,
+    disabled_reason  TEXT
+  ) STRICT;
+  CREATE INDEX webhook_endpoints_agent ON webhook_endpoints(agent_id, seq);
+
+  -- The outbox: one row per event (payload = the exact bytes sent and signed), written in the
+  -- transaction of the change it reports, and one delivery per endpoint it is fanned out to.
+  CREATE TABLE webhook_events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT    NOT NULL UNIQUE,
+    type        TEXT    NOT NULL,
+    agent_id    TEXT,
+    payload     TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX webhook_events_at ON webhook_events(created_at);
+
+  CREATE TABLE webhook_deliveries (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_seq        INTEGER NOT NULL REFERENCES webhook_events(seq),
+    endpoint_id      TEXT    NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+    status           TEXT    NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    lease_until      INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    finished_at      INTEGER,
+    UNIQUE (event_seq, endpoint_id)
+  ) STRICT;
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, seq);
+  CREATE INDEX webhook_deliveries_finished ON webhook_deliveries(finished_at) WHERE status != 'pending';
+
+  CREATE TABLE webhook_attempts (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_seq  INTEGER NOT NULL REFERENCES webhook_deliveries(seq) ON DELETE CASCADE,
+    attempt       INTEGER NOT NULL,
+    status_code   INTEGER,
+    error         TEXT,
+    started_at    INTEGER NOT NULL,
+    duration_ms   INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_seq, attempt);
+  `,
 ];

@@ -1,5 +1,7 @@
+import type { AuditContext, AuditLog } from "./audit-log.js";
 import { type ChangeMark, changeMarker } from "./change-mark.js";
 import type { Db } from "./db.js";
+import { outboxOf } from "./webhook-outbox.js";
 
 /** An issued passport as stored: never the token itself, only its SHA-256. */
 export type NewPassport = Readonly<{
@@ -49,6 +51,7 @@ export type RevocationEntry = Readonly<{
 /** Issued passports and their revocations; every write is a synchronous transaction. */
 export class PassportRepo {
   readonly #db: Db;
+  readonly #audit: AuditLog | undefined;
   readonly #insert;
   readonly #state;
   readonly #ownedBy;
@@ -61,8 +64,9 @@ export class PassportRepo {
   readonly #kidInUse;
   readonly #changeMark: () => ChangeMark;
 
-  constructor(db: Db) {
+  constructor(db: Db, audit?: AuditLog) {
     this.#db = db;
+    this.#audit = audit;
     this.#insert = db.prepare(
       `INSERT INTO passports (id, agent_id, kid, token_sha256, operator, jurisdiction, policy_id,
          policy_hash, issued_by, issued_at, expires_at)
@@ -114,9 +118,40 @@ export class PassportRepo {
     return this.#changeMark();
   }
 
-  /** Records an issued passport (durable before the token is handed out). */
-  insert(passport: NewPassport): void {
-    this.#insert.run(passport);
+  /** Records an issued passport and its audit entry (durable before the token is handed out). */
+  insert(passport: NewPassport, context: AuditContext = {}): void {
+    this.#db
+      .transaction(() => {
+        this.#insert.run(passport);
+        // Webhook outbox, same transaction. Never the token: ids and times only.
+        outboxOf(this.#db).emit(
+          "passport.issued",
+          passport.agentId,
+          {
+            agent_id: passport.agentId,
+            passport_id: passport.id,
+            expires_at: new Date(passport.expiresAt).toISOString(),
+          },
+          passport.issuedAt,
+        );
+        this.#audit?.append({
+          action: "passport.issued",
+          at: passport.issuedAt,
+          agentId: passport.agentId,
+          actor: passport.issuedBy,
+          data: {
+            passport_id: passport.id,
+            kid: passport.kid,
+            operator: passport.operator,
+            jurisdiction: passport.jurisdiction,
+            policy_id: passport.policyId,
+            policy_hash: passport.policyHash,
+            expires_at: new Date(passport.expiresAt).toISOString(),
+            request_id: context.requestId,
+          },
+        });
+      })
+      .immediate();
   }
 
   /**
@@ -131,7 +166,7 @@ export class PassportRepo {
    * Revokes one passport of the agent, or all it holds up to `at`, in one transaction that also
    * records who did it and why. `found: false` when the named passport is not the agent's.
    */
-  revoke(request: RevokeRequest): RevokeResult {
+  revoke(request: RevokeRequest, context: AuditContext = {}): RevokeResult {
     // IMMEDIATE: a read-then-write transaction started deferred fails at once with SQLITE_BUSY
     // when another process wrote meanwhile; taking the write lock first lets busy_timeout wait.
     return this.#db
@@ -151,7 +186,27 @@ export class PassportRepo {
         for (const id of ids) {
           this.#markRevoked.run(at, id);
           this.#insertRevoked.run(id, revocationId);
+          // Webhook outbox, same transaction: one event per passport revoked.
+          outboxOf(this.#db).emit(
+            "passport.revoked",
+            agentId,
+            { agent_id: agentId, passport_id: id, revocation_id: revocationId },
+            at,
+          );
         }
+        this.#audit?.append({
+          action: "passport.revoked",
+          at,
+          agentId,
+          actor,
+          data: {
+            passport_id: passportId,
+            passport_ids: ids,
+            revocation_id: revocationId,
+            reason,
+            request_id: context.requestId,
+          },
+        });
         return { found: true, revocationId, passportIds: ids };
       })
       .immediate();

@@ -1,9 +1,13 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { ephemeralSecretBox, fileSecretBox } from "../webhooks/secret-box.js";
 import { AgentRepo } from "./agents.js";
 import { ApiKeyRepo } from "./api-keys.js";
+import { AssessmentRepo } from "./assessments.js";
+import { AuditLog } from "./audit-log.js";
 import { type Db, openDatabase } from "./db.js";
 import { PassportRepo } from "./passports.js";
 import { VerificationTokenRepo } from "./verification-tokens.js";
+import { WebhookRepo } from "./webhooks.js";
 
 /** Everything the gateway persists, behind prepared statements. */
 export type Store = Readonly<{
@@ -12,6 +16,11 @@ export type Store = Readonly<{
   apiKeys: ApiKeyRepo;
   tokens: VerificationTokenRepo;
   passports: PassportRepo;
+  assessments: AssessmentRepo;
+  /** The hash-chained audit log; the repos above append to it inside their transactions. */
+  audit: AuditLog;
+  /** Webhook endpoints (secrets sealed with the data dir's key) and their deliveries. */
+  webhooks: WebhookRepo;
   /** A trivial query, for /api/health: false when the database cannot answer. */
   ping(): boolean;
   close(): void;
@@ -26,12 +35,21 @@ export function databasePath(dataDir: string): string {
 export function openStore(path: string): Store {
   const db = openDatabase(path);
   const ping = db.prepare("SELECT 1").pluck();
+  const audit = new AuditLog(db);
   return Object.freeze({
     db,
-    agents: new AgentRepo(db),
-    apiKeys: new ApiKeyRepo(db),
-    tokens: new VerificationTokenRepo(db),
-    passports: new PassportRepo(db),
+    agents: new AgentRepo(db, audit),
+    apiKeys: new ApiKeyRepo(db, audit),
+    tokens: new VerificationTokenRepo(db, audit),
+    passports: new PassportRepo(db, audit),
+    assessments: new AssessmentRepo(db),
+    audit,
+    // An in-memory database gets an in-memory key: its sealed secrets die with it.
+    webhooks: new WebhookRepo(
+      db,
+      path === ":memory:" ? ephemeralSecretBox() : fileSecretBox(dirname(path)),
+      audit,
+    ),
     ping: () => {
       try {
         return ping.get() === 1;

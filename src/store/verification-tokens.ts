@@ -1,4 +1,6 @@
+import type { AuditContext, AuditLog } from "./audit-log.js";
 import type { Db } from "./db.js";
+import { outboxOf } from "./webhook-outbox.js";
 
 export type ConsumeResult =
   | Readonly<{ ok: true; agentId: string }>
@@ -9,14 +11,16 @@ type TokenRow = { agentId: string; expiresAt: number; usedAt: number | null };
 /** E-mail verification tokens: hashed, single use, expiring. */
 export class VerificationTokenRepo {
   readonly #db: Db;
+  readonly #audit: AuditLog | undefined;
   readonly #byHash;
   readonly #markUsed;
   readonly #verifyAgent;
   readonly #retireForAgent;
   readonly #insert;
 
-  constructor(db: Db) {
+  constructor(db: Db, audit?: AuditLog) {
     this.#db = db;
+    this.#audit = audit;
     this.#byHash = db.prepare(
       `SELECT agent_id AS agentId, expires_at AS expiresAt, used_at AS usedAt
          FROM verification_tokens WHERE hash = ?`,
@@ -36,7 +40,7 @@ export class VerificationTokenRepo {
   }
 
   /** Spends a token and marks its agent verified, atomically; a token works once. */
-  consume(hash: Buffer, now: number): ConsumeResult {
+  consume(hash: Buffer, now: number, context: AuditContext = {}): ConsumeResult {
     // IMMEDIATE: read-then-write; see AgentRepo#changeStatus.
     return this.#db
       .transaction((): ConsumeResult => {
@@ -45,7 +49,18 @@ export class VerificationTokenRepo {
         if (row.usedAt !== null) return { ok: false, reason: "USED" };
         if (now >= row.expiresAt) return { ok: false, reason: "EXPIRED" };
         this.#markUsed.run(now, hash);
-        this.#verifyAgent.run(now, row.agentId);
+        const verified = this.#verifyAgent.run(now, row.agentId).changes > 0;
+        // Webhook outbox, same transaction.
+        if (verified) {
+          outboxOf(this.#db).emit("agent.verified", row.agentId, { agent_id: row.agentId }, now);
+        }
+        this.#audit?.append({
+          action: "agent.verified",
+          at: now,
+          agentId: row.agentId,
+          actor: context.actor ?? null,
+          data: { request_id: context.requestId },
+        });
         return { ok: true, agentId: row.agentId };
       })
       .immediate();

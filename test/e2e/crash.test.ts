@@ -9,7 +9,7 @@ describe("e2e: SIGKILL under concurrent load loses nothing acknowledged", () => 
   const dataDir = mkdtempSync(join(tmpdir(), "aiegis-e2e-crash-"));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  test("3 kills at random moments: every acknowledged write is in the file, integrity ok", async () => {
+  test("3 kills at random moments: acknowledged writes kept, integrity ok, chain verifies, webhooks delivered", async () => {
     const report = await runCrashTest({
       kills: 3,
       seed: 20261124,
@@ -24,5 +24,12 @@ describe("e2e: SIGKILL under concurrent load loses nothing acknowledged", () => 
     assert.ok(report.acknowledged.issued >= 1, JSON.stringify(report.acknowledged));
     assert.deepEqual(report.missing, []);
     assert.deepEqual(report.integrity, []);
+    assert.deepEqual(report.audit, []);
+    assert.ok(
+      report.auditEntries >= report.acknowledged.registered,
+      "every registration is audited",
+    );
+    assert.ok(report.webhooks.expected >= report.acknowledged.registered);
+    assert.deepEqual(report.webhooks.missing, []);
   });
 });

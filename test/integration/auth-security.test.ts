@@ -15,10 +15,15 @@ import {
  * must be added here; the last test fails when one is missing.
  */
 type AuthRoute = {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   path: (self: Registered, other: Registered) => string;
-  /** `owner`: an agent key of the owner of the body's agent_id, or an admin key. */
-  role: "agent" | "admin" | "owner";
+  /**
+   * `owner`: an agent key of the owner of the body's agent_id, or an admin key. `any`: an agent
+   * or an admin key, the resource in the path deciding what the key may see.
+   */
+  role: "agent" | "admin" | "owner" | "any";
+  /** The app's route pattern, when `path` fills in a resource id (`/api/assessments/:id`). */
+  pattern?: string;
   /** A valid body apart from the key carrier; undefined for body-less routes. */
   body?: Record<string, unknown> | ((self: Registered) => Record<string, unknown>);
   ok: number;
@@ -65,9 +70,58 @@ const ROUTES: AuthRoute[] = [
   },
   {
     method: "POST",
+    path: () => "/api/score/deep",
+    role: "agent",
+    body: { description: "A recruiting agent that screens CVs and ranks job applicants." },
+    ok: 201,
+  },
+  {
+    method: "GET",
+    path: (self) => `/api/assessments/${assessmentOf(self)}`,
+    pattern: "/api/assessments/:id",
+    role: "any",
+    ok: 200,
+  },
+  {
+    method: "POST",
     path: () => "/registry/revoke",
     role: "owner",
     body: (self) => ({ agent_id: self.agentId, reason: "key compromise" }),
+    ok: 200,
+  },
+  // An agent key sees its own agent's entries, an admin key every entry.
+  { method: "GET", path: () => "/api/audit", role: "any", ok: 200 },
+  { method: "GET", path: () => "/api/audit/export", role: "admin", ok: 200 },
+  { method: "GET", path: () => "/api/audit/verify", role: "admin", ok: 200 },
+  // Webhooks: an agent key manages its own agent's endpoints, an admin key any endpoint.
+  {
+    method: "POST",
+    path: () => "/api/webhooks",
+    role: "any",
+    body: { url: "https://93.184.215.14/hooks", events: ["agent.quarantined"] },
+    ok: 201,
+  },
+  { method: "GET", path: () => "/api/webhooks", role: "any", ok: 200 },
+  {
+    method: "DELETE",
+    path: (self) => `/api/webhooks/${webhookOf(self)}`,
+    pattern: "/api/webhooks/:id",
+    role: "any",
+    ok: 200,
+  },
+  {
+    method: "POST",
+    path: (self) => `/api/webhooks/${webhookOf(self)}/test`,
+    pattern: "/api/webhooks/:id/test",
+    role: "any",
+    body: {},
+    ok: 202,
+  },
+  {
+    method: "GET",
+    path: (self) => `/api/webhooks/${webhookOf(self)}/deliveries`,
+    pattern: "/api/webhooks/:id/deliveries",
+    role: "any",
     ok: 200,
   },
 ];
@@ -81,6 +135,20 @@ type Fixture = {
   adminKey: string;
 };
 
+/** The assessment each fixture's `self` agent ran, by agent id. */
+const assessments = new Map<string, string>();
+
+function assessmentOf(agent: Registered): string {
+  return assessments.get(agent.agentId) ?? ":id";
+}
+
+/** The webhook endpoint each fixture's `self` agent registered, by agent id. */
+const webhooks = new Map<string, string>();
+
+function webhookOf(agent: Registered): string {
+  return webhooks.get(agent.agentId) ?? ":id";
+}
+
 async function fixture(): Promise<Fixture> {
   const t = makeTestApp();
   const self = await registerAgent(t);
@@ -91,6 +159,19 @@ async function fixture(): Promise<Fixture> {
     { id: "adm_test", name: "ops", hash: admin.hash, prefix: admin.prefix },
     0,
   );
+  const assessed = await t.call("POST", "/api/score/deep", {
+    headers: { "x-api-key": self.apiKey },
+    body: { description: "Books meeting rooms and finds free slots for the sales team." },
+  });
+  assert.equal(assessed.status, 201);
+  assessments.set(self.agentId, String((await jsonOf(assessed)).assessment_id));
+  // A public address literal: accepted without DNS, never contacted (no dispatcher runs here).
+  const hooked = await t.call("POST", "/api/webhooks", {
+    headers: { "x-api-key": self.apiKey },
+    body: { url: "https://93.184.215.14/hooks", events: ["passport.issued"] },
+  });
+  assert.equal(hooked.status, 201);
+  webhooks.set(self.agentId, String((await jsonOf(hooked)).webhook_id));
   return { t, self, other, stranger, adminKey: admin.key };
 }
 
@@ -312,8 +393,8 @@ for (const route of ROUTES) {
       });
     }
 
-    // Owner routes take agent and admin keys alike: no key has the wrong role there.
-    if (route.role !== "owner") {
+    // Owner and any-key routes take agent and admin keys alike: no key has the wrong role there.
+    if (route.role !== "owner" && route.role !== "any") {
       test(`403 for a key of the wrong role (needs ${route.role})`, async () => {
         const f = await fixture();
         const wrong = route.role === "admin" ? f.self.apiKey : ADMIN_KEY;
@@ -330,10 +411,14 @@ const PUBLIC_NON_JSON = new Set(["GET /metrics"]);
 
 test("every authenticated route of the app is in the shared security suite", async () => {
   const f = await fixture();
-  const covered = new Set(ROUTES.map((r) => `${r.method} ${r.path(f.self, f.other)}`));
+  const covered = new Set(ROUTES.map((r) => `${r.method} ${r.pattern ?? r.path(f.self, f.other)}`));
   const probes = f.t.app.routes
     .filter((r) => r.method !== "ALL")
-    .map((r) => ({ method: r.method, path: r.path.replace(":id", f.other.agentId) }));
+    .map((r) => ({
+      method: r.method,
+      pattern: r.path,
+      path: r.path.replace(":id", f.other.agentId),
+    }));
   for (const probe of probes) {
     const res = await f.t.call(probe.method, probe.path, {
       body: probe.method === "POST" ? {} : undefined,
@@ -345,7 +430,8 @@ test("every authenticated route of the app is in the shared security suite", asy
     const body = await jsonOf(res);
     if (body.error === "Missing API key") {
       assert.ok(
-        covered.has(`${probe.method} ${probe.path}`),
+        covered.has(`${probe.method} ${probe.path}`) ||
+          covered.has(`${probe.method} ${probe.pattern}`),
         `${probe.method} ${probe.path} is not covered`,
       );
     }
