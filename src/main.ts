@@ -71,6 +71,11 @@ function serveGateway(config: Config): void {
   // Batches are committed (fsync included) on a writer thread, off the event loop.
   const decisionLog = new DecisionLog(store.db, logger, {
     writerThread: databasePath(config.dataDir),
+    checkpoints: {
+      dataDir: config.dataDir,
+      issuer: config.publicUrl,
+      every: config.audit.checkpointEvery,
+    },
     excerpts: config.audit.excerpts,
   });
   // Each worker counts its own requests on its own registry, labelled with its id; whichever

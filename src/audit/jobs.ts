@@ -49,6 +49,9 @@ export function startAuditJobs(
   const { store, keyring, clock, config, logger } = deps;
   const sign = (final: boolean) => {
     try {
+      // Under decision load the writer thread signs as it appends; asking first keeps this
+      // thread from queueing behind its write lock for nothing.
+      if (!store.audit.checkpointDue(config.audit.checkpointEvery, final)) return;
       const made = store.audit.checkpoint({
         key: keyring.active,
         issuer: config.publicUrl,

@@ -239,15 +239,36 @@ export class AuditLog {
     }>,
   ): AuditCheckpoint[] {
     const { key, issuer, now, every } = options;
+    const run = () => {
+      const sizes = this.#dueSizes(every, options.final === true);
+      return sizes.length === 0 ? [] : this.#sign(sizes, key, issuer, now);
+    };
+    // Inside the caller's transaction (the decision writer's batch) the checkpoints commit with
+    // it; otherwise all due ones share one transaction and one fsync.
+    if (this.#db.inTransaction) return run();
+    return this.#db.transaction(run).immediate();
+  }
+
+  /**
+   * True when `checkpoint` would sign something. A plain read, no write lock: the main
+   * thread asks this before taking the lock, which the decision writer holds much of the time.
+   */
+  checkpointDue(every: number, final = false): boolean {
+    return this.#dueSizes(every, final).length > 0;
+  }
+
+  #dueSizes(every: number, final: boolean): number[] {
     const last = this.latestCheckpoint()?.size ?? 0;
     const head = this.head();
     const sizes: number[] = [];
     for (let size = (Math.floor(last / every) + 1) * every; size <= head.size; size += every) {
       sizes.push(size);
     }
-    if (options.final === true && head.size > last && sizes.at(-1) !== head.size) {
-      sizes.push(head.size);
-    }
+    if (final && head.size > last && sizes.at(-1) !== head.size) sizes.push(head.size);
+    return sizes;
+  }
+
+  #sign(sizes: readonly number[], key: SigningKey, issuer: string, now: number): AuditCheckpoint[] {
     const made: AuditCheckpoint[] = [];
     for (const size of sizes) {
       const headHash = this.#hashAt.get(size) as string | undefined;

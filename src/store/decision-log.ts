@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { auditExcerpt } from "../audit/redact.js";
 import { sha256Text } from "../crypto/sha256.js";
+import type { SigningKey } from "../crypto/signing-keys.js";
 import type { Logger } from "../logger.js";
 import { type AuditEvent, AuditLog } from "./audit-log.js";
 import type { Db } from "./db.js";
@@ -61,6 +62,11 @@ export type DecisionLogOptions = Readonly<{
    */
   writerThread?: string;
   /**
+   * With a writer thread: sign due audit checkpoints there, in the batch's transaction, with
+   * the signing keys of `dataDir` (re-read every few seconds, so a rotation is picked up).
+   */
+  checkpoints?: Readonly<{ dataDir: string; issuer: string; every: number }>;
+  /**
    * Keep a redacted excerpt of the target and content in the audit log (AIEGIS_AUDIT_EXCERPTS);
    * off by default, when only digests are kept.
    */
@@ -90,6 +96,14 @@ export type QueuedDecision = Readonly<
     contentExcerpt?: string | null;
   }
 >;
+
+/** What the writer thread is started with. */
+export type WriterData = Readonly<{
+  path: string;
+  entry: string;
+  tsx: string | null;
+  checkpoints: DecisionLogOptions["checkpoints"];
+}>;
 
 /** Between the log and its writer thread: a batch to write, and its outcome. */
 export type WriterRequest = Readonly<{ id: number; entries: readonly QueuedDecision[] }>;
@@ -143,7 +157,13 @@ function auditEventOf(e: QueuedDecision): AuditEvent {
  * others instead of failing the batch with SQLITE_BUSY), and appends each newly stored
  * decision to the audit chain in that same transaction.
  */
-export function decisionWriter(db: Db): (entries: readonly QueuedDecision[]) => void {
+/** What the writer needs to sign audit checkpoints as it appends (see CheckpointOptions). */
+export type CheckpointSigner = Readonly<{ key: () => SigningKey; issuer: string; every: number }>;
+
+export function decisionWriter(
+  db: Db,
+  checkpoints?: CheckpointSigner,
+): (entries: readonly QueuedDecision[]) => void {
   const insert = db.prepare(
     `INSERT OR IGNORE INTO decisions (request_id, agent_id, action, target_sha256, content_sha256, decision,
        findings, score, latency_us, policy_id, policy_hash, passport_id, at)
@@ -177,6 +197,16 @@ export function decisionWriter(db: Db): (entries: readonly QueuedDecision[]) => 
       if (changes > 0) webhookOutbox.recordDecision(e);
     }
     audit.append(...audited);
+    // Due checkpoints go into this same commit: no extra fsync, and no write on the main
+    // thread (which would wait for this thread's lock) however fast decisions arrive.
+    if (checkpoints !== undefined && audited.length > 0) {
+      audit.checkpoint({
+        key: checkpoints.key(),
+        issuer: checkpoints.issuer,
+        now: Date.now(),
+        every: checkpoints.every,
+      });
+    }
   });
   return (entries) => batch.immediate(entries);
 }
@@ -216,7 +246,9 @@ export class DecisionLog {
     this.#maxPending = options.maxPending ?? 100_000;
     this.#excerpts = options.excerpts === true;
     this.#writeBatch = decisionWriter(db);
-    if (options.writerThread !== undefined) this.#writer = this.#startWriter(options.writerThread);
+    if (options.writerThread !== undefined) {
+      this.#writer = this.#startWriter(options.writerThread, options.checkpoints);
+    }
     const columns = `seq, request_id AS requestId, agent_id AS agentId, action,
       target_sha256 AS targetSha256, content_sha256 AS contentSha256, decision, findings, score,
       latency_us AS latencyUs, policy_id AS policyId, policy_hash AS policyHash,
@@ -304,7 +336,7 @@ export class DecisionLog {
     this.#queue = pending.concat(this.#queue);
   }
 
-  #startWriter(path: string): Worker {
+  #startWriter(path: string, checkpoints: DecisionLogOptions["checkpoints"]): Worker {
     const fromSource = import.meta.url.endsWith(".ts");
     const entry = new URL(`./decision-writer${fromSource ? ".ts" : ".js"}`, import.meta.url);
     // Node 20 does not pass tsx's loader on to worker threads: from source, the thread
@@ -312,7 +344,7 @@ export class DecisionLog {
     const tsx = fromSource ? import.meta.resolve("tsx/esm/api") : null;
     const writer = new Worker(WRITER_BOOT, {
       eval: true,
-      workerData: { path, entry: entry.href, tsx },
+      workerData: { path, entry: entry.href, tsx, checkpoints } satisfies WriterData,
     });
     writer.unref();
     writer.on("message", (reply: WriterReply) => {

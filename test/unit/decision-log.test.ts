@@ -3,9 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { verifyStoredLog } from "../../src/audit/jobs.js";
+import { DirectoryKeyring } from "../../src/crypto/signing-keys.js";
 import { createLogger } from "../../src/logger.js";
 import { openDatabase } from "../../src/store/db.js";
 import { type DecisionEntry, DecisionLog } from "../../src/store/decision-log.js";
+import { openStore } from "../../src/store/store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "aiegis-decisions-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,6 +46,32 @@ describe("decision log", () => {
     assert.equal(count.n, 1_000);
     assert.equal(log.byRequestId("req_999")?.targetSha256?.length, 64);
     db.close();
+  });
+
+  test("the writer thread signs due audit checkpoints in its batches, and they verify", async () => {
+    const dataDir = mkdtempSync(join(dir, "checkpoints-"));
+    const path = join(dataDir, "aiegis.db");
+    const keyring = new DirectoryKeyring(dataDir, Date.now());
+    const store = openStore(path);
+    const log = new DecisionLog(store.db, silent, {
+      writerThread: path,
+      maxBatch: 7,
+      checkpoints: { dataDir, issuer: "https://gateway.test", every: 10 },
+    });
+    for (let i = 0; i < 25; i++) log.record(entry(i));
+    await log.close();
+    assert.equal(log.fellBack, false);
+    assert.deepEqual(
+      store.audit.checkpoints().map((c) => [c.size, c.kid]),
+      [
+        [10, keyring.active.kid],
+        [20, keyring.active.kid],
+      ],
+    );
+    const verdict = verifyStoredLog(store, keyring);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+    assert.equal(verdict.entries, 25);
+    store.close();
   });
 
   test("a writer thread that cannot start hands its batches back to the main thread", async () => {
