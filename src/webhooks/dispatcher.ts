@@ -116,6 +116,7 @@ export class WebhookDispatcher {
   readonly #resolve: Resolver | undefined;
   readonly #post: DispatcherOptions["post"];
   #timer: NodeJS.Timeout | undefined;
+  #draining = false;
   #running: Promise<number> | undefined;
   #stopped = false;
   #lastPrune = Number.NEGATIVE_INFINITY;
@@ -136,10 +137,29 @@ export class WebhookDispatcher {
   /** Starts the loop; it never keeps the process alive on its own. */
   start(): void {
     if (this.#timer !== undefined || this.#stopped) return;
-    this.#timer = setInterval(() => {
-      this.tick().catch((err: unknown) => this.#logger.error({ err }, "webhook dispatch failed"));
-    }, this.#intervalMs);
+    this.#timer = setInterval(() => this.#drain(), this.#intervalMs);
     this.#timer.unref();
+  }
+
+  /**
+   * Rounds back to back while each one finds a full batch due, so a backlog (after an outage,
+   * or a burst of events) drains at the receivers' pace rather than one batch per interval.
+   */
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    const next = () =>
+      this.tick().then(
+        (sent) => {
+          if (sent >= this.#batchSize && !this.#stopped) setImmediate(next);
+          else this.#draining = false;
+        },
+        (err: unknown) => {
+          this.#draining = false;
+          this.#logger.error({ err }, "webhook dispatch failed");
+        },
+      );
+    next();
   }
 
   /** Stops the loop and waits for the round in flight (its POSTs are bounded by the timeout). */
