@@ -80,15 +80,17 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
   app.get("/api/audit", anyKey, (c) => {
     const query = parseInput(ListQuery, c.req.query(), "query");
     const principal = c.get("principal");
-    let agentId = query.agent_id;
-    // An agent key sees only what concerns its own agent.
+    const agentId = query.agent_id;
+    // An agent key sees what concerns its owner's agents (as for assessments), never another
+    // owner's: naming one of those is refused rather than answered with an empty page.
+    let ownerEmail: string | undefined;
     if (principal.kind === "agent") {
-      if (agentId !== undefined && agentId !== principal.agent.id) {
+      ownerEmail = principal.agent.ownerEmail;
+      if (agentId !== undefined && ctx.store.agents.byId(agentId)?.ownerEmail !== ownerEmail) {
         throw denied("AGENT_ID_MISMATCH", "agent_id mismatch");
       }
-      agentId = principal.agent.id;
     }
-    const filter: AuditFilter = { ...query, agentId };
+    const filter: AuditFilter = { ...query, agentId, ownerEmail };
     const limit = query.limit ?? 100;
     // One extra row tells whether another page exists without a COUNT.
     const rows = ctx.store.audit.query(filter, seqOfCursor(query.cursor), limit + 1);

@@ -41,6 +41,8 @@ export type StoredAuditRow = Readonly<{
 
 export type AuditFilter = Readonly<{
   agentId?: string;
+  /** Only entries about the agents of this owner (an agent key's scope). */
+  ownerEmail?: string;
   decision?: AuditDecision;
   action?: AuditAction;
   /** Epoch ms, inclusive. */
@@ -197,12 +199,13 @@ export class AuditLog {
       args.push(value);
     };
     add("agent_id = ?", filter.agentId);
+    add("agent_id IN (SELECT id FROM agents WHERE owner_email = ?)", filter.ownerEmail);
     add("decision = ?", filter.decision);
     add("action = ?", filter.action);
     add("at >= ?", filter.since);
     add("at < ?", filter.until);
     const sql = `SELECT ${ROW_COLUMNS} FROM audit_log WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`;
-    // At most 2^5 shapes: each is prepared once.
+    // At most 2^6 shapes: each is prepared once.
     let stmt = this.#queries.get(sql);
     if (stmt === undefined) {
       stmt = this.#db.prepare(sql);

@@ -296,19 +296,20 @@ describe("GET /api/audit", () => {
     assert.equal(exported.status, 400, "the export takes no limit: it streams everything");
   });
 
-  test("an agent key sees only its own agent's entries; an admin key sees all", async () => {
-    const { t, a, b, aKey } = await scenario();
+  test("an agent key sees its owner's agents' entries, never another owner's; an admin key sees all", async () => {
+    const { t, a, b, c, aKey } = await scenario();
     const own = await list(t, "", { "x-api-key": aKey });
     assert.ok(own.length >= 5);
-    assert.ok(own.every((e) => e.agent_id === a.agentId));
-    assert.deepEqual(
-      (await list(t, `&agent_id=${a.agentId}`, { "x-api-key": aKey })).length,
-      own.length,
-    );
-    const { res, body } = await get(t, `/api/audit?agent_id=${b.agentId}`, { "x-api-key": aKey });
+    // b has the same owner as a; c belongs to someone else.
+    assert.deepEqual(new Set(own.map((e) => e.agent_id)), new Set([a.agentId, b.agentId]));
+    const onlyA = await list(t, `&agent_id=${a.agentId}`, { "x-api-key": aKey });
+    assert.ok(onlyA.length > 0 && onlyA.every((e) => e.agent_id === a.agentId));
+    assert.ok(onlyA.length < own.length);
+    const { res, body } = await get(t, `/api/audit?agent_id=${c.agentId}`, { "x-api-key": aKey });
     assert.equal(res.status, 403);
     assert.equal(body.code, "AGENT_ID_MISMATCH");
-    // b has the same owner as a, but the agent key's scope is its own agent.
+    const unknown = await get(t, "/api/audit?agent_id=agt_doesnotexist", { "x-api-key": aKey });
+    assert.equal(unknown.res.status, 403);
     const all = await list(t);
     assert.ok(new Set(all.map((e) => e.agent_id)).size > 3);
     for (const path of ["/api/audit/export", "/api/audit/verify"]) {
