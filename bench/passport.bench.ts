@@ -4,7 +4,6 @@
 import { buildApp } from "../src/app.js";
 import { systemClock } from "../src/clock.js";
 import { loadConfig } from "../src/config.js";
-import { hashSecret, issueApiKey } from "../src/crypto/api-key.js";
 import {
   nativePublicKey,
   signEd25519,
@@ -13,7 +12,6 @@ import {
 } from "../src/crypto/ed25519.js";
 import { PassportVerifier, signPassport } from "../src/crypto/passport.js";
 import { ephemeralKeyring } from "../src/crypto/signing-keys.js";
-import { newId } from "../src/ids.js";
 import { createLogger } from "../src/logger.js";
 import { Metrics } from "../src/metrics.js";
 import { PassportRegistry } from "../src/passport-registry.js";
@@ -21,6 +19,7 @@ import { createPipeline } from "../src/pipeline/pipeline.js";
 import { PolicyLibrary } from "../src/pipeline/policy-library.js";
 import { DecisionLog } from "../src/store/decision-log.js";
 import { openStore } from "../src/store/store.js";
+import { seedVerifiedAgent } from "./in-process-app.js";
 
 const ISSUER = "http://127.0.0.1:8080";
 
@@ -40,25 +39,6 @@ function micros(n: number, rounds: number, fn: (i: number) => void): number {
   return percentile(means, 50);
 }
 
-function seedAgent(store: ReturnType<typeof openStore>, now: number) {
-  const key = issueApiKey();
-  const agentId = newId("agt");
-  store.agents.register({
-    id: agentId,
-    name: "bench-agent",
-    nameKey: "bench-agent",
-    type: "assistant",
-    description: "Agent used by the passport benchmark.",
-    ownerName: "Bench",
-    ownerEmail: "bench@example.com",
-    createdAt: now,
-    key: { id: newId("key"), hash: key.hash, prefix: key.prefix },
-    token: { hash: hashSecret("unused"), expiresAt: now },
-  });
-  store.db.prepare("UPDATE agents SET verified_at = ? WHERE id = ?").run(now, agentId);
-  return { agentId, apiKey: key.key };
-}
-
 async function main() {
   const now = Date.now();
   const keyring = ephemeralKeyring(now);
@@ -66,7 +46,7 @@ async function main() {
   const policies = new PolicyLibrary();
   const policy = policies.named("default")!;
   const store = openStore(":memory:");
-  const { agentId, apiKey } = seedAgent(store, now);
+  const { agentId, apiKey } = seedVerifiedAgent(store, now, "passport");
   const registry = new PassportRegistry({
     store,
     keyring,

@@ -6,9 +6,7 @@ import { resolve } from "node:path";
 import { buildApp } from "../src/app.js";
 import { systemClock } from "../src/clock.js";
 import { loadConfig } from "../src/config.js";
-import { hashSecret, issueApiKey } from "../src/crypto/api-key.js";
 import { ephemeralKeyring } from "../src/crypto/signing-keys.js";
-import { newId } from "../src/ids.js";
 import { createLogger } from "../src/logger.js";
 import { Metrics } from "../src/metrics.js";
 import { createPipeline } from "../src/pipeline/pipeline.js";
@@ -18,6 +16,7 @@ import type { ScoreInput } from "../src/score/types.js";
 import { DecisionLog } from "../src/store/decision-log.js";
 import { openStore } from "../src/store/store.js";
 import { loadScoreCases } from "./eval-score-lib.js";
+import { seedVerifiedAgent } from "./in-process-app.js";
 
 const LENGTH = 2_000;
 const arg = process.argv.indexOf("--n");
@@ -63,25 +62,6 @@ function inputs(count: number): string[] {
   return out;
 }
 
-function seedAgent(store: ReturnType<typeof openStore>, now: number) {
-  const key = issueApiKey();
-  const agentId = newId("agt");
-  store.agents.register({
-    id: agentId,
-    name: "bench-agent",
-    nameKey: "bench-agent",
-    type: "assistant",
-    description: "Agent used by the scoring benchmark.",
-    ownerName: "Bench",
-    ownerEmail: "bench@example.com",
-    createdAt: now,
-    key: { id: newId("key"), hash: key.hash, prefix: key.prefix },
-    token: { hash: hashSecret("unused"), expiresAt: now },
-  });
-  store.db.prepare("UPDATE agents SET verified_at = ? WHERE id = ?").run(now, agentId);
-  return key.key;
-}
-
 async function main() {
   const pack = defaultPack();
   const texts = inputs(256);
@@ -103,7 +83,7 @@ async function main() {
   const now = Date.now();
   const config = loadConfig({ AIEGIS_RATE_LIMITS: "off", AIEGIS_LOG_LEVEL: "silent" });
   const store = openStore(":memory:");
-  const apiKey = seedAgent(store, now);
+  const { apiKey } = seedVerifiedAgent(store, now, "scoring");
   const logger = createLogger("silent");
   const app = buildApp({
     config,
