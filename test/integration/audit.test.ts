@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { CHECKPOINT_TYP } from "../../src/audit/chain.js";
@@ -12,6 +9,7 @@ import { DirectoryKeyring, generateSigningKey } from "../../src/crypto/signing-k
 import { createLogger } from "../../src/logger.js";
 import { databasePath, openStore } from "../../src/store/store.js";
 import { runCli, startServer } from "../helpers/server-process.js";
+import { tempDirs } from "../helpers/temp-dir.js";
 import {
   ADMIN_KEY,
   jsonOf,
@@ -34,16 +32,7 @@ type Entry = {
   hash: string;
 };
 
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "aiegis-audit-it-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("aiegis-audit-it-");
 
 const admin = { "x-api-key": ADMIN_KEY };
 

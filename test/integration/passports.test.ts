@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { addSigningKey, DirectoryKeyring } from "../../src/crypto/signing-keys.js";
 import { databasePath, openStore } from "../../src/store/store.js";
+import { tempDirs } from "../helpers/temp-dir.js";
 import {
   ADMIN_KEY,
   jsonOf,
@@ -16,16 +16,7 @@ import {
 
 type Json = Record<string, unknown>;
 
-const tempDirs: string[] = [];
-after(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "aiegis-passports-"));
-  tempDirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("aiegis-passports-");
 
 const issueBody = (agent: Registered, extra: Json = {}): Json => ({
   agent_id: agent.agentId,
