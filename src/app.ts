@@ -1,10 +1,12 @@
 import { Hono, type MiddlewareHandler } from "hono";
+import { routedPath } from "./api-version.js";
 import { type AppDeps, type AppEnv, LIMITERS, type LimiterId } from "./app-env.js";
 import { GatewayError } from "./errors.js";
 import { httpMetrics } from "./metrics.js";
-import { keyResolver } from "./middleware/auth.js";
+import { authenticate, keyResolver } from "./middleware/auth.js";
 import { clientIp, trustedProxyList } from "./middleware/client-ip.js";
 import { jsonBody } from "./middleware/json-body.js";
+import { operatorAuth } from "./middleware/operator-auth.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { renderError, requestContext } from "./middleware/request-context.js";
 import { PassportRegistry } from "./passport-registry.js";
@@ -12,8 +14,11 @@ import { AutoQuarantine } from "./pipeline/auto-quarantine.js";
 import { PolicyLibrary } from "./pipeline/policy-library.js";
 import { mountAgents } from "./routes/agents.js";
 import { mountAudit } from "./routes/audit.js";
+import { mountAuth } from "./routes/auth.js";
+import { mountDocs } from "./routes/docs.js";
 import { mountHealth } from "./routes/health.js";
 import { mountMetrics } from "./routes/metrics.js";
+import { mountOrganizations } from "./routes/organizations.js";
 import { mountPassports } from "./routes/passports.js";
 import { mountProtect } from "./routes/protect.js";
 import { mountRegistration } from "./routes/registration.js";
@@ -29,6 +34,8 @@ const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
   "/api/register",
   "/api/verify-email/resend",
   "/api/agents/login",
+  "/api/auth/signup",
+  "/api/auth/login",
   "/api/score/free",
   "/api/score/deep",
 ]);
@@ -83,9 +90,15 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   const { config, clock, logger, metrics } = deps;
   const trusted = trustedProxyList(config.trustedProxies);
   const byIp = (c: Parameters<typeof clientIp>[0]) => clientIp(c, trusted);
+  // Per agent: an organization key acting for one of its agents is counted as that agent.
   const byPrincipal = (c: Parameters<typeof clientIp>[0]) => {
     const principal = c.get("principal");
-    return principal.kind === "agent" ? principal.agent.id : principal.keyId;
+    if (principal.kind === "agent") return principal.agent.id;
+    if (principal.kind === "org") {
+      const body = c.get("body") as { agent_id?: unknown } | null | undefined;
+      if (typeof body?.agent_id === "string") return body.agent_id;
+    }
+    return principal.keyId;
   };
   const limiter = (id: LimiterId, skip?: (path: string) => boolean, keyOf: typeof byIp = byIp) =>
     config.rateLimits.enabled
@@ -99,13 +112,44 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
         })
       : passThrough;
 
+  // /api/v1, after authentication: per operator or per key, plus a per-credential burst cap.
+  const credentialOf = (c: Parameters<typeof clientIp>[0]) => {
+    const operator = c.get("operator");
+    return operator === undefined ? `key:${c.get("principal").keyId}` : `op:${operator.operatorId}`;
+  };
+  const v1User = limiter("v1User", undefined, credentialOf);
+  const v1Key = limiter("v1Key", undefined, credentialOf);
+  const v1Burst = limiter("v1Burst", undefined, credentialOf);
+  const v1Limit: MiddlewareHandler<AppEnv> = (c, next) => {
+    if (c.get("apiVersion") !== "v1") return next();
+    const perMinute = c.get("operator") === undefined ? v1Key : v1User;
+    return v1Burst(c, async () => {
+      await perMinute(c, next);
+    });
+  };
+  const resolveKey = keyResolver(deps.store, config.adminKeyHash, clock);
+  const then =
+    (
+      first: MiddlewareHandler<AppEnv>,
+      second: MiddlewareHandler<AppEnv>,
+    ): MiddlewareHandler<AppEnv> =>
+    (c, next) =>
+      first(c, async () => {
+        await second(c, next);
+      });
+
   const policies = new PolicyLibrary(deps.pipeline.defaultPolicy);
   const ctx: RouteContext = {
     ...deps,
-    resolveKey: keyResolver(deps.store, config.adminKeyHash),
+    resolveKey,
+    auth: (role, scope) => then(authenticate(resolveKey, role, scope), v1Limit),
+    operatorAuth: then(operatorAuth(deps), v1Limit),
     limits: {
       login: limiter("login"),
       register: limiter("register"),
+      // Operators count apart from agents: each route keeps its own count under the same rule.
+      operatorLogin: limiter("operatorLogin"),
+      signup: limiter("signup"),
       resend: limiter("resend"),
       protect: limiter("protect", undefined, byPrincipal),
       scoreFree: limiter("scoreFree"),
@@ -137,7 +181,7 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   // Deliveries not yet sent (retries included), counted in the database at scrape time.
   metrics.watchQueue("webhook_outbox", () => deps.store.webhooks.backlog());
 
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ getPath: routedPath });
   // Off means off: no per-request measuring either, not merely a hidden endpoint.
   app.use("*", requestContext(logger, config.metrics ? httpMetrics(metrics) : undefined));
   app.use(
@@ -145,6 +189,8 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
     limiter("default", (path) => OWN_LIMIT_PATHS.has(path) || UNLIMITED_PATHS.has(path)),
   );
   mountRegistration(app, ctx);
+  mountAuth(app, ctx);
+  mountOrganizations(app, ctx);
   mountAgents(app, ctx);
   mountProtect(app, ctx);
   mountPassports(app, ctx);
@@ -153,6 +199,7 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   mountWebhooks(app, ctx);
   mountHealth(app, ctx);
   mountMetrics(app, ctx);
+  mountDocs(app, ctx);
   addMethodNotAllowed(app);
   app.notFound((c) => renderError(new GatewayError("NOT_FOUND", "Route not found"), c, logger));
   app.onError((err, c) => {

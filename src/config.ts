@@ -11,7 +11,10 @@ export type RateLimitName =
   | "scoreDeep"
   | "login"
   | "register"
-  | "default";
+  | "default"
+  | "v1User"
+  | "v1Key"
+  | "v1Burst";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -44,6 +47,8 @@ export type Config = Readonly<{
    * checkpoint every checkpointEvery entries; excerpts keeps redacted request text excerpts.
    */
   audit: Readonly<{ retentionDays: number; checkpointEvery: number; excerpts: boolean }>;
+  /** Operator sessions: access-token (JWT) lifetime in seconds, refresh-token lifetime in days. */
+  sessions: Readonly<{ accessTokenTtlS: number; refreshTokenTtlDays: number }>;
 }>;
 
 const DURATION_UNITS: Readonly<Record<string, number>> = {
@@ -146,6 +151,10 @@ const EnvSchema = z.object({
   AIEGIS_RATE_LIMIT_LOGIN: rateRule("5/1m"),
   AIEGIS_RATE_LIMIT_REGISTER: rateRule("5/1h"),
   AIEGIS_RATE_LIMIT_DEFAULT: rateRule("60/1m"),
+  // /api/v1, after authentication: per operator (access token), per API key, and a burst cap.
+  AIEGIS_RATE_LIMIT_V1_USER: rateRule("100/1m"),
+  AIEGIS_RATE_LIMIT_V1_KEY: rateRule("1000/1m"),
+  AIEGIS_RATE_LIMIT_V1_BURST: rateRule("200/1s"),
   // The layers are measured and bounded up to 1 MiB of text; larger bodies are refused at the door.
   AIEGIS_MAX_BODY: intInRange("AIEGIS_MAX_BODY", 1024, 1024 * 1024, 65_536),
   AIEGIS_AUTO_QUARANTINE: z
@@ -194,6 +203,8 @@ const EnvSchema = z.object({
   AIEGIS_AUDIT_RETENTION_DAYS: intInRange("AIEGIS_AUDIT_RETENTION_DAYS", 1, 36_500, 180),
   AIEGIS_AUDIT_CHECKPOINT_EVERY: intInRange("AIEGIS_AUDIT_CHECKPOINT_EVERY", 1, 1_000_000, 1000),
   AIEGIS_AUDIT_EXCERPTS: z.enum(["on", "off"]).default("off"),
+  AIEGIS_ACCESS_TOKEN_TTL_S: intInRange("AIEGIS_ACCESS_TOKEN_TTL_S", 60, 3600, 900),
+  AIEGIS_REFRESH_TOKEN_TTL_DAYS: intInRange("AIEGIS_REFRESH_TOKEN_TTL_DAYS", 1, 365, 30),
 });
 
 export type EnvInput = Readonly<Record<string, string | undefined>>;
@@ -247,6 +258,9 @@ export function loadConfig(env: EnvInput): Config {
         login: e.AIEGIS_RATE_LIMIT_LOGIN,
         register: e.AIEGIS_RATE_LIMIT_REGISTER,
         default: e.AIEGIS_RATE_LIMIT_DEFAULT,
+        v1User: e.AIEGIS_RATE_LIMIT_V1_USER,
+        v1Key: e.AIEGIS_RATE_LIMIT_V1_KEY,
+        v1Burst: e.AIEGIS_RATE_LIMIT_V1_BURST,
       },
     },
     maxBody: e.AIEGIS_MAX_BODY,
@@ -262,6 +276,10 @@ export function loadConfig(env: EnvInput): Config {
       retentionDays: e.AIEGIS_AUDIT_RETENTION_DAYS,
       checkpointEvery: e.AIEGIS_AUDIT_CHECKPOINT_EVERY,
       excerpts: e.AIEGIS_AUDIT_EXCERPTS === "on",
+    },
+    sessions: {
+      accessTokenTtlS: e.AIEGIS_ACCESS_TOKEN_TTL_S,
+      refreshTokenTtlDays: e.AIEGIS_REFRESH_TOKEN_TTL_DAYS,
     },
   });
 }

@@ -15,6 +15,11 @@ export type ErrorCode =
   | "INVALID_API_KEY"
   | "INVALID_CREDENTIALS"
   | "AMBIGUOUS_IDENTITY"
+  | "INVALID_ACCESS_TOKEN"
+  | "ACCESS_TOKEN_EXPIRED"
+  | "INVALID_REFRESH_TOKEN"
+  | "REFRESH_TOKEN_REUSED"
+  | "INSUFFICIENT_SCOPE"
   | "EMAIL_UNVERIFIED"
   | "AGENT_QUARANTINED"
   | "AGENT_ID_MISMATCH"
@@ -46,6 +51,11 @@ export const CODE_TO_STATUS = {
   INVALID_API_KEY: 401,
   INVALID_CREDENTIALS: 401,
   AMBIGUOUS_IDENTITY: 401,
+  INVALID_ACCESS_TOKEN: 401,
+  ACCESS_TOKEN_EXPIRED: 401,
+  INVALID_REFRESH_TOKEN: 401,
+  REFRESH_TOKEN_REUSED: 401,
+  INSUFFICIENT_SCOPE: 403,
   EMAIL_UNVERIFIED: 403,
   AGENT_QUARANTINED: 403,
   AGENT_ID_MISMATCH: 403,
@@ -107,4 +117,35 @@ export function toEnvelope(err: GatewayError, requestId: string): ErrorEnvelope 
   };
   if (err.details !== undefined) body.details = err.details;
   return body;
+}
+
+/** The structured envelope of /api/v1: `code` is the HTTP status, `type` the machine code. */
+export type V1ErrorEnvelope = {
+  error: {
+    code: number;
+    type: ErrorCode;
+    message: string;
+    details: readonly FieldIssue[];
+    requestId: string;
+    timestamp: string;
+    [extra: string]: unknown;
+  };
+};
+
+/** Renders an error for /api/v1: the same GatewayError, the structured envelope. */
+export function toV1Envelope(err: GatewayError, requestId: string, at: Date): V1ErrorEnvelope {
+  // Where the legacy envelope pairs a short `error` with a longer `message` extra (429s), the
+  // structured one has a single message: the longer, human one.
+  const { message: long, ...extras } = err.extras ?? {};
+  return {
+    error: {
+      ...extras,
+      code: err.status,
+      type: err.code,
+      message: typeof long === "string" ? long : err.message,
+      details: err.details ?? [],
+      requestId,
+      timestamp: at.toISOString(),
+    },
+  };
 }

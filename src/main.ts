@@ -66,6 +66,9 @@ function serveGateway(config: Config): void {
     }
   }, 5_000);
   keyWatcher.unref();
+  // Organization keys' last use is noted in memory per request and written here (and at close).
+  const usageFlusher = setInterval(() => store.orgApiKeys.flushUsage(), 30_000);
+  usageFlusher.unref();
   const mailer = mailerFor(config, logger);
   const pipeline = createPipeline();
   // Batches are committed (fsync included) on a writer thread, off the event loop.

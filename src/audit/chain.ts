@@ -21,7 +21,16 @@ export type AuditAction =
   | "passport.revoked"
   | "webhook.created"
   | "webhook.deleted"
-  | "audit.pruned";
+  | "audit.pruned"
+  | "operator.signed_up"
+  | "operator.login_failed"
+  | "operator.session_revoked"
+  | "organization.created"
+  | "member.added"
+  | "member.removed"
+  | "api_key.created"
+  | "api_key.revoked"
+  | "api_key.rotated";
 
 /** Every action, for query validation. */
 export const AUDIT_ACTIONS = [
@@ -39,6 +48,15 @@ export const AUDIT_ACTIONS = [
   "webhook.created",
   "webhook.deleted",
   "audit.pruned",
+  "operator.signed_up",
+  "operator.login_failed",
+  "operator.session_revoked",
+  "organization.created",
+  "member.added",
+  "member.removed",
+  "api_key.created",
+  "api_key.revoked",
+  "api_key.rotated",
 ] as const satisfies readonly AuditAction[];
 
 export type AuditDecision = "ALLOW" | "WARN" | "BLOCK";

@@ -3,13 +3,17 @@ import { crc32 } from "node:zlib";
 import { base62, base62Bytes, isBase62Code } from "./base62.js";
 import { sha256Bytes } from "./sha256.js";
 
-const KEY_PREFIX = "ak_";
+/** Agent and admin keys. */
+export const AGENT_KEY_PREFIX = "ak_";
+/** Scoped organization keys: a distinct prefix, so scanners and logs tell them apart. */
+export const ORG_KEY_PREFIX = "ak_live_";
 /** 32 random bytes need at most 43 base62 digits. */
 const BODY_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
-const KEY_LENGTH = KEY_PREFIX.length + BODY_LENGTH + CHECKSUM_LENGTH;
 /** How much of the key is kept for display: prefix plus 8 characters, about 47 bits. */
-const DISPLAY_LENGTH = KEY_PREFIX.length + 8;
+const DISPLAY_CHARS = 8;
+
+export type KeyPrefix = typeof AGENT_KEY_PREFIX | typeof ORG_KEY_PREFIX;
 
 function checksumOf(prefixAndBody: string): string {
   return base62(BigInt(crc32(prefixAndBody)), CHECKSUM_LENGTH);
@@ -18,22 +22,23 @@ function checksumOf(prefixAndBody: string): string {
 export type IssuedKey = Readonly<{ key: string; hash: Buffer; prefix: string }>;
 
 /**
- * Mints `ak_` + 43 base62 digits of 32 random bytes + a 6-digit CRC32 checksum, like GitHub's
- * token format: secret scanners can recognise it and reject typos without a lookup.
+ * Mints `ak_` (or `ak_live_`) + 43 base62 digits of 32 random bytes + a 6-digit CRC32 checksum,
+ * like GitHub's token format: secret scanners can recognise it and reject typos without a lookup.
  */
-export function issueApiKey(): IssuedKey {
+export function issueApiKey(prefix: KeyPrefix = AGENT_KEY_PREFIX): IssuedKey {
   const body = base62Bytes(randomBytes(32));
-  const key = `${KEY_PREFIX}${body}${checksumOf(KEY_PREFIX + body)}`;
-  return { key, hash: hashSecret(key), prefix: key.slice(0, DISPLAY_LENGTH) };
+  const key = `${prefix}${body}${checksumOf(prefix + body)}`;
+  return { key, hash: hashSecret(key), prefix: key.slice(0, prefix.length + DISPLAY_CHARS) };
 }
 
-/** True when `key` has the `ak_` shape and a correct checksum; no lookup, no regex. */
-export function isWellFormedApiKey(key: string): boolean {
-  if (key.length !== KEY_LENGTH || !key.startsWith(KEY_PREFIX)) return false;
-  for (let i = KEY_PREFIX.length; i < KEY_LENGTH; i++) {
+/** True when `key` has the shape of a `prefix` key and a correct checksum; no lookup, no regex. */
+export function isWellFormedApiKey(key: string, prefix: KeyPrefix = AGENT_KEY_PREFIX): boolean {
+  const length = prefix.length + BODY_LENGTH + CHECKSUM_LENGTH;
+  if (key.length !== length || !key.startsWith(prefix)) return false;
+  for (let i = prefix.length; i < length; i++) {
     if (!isBase62Code(key.charCodeAt(i))) return false;
   }
-  const cut = KEY_LENGTH - CHECKSUM_LENGTH;
+  const cut = length - CHECKSUM_LENGTH;
   return checksumOf(key.slice(0, cut)) === key.slice(cut);
 }
 

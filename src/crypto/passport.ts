@@ -3,11 +3,11 @@ import { z } from "zod";
 import { isJurisdiction } from "../jurisdiction.js";
 import { bundleRules, type CompiledPolicy } from "../pipeline/policy-bundle.js";
 import type { PolicyLibrary } from "../pipeline/policy-library.js";
+import { decodeSegment, eddsaHeaderKid, jsonSegment } from "./compact-jws.js";
 import { verifyEd25519Native } from "./ed25519.js";
 import { signJwt } from "./jwt.js";
 import { sha256Text } from "./sha256.js";
 import type { SigningKey } from "./signing-keys.js";
-import { parseStrictJson } from "./strict-json.js";
 
 export const PASSPORT_TYP = "agent-passport+jwt";
 /** Clock skew tolerated on exp, nbf and iat. */
@@ -132,56 +132,6 @@ export function timeReason(
   return null;
 }
 
-function isBase64UrlChar(code: number): boolean {
-  return (
-    (code >= 48 && code <= 57) ||
-    (code >= 65 && code <= 90) ||
-    (code >= 97 && code <= 122) ||
-    code === 45 ||
-    code === 95
-  );
-}
-
-/** Decodes unpadded base64url, refusing any other character and non-canonical trailing bits. */
-function decodeSegment(segment: string): Buffer | null {
-  if (segment.length === 0 || segment.length % 4 === 1) return null;
-  for (let i = 0; i < segment.length; i++) {
-    if (!isBase64UrlChar(segment.charCodeAt(i))) return null;
-  }
-  const bytes = Buffer.from(segment, "base64url");
-  // Two spellings of one byte string would give one signature two tokens (and two cache keys).
-  return bytes.toString("base64url") === segment ? bytes : null;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function jsonSegment(segment: string): unknown {
-  const bytes = decodeSegment(segment);
-  if (bytes === null) return undefined;
-  try {
-    return parseStrictJson(utf8.decode(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-const HEADER_MEMBERS = ["alg", "kid", "typ"] as const;
-
-/** Exactly {alg:"EdDSA", typ:"agent-passport+jwt", kid}; anything else is not our passport. */
-function headerKid(header: unknown): string | null {
-  if (header === null || typeof header !== "object" || Array.isArray(header)) return null;
-  const keys = Object.keys(header).sort();
-  if (keys.length !== HEADER_MEMBERS.length || keys.some((k, i) => k !== HEADER_MEMBERS[i])) {
-    return null;
-  }
-  const { alg, typ, kid } = header as Record<string, unknown>;
-  if (alg !== "EdDSA" || typ !== PASSPORT_TYP) return null;
-  if (typeof kid !== "string" || kid.length !== 43 || decodeSegment(kid)?.length !== 32) {
-    return null;
-  }
-  return kid;
-}
-
 /** SHA-256 of a token (base64): the cache key, so the cache never holds bearer tokens. */
 function tokenDigest(token: string): string {
   return sha256Text(token, "base64");
@@ -244,7 +194,7 @@ export class PassportVerifier {
     if (first <= 0 || second <= first + 1 || token.indexOf(".", second + 1) !== -1) {
       return malformed;
     }
-    const kid = headerKid(jsonSegment(token.slice(0, first)));
+    const kid = eddsaHeaderKid(jsonSegment(token.slice(0, first)), PASSPORT_TYP);
     if (kid === null) return malformed;
     const signature = decodeSegment(token.slice(second + 1));
     if (signature === null || signature.length !== 64) return malformed;

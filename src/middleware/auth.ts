@@ -1,7 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, Principal } from "../app-env.js";
-import { hashesEqual, hashSecret, isWellFormedApiKey } from "../crypto/api-key.js";
+import type { Clock } from "../clock.js";
+import { hashesEqual, hashSecret, isWellFormedApiKey, ORG_KEY_PREFIX } from "../crypto/api-key.js";
 import { denied } from "../errors.js";
+import type { Scope } from "../scopes.js";
 import type { Store } from "../store/store.js";
 
 /** The admin key id recorded for actions taken with AIEGIS_ADMIN_KEY. */
@@ -11,14 +13,22 @@ export type KeyResolver = (key: string) => Principal | null;
 
 /**
  * Resolves a presented key to its principal: the bootstrap admin key (by hash), else an
- * `ak_` key looked up by SHA-256 and compared in constant time. Malformed keys never reach
- * the database.
+ * `ak_live_` organization key or an `ak_` key looked up by SHA-256 and compared in constant
+ * time. Malformed keys never reach the database; an expired organization key resolves to null.
  */
-export function keyResolver(store: Store, adminKeyHash: Buffer | null): KeyResolver {
+export function keyResolver(store: Store, adminKeyHash: Buffer | null, clock: Clock): KeyResolver {
   return (key) => {
     const hash = hashSecret(key);
     if (adminKeyHash !== null && hashesEqual(hash, adminKeyHash)) {
       return { kind: "admin", keyId: ENV_ADMIN_KEY_ID };
+    }
+    if (isWellFormedApiKey(key, ORG_KEY_PREFIX)) {
+      const found = store.orgApiKeys.findByHash(hash);
+      if (found === undefined || !hashesEqual(found.hash, hash)) return null;
+      const now = clock.now();
+      if (found.expiresAt !== null && now >= found.expiresAt) return null;
+      store.orgApiKeys.noteUse(found.keyId, now);
+      return { kind: "org", keyId: found.keyId, orgId: found.orgId, scopes: found.scopes };
     }
     if (!isWellFormedApiKey(key)) return null;
     const match = store.apiKeys.findByHash(hash);
@@ -68,9 +78,15 @@ export type Role = "agent" | "admin" | "owner";
 /**
  * The one authentication middleware: missing or invalid key → 401, two different keys → 401
  * Ambiguous identity, quarantined → 403, unverified → 403, body agent_id of another agent → 403,
- * wrong role → 403. Every denial carries `decision: "DENY"`.
+ * wrong role → 403. An organization key passes only where the route names a scope and the key
+ * holds it (deny by default): no scope → 403 FORBIDDEN, another scope → 403 INSUFFICIENT_SCOPE.
+ * Every denial carries `decision: "DENY"`.
  */
-export function authenticate(resolve: KeyResolver, role: Role): MiddlewareHandler<AppEnv> {
+export function authenticate(
+  resolve: KeyResolver,
+  role: Role,
+  scope?: Scope,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const keys = presentedKeys(c);
     const first = keys[0];
@@ -89,6 +105,15 @@ export function authenticate(resolve: KeyResolver, role: Role): MiddlewareHandle
         throw denied("AGENT_ID_MISMATCH", "agent_id mismatch");
       }
       if (role === "admin") throw denied("FORBIDDEN", "This endpoint needs an admin key");
+    } else if (principal.kind === "org") {
+      if (scope === undefined) {
+        throw denied("FORBIDDEN", "This endpoint does not accept organization keys");
+      }
+      if (!principal.scopes.has(scope)) {
+        throw denied("INSUFFICIENT_SCOPE", `This key lacks the ${scope} scope`, {
+          required_scope: scope,
+        });
+      }
     } else if (role === "agent") {
       throw denied("FORBIDDEN", "This endpoint needs an agent key");
     }

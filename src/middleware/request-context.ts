@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { isV1Url } from "../api-version.js";
 import type { AppEnv } from "../app-env.js";
-import { type ErrorCode, GatewayError, toEnvelope } from "../errors.js";
+import { type ErrorCode, GatewayError, toEnvelope, toV1Envelope } from "../errors.js";
 import { newRequestId } from "../ids.js";
 import { accessLogger, type Logger } from "../logger.js";
 
@@ -23,6 +24,7 @@ export function requestContext(
     const requestId = newRequestId();
     c.set("requestId", requestId);
     c.set("startedAt", started);
+    c.set("apiVersion", isV1Url(c.req.url) ? "v1" : "legacy");
     c.header("X-Request-Id", requestId);
     c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");
@@ -68,5 +70,10 @@ export function renderError(err: unknown, c: Context<AppEnv>, logger: Logger): R
   if (gatewayError.code === "METHOD_NOT_ALLOWED" && gatewayError.extras?.allow !== undefined) {
     c.header("Allow", String(gatewayError.extras.allow));
   }
-  return c.json(toEnvelope(gatewayError, requestId), gatewayError.status);
+  // Errors raised before requestContext ran have no apiVersion yet: read the URL then.
+  const v1 = (c.get("apiVersion") ?? (isV1Url(c.req.url) ? "v1" : "legacy")) === "v1";
+  return c.json(
+    v1 ? toV1Envelope(gatewayError, requestId, new Date()) : toEnvelope(gatewayError, requestId),
+    gatewayError.status,
+  );
 }

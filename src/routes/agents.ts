@@ -4,17 +4,17 @@ import type { AppEnv, Principal } from "../app-env.js";
 import { hashesEqual, hashSecret, issueApiKey } from "../crypto/api-key.js";
 import { denied, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
-import { authenticate } from "../middleware/auth.js";
 import { type AgentRecord, statusOf } from "../store/agents.js";
 import { AUTH_FIELDS, email, intString, parseInput, text } from "../validation.js";
+import { accessibleAgent } from "./agent-access.js";
 import type { RouteContext } from "./route-context.js";
 
-const LoginBody = z.strictObject({
+export const LoginBody = z.strictObject({
   email: email(),
   api_key: z.string().min(1).max(512),
 });
 
-const PublicQuery = z.strictObject({
+export const PublicQuery = z.strictObject({
   status: z
     .enum(["ACTIVE", "QUARANTINED"], { message: "must be ACTIVE or QUARANTINED" })
     .optional(),
@@ -22,11 +22,11 @@ const PublicQuery = z.strictObject({
   cursor: z.string().max(64).optional(),
 });
 
-const AuthOnlyBody = z.strictObject(AUTH_FIELDS);
+export const AuthOnlyBody = z.strictObject(AUTH_FIELDS);
 
-const StatusChangeBody = z.strictObject({ ...AUTH_FIELDS, reason: text(1, 500) });
+export const StatusChangeBody = z.strictObject({ ...AUTH_FIELDS, reason: text(1, 500) });
 
-const AgentIdParam = z.string().min(1).max(64);
+export const AgentIdParam = z.string().min(1).max(64);
 
 function encodeCursor(seq: number): string {
   return Buffer.from(`s${seq}`).toString("base64url");
@@ -73,8 +73,8 @@ function agentOf(principal: Principal): AgentRecord {
 
 /** Login, the public directory, the caller's own profile and key rotation, and quarantine. */
 export function mountAgents(app: Hono<AppEnv>, ctx: RouteContext): void {
-  const agentAuth = authenticate(ctx.resolveKey, "agent");
-  const adminAuth = authenticate(ctx.resolveKey, "admin");
+  const agentAuth = ctx.auth("agent");
+  const quarantineAuth = ctx.auth("admin", "agents:quarantine");
 
   app.post("/api/agents/login", ctx.limits.login, ctx.publicBody, (c) => {
     const input = parseInput(LoginBody, c.get("body"));
@@ -139,10 +139,12 @@ export function mountAgents(app: Hono<AppEnv>, ctx: RouteContext): void {
   });
 
   for (const action of ["quarantine", "unquarantine"] as const) {
-    app.post(`/api/agents/:id/${action}`, ctx.publicBody, adminAuth, (c) => {
+    app.post(`/api/agents/:id/${action}`, ctx.publicBody, quarantineAuth, (c) => {
       const agentId = parseInput(AgentIdParam, c.req.param("id"), "path");
       const input = parseInput(StatusChangeBody, c.get("body"));
       const principal = c.get("principal");
+      // An organization key may act on its organization's agents only (others: 404).
+      if (principal.kind === "org") accessibleAgent(ctx.store, principal, agentId);
       const change = {
         agentId,
         reason: input.reason,

@@ -4,9 +4,9 @@ import type { AppEnv } from "../app-env.js";
 import { AUDIT_ACTIONS, type AuditEntry } from "../audit/chain.js";
 import { verifyStoredLog } from "../audit/jobs.js";
 import { denied, GatewayError } from "../errors.js";
-import { authenticate } from "../middleware/auth.js";
 import type { AuditFilter } from "../store/audit-log.js";
 import { intString, parseInput } from "../validation.js";
+import { ownerScope } from "./agent-access.js";
 import type { RouteContext } from "./route-context.js";
 
 /** The largest page GET /api/audit returns, and the page size of the export. */
@@ -47,9 +47,9 @@ const FILTERS = {
   cursor: z.string().max(64).optional(),
 };
 
-const ListQuery = z.strictObject({ ...FILTERS, limit: intString(1, MAX_PAGE).optional() });
-const ExportQuery = z.strictObject(FILTERS);
-const NoQuery = z.strictObject({});
+export const ListQuery = z.strictObject({ ...FILTERS, limit: intString(1, MAX_PAGE).optional() });
+export const ExportQuery = z.strictObject(FILTERS);
+export const NoQuery = z.strictObject({});
 
 function cursorOf(seq: number): string {
   return Buffer.from(`a${seq}`).toString("base64url");
@@ -74,8 +74,9 @@ function view(entry: AuditEntry) {
 
 /** GET /api/audit, GET /api/audit/export (JSONL) and GET /api/audit/verify. */
 export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
-  const anyKey = authenticate(ctx.resolveKey, "owner");
-  const adminAuth = authenticate(ctx.resolveKey, "admin");
+  const anyKey = ctx.auth("owner", "audit:read");
+  const exportAuth = ctx.auth("admin", "audit:read");
+  const adminAuth = ctx.auth("admin");
 
   app.get("/api/audit", anyKey, (c) => {
     const query = parseInput(ListQuery, c.req.query(), "query");
@@ -83,11 +84,12 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
     const agentId = query.agent_id;
     // An agent key sees what concerns its owner's agents (as for assessments), never another
     // owner's: naming one of those is refused rather than answered with an empty page.
-    let ownerEmail: string | undefined;
-    if (principal.kind === "agent") {
-      ownerEmail = principal.agent.ownerEmail;
-      if (agentId !== undefined && ctx.store.agents.byId(agentId)?.ownerEmail !== ownerEmail) {
-        throw denied("AGENT_ID_MISMATCH", "agent_id mismatch");
+    // An organization key, its organization's agents (the organization is their owner).
+    const ownerEmail = ownerScope(principal);
+    if (agentId !== undefined && ownerEmail !== undefined) {
+      if (ctx.store.agents.byId(agentId)?.ownerEmail !== ownerEmail) {
+        if (principal.kind === "agent") throw denied("AGENT_ID_MISMATCH", "agent_id mismatch");
+        throw new GatewayError("NOT_FOUND", "Agent not found");
       }
     }
     const filter: AuditFilter = { ...query, agentId, ownerEmail };
@@ -102,9 +104,15 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
     });
   });
 
-  app.get("/api/audit/export", adminAuth, (c) => {
+  app.get("/api/audit/export", exportAuth, (c) => {
     const query = parseInput(ExportQuery, c.req.query(), "query");
-    const filter: AuditFilter = { ...query, agentId: query.agent_id };
+    const ownerEmail = ownerScope(c.get("principal"));
+    if (query.agent_id !== undefined && ownerEmail !== undefined) {
+      if (ctx.store.agents.byId(query.agent_id)?.ownerEmail !== ownerEmail) {
+        throw new GatewayError("NOT_FOUND", "Agent not found");
+      }
+    }
+    const filter: AuditFilter = { ...query, agentId: query.agent_id, ownerEmail };
     let after = seqOfCursor(query.cursor);
     // A snapshot up to the head as it is now: entries appended while streaming are left out.
     const end = ctx.store.audit.head().size;

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv, Principal } from "../app-env.js";
+import type { AppEnv } from "../app-env.js";
 import {
   PASSPORT_DEFAULT_TTL_S,
   PASSPORT_LEEWAY_S,
@@ -10,15 +10,14 @@ import {
 } from "../crypto/passport.js";
 import { denied, GatewayError } from "../errors.js";
 import { isJurisdiction } from "../jurisdiction.js";
-import { authenticate } from "../middleware/auth.js";
 import { type CompiledPolicy, PolicyBundleSchema } from "../pipeline/policy-bundle.js";
-import type { AgentRecord } from "../store/agents.js";
 import { AUTH_FIELDS, intString, parseInput, text } from "../validation.js";
+import { accessibleAgent } from "./agent-access.js";
 import type { RouteContext } from "./route-context.js";
 
 const AgentId = z.string().min(1).max(64);
 
-const IssueBody = z.strictObject({
+export const IssueBody = z.strictObject({
   api_key: AUTH_FIELDS.api_key,
   agent_id: AgentId,
   operator: text(1, 128),
@@ -33,16 +32,16 @@ const IssueBody = z.strictObject({
 
 const InlinePolicy = z.strictObject({ policy: PolicyBundleSchema });
 
-const VerifyBody = z.strictObject({ passport: z.string() });
+export const VerifyBody = z.strictObject({ passport: z.string() });
 
-const RevokeBody = z.strictObject({
+export const RevokeBody = z.strictObject({
   api_key: AUTH_FIELDS.api_key,
   agent_id: AgentId,
   reason: text(1, 500),
   passport_id: z.string().min(1).max(64).optional(),
 });
 
-const RevocationsQuery = z.strictObject({
+export const RevocationsQuery = z.strictObject({
   limit: intString(1, 1000).optional(),
   cursor: z.string().max(64).optional(),
 });
@@ -81,23 +80,6 @@ function seqOfCursor(cursor: string): number {
   return seq;
 }
 
-/**
- * The agent named by `agent_id`, if the caller may act on it: an admin key may act on any
- * agent; an agent key only on agents of its own (verified) owner e-mail. An unknown agent and
- * another owner's agent get the same answer, so a key cannot probe other owners' agents.
- */
-function ownedAgent(ctx: RouteContext, principal: Principal, agentId: string): AgentRecord {
-  const agent = ctx.store.agents.byId(agentId);
-  if (principal.kind === "agent") {
-    if (agent === undefined || agent.ownerEmail !== principal.agent.ownerEmail) {
-      throw denied("AGENT_ID_MISMATCH", "agent_id mismatch");
-    }
-  } else if (agent === undefined) {
-    throw new GatewayError("NOT_FOUND", "Agent not found");
-  }
-  return agent;
-}
-
 function policyOf(ctx: RouteContext, policy: string | object): CompiledPolicy {
   if (typeof policy === "string") {
     const named = ctx.policies.named(policy);
@@ -128,12 +110,10 @@ function policyOf(ctx: RouteContext, policy: string | object): CompiledPolicy {
 
 /** POST /api/agent/issue and /api/agent/verify; POST /registry/revoke, GET /registry/revocations. */
 export function mountPassports(app: Hono<AppEnv>, ctx: RouteContext): void {
-  const ownerAuth = authenticate(ctx.resolveKey, "owner");
-
-  app.post("/api/agent/issue", ctx.passportBody, ownerAuth, (c) => {
+  app.post("/api/agent/issue", ctx.passportBody, ctx.auth("owner", "passports:issue"), (c) => {
     const input = parseInput(IssueBody, c.get("body"));
     const principal = c.get("principal");
-    const agent = ownedAgent(ctx, principal, input.agent_id);
+    const agent = accessibleAgent(ctx.store, principal, input.agent_id);
     // The agent the passport speaks for must itself be usable: verified and not quarantined.
     if (agent.quarantinedAt !== null) throw denied("AGENT_QUARANTINED", "Agent quarantined");
     if (agent.verifiedAt === null) throw denied("EMAIL_UNVERIFIED", "Email unverified");
@@ -195,10 +175,10 @@ export function mountPassports(app: Hono<AppEnv>, ctx: RouteContext): void {
     });
   });
 
-  app.post("/registry/revoke", ctx.publicBody, ownerAuth, (c) => {
+  app.post("/registry/revoke", ctx.publicBody, ctx.auth("owner", "passports:revoke"), (c) => {
     const input = parseInput(RevokeBody, c.get("body"));
     const principal = c.get("principal");
-    const agent = ownedAgent(ctx, principal, input.agent_id);
+    const agent = accessibleAgent(ctx.store, principal, input.agent_id);
     const at = ctx.clock.now();
     const result = ctx.store.passports.revoke(
       {

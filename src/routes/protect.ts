@@ -2,18 +2,18 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env.js";
 import { GatewayError } from "../errors.js";
-import { authenticate } from "../middleware/auth.js";
 import type { Decision } from "../pipeline/engine.js";
 import type { ProtectRequest } from "../pipeline/facts.js";
 import type { CompiledPolicy } from "../pipeline/policy-bundle.js";
 import { AUTH_FIELDS, parseInput } from "../validation.js";
+import { actingAgent } from "./agent-access.js";
 import { passportRejected } from "./passports.js";
 import type { RouteContext } from "./route-context.js";
 
 const MAX_PARAMS_DEPTH = 32;
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
-const ProtectBody = z.strictObject({
+export const ProtectBody = z.strictObject({
   ...AUTH_FIELDS,
   action: z.string().min(1).max(128),
   target: z.string().optional(),
@@ -127,17 +127,11 @@ export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
   app.post(
     "/api/protect",
     ctx.protectBody,
-    authenticate(ctx.resolveKey, "agent"),
+    ctx.auth("agent", "protect"),
     ctx.limits.protect,
     async (c) => {
-      const principal = c.get("principal");
-      if (principal.kind !== "agent")
-        throw new GatewayError("FORBIDDEN", "This endpoint needs an agent key");
-      const { policy, passportId } = policyFor(
-        ctx,
-        principal.agent.id,
-        c.req.header("x-agent-passport"),
-      );
+      const agent = actingAgent(ctx.store, c.get("principal"), c.get("body"));
+      const { policy, passportId } = policyFor(ctx, agent.id, c.req.header("x-agent-passport"));
       const raw = c.get("body");
       // Checked on the parsed JSON itself: zod's copy would silently drop a __proto__ key.
       if (raw !== null && typeof raw === "object" && "params" in raw) checkParams(raw.params);
@@ -153,7 +147,7 @@ export function mountProtect(app: Hono<AppEnv>, ctx: RouteContext): void {
       ctx.metrics.recordDecision(decision);
       const now = ctx.clock.now();
       const latencyMs = performance.now() - c.get("startedAt");
-      const agentId = principal.agent.id;
+      const agentId = agent.id;
       ctx.decisionLog.record({
         requestId: c.get("requestId"),
         agentId,

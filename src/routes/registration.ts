@@ -11,7 +11,7 @@ import type { RouteContext } from "./route-context.js";
 
 const VERIFICATION_TTL_MS = 24 * 3_600_000;
 
-const RegisterBody = z.strictObject({
+export const RegisterBody = z.strictObject({
   agent_name: text(1, 64),
   agent_type: slug(40),
   description: text(20, 1000, { multiline: true }),
@@ -19,17 +19,17 @@ const RegisterBody = z.strictObject({
   owner_email: email(),
 });
 
-const VerifyQuery = z.strictObject({
+export const VerifyQuery = z.strictObject({
   token: z.string().min(1).max(256),
 });
 
-const ResendBody = z.strictObject({
+export const ResendBody = z.strictObject({
   owner_email: email(),
   agent_name: text(1, 64),
 });
 
 /** Case- and width-insensitive form of a name, so "Ａgent" and "agent" collide. */
-function nameKeyOf(name: string): string {
+export function nameKeyOf(name: string): string {
   return name.normalize("NFKC").toLowerCase();
 }
 

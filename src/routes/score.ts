@@ -4,19 +4,19 @@ import type { AppEnv, Principal } from "../app-env.js";
 import { signAssessment } from "../crypto/assessment.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
-import { authenticate } from "../middleware/auth.js";
 import { scoreAgent } from "../score/engine.js";
 import { complianceScoreOf } from "../score/grade.js";
 import type { ScoreInput, ScoreResult } from "../score/types.js";
 import type { AssessmentRecord, OwnedAssessment } from "../store/assessments.js";
 import { emitScoreCompleted } from "../store/webhook-outbox.js";
 import { AUTH_FIELDS, parseInput, text } from "../validation.js";
+import { actingAgent, ownerScope } from "./agent-access.js";
 import type { RouteContext } from "./route-context.js";
 
 const Description = text(20, 2000, { multiline: true });
 const AgentName = text(1, 128);
 
-const FreeBody = z.strictObject({
+export const FreeBody = z.strictObject({
   description: Description,
   agent_name: AgentName.optional(),
 });
@@ -30,7 +30,7 @@ const Deployment = z.strictObject({
   regions: z.array(text(2, 64)).max(32).optional(),
 });
 
-const DeepBody = z.strictObject({
+export const DeepBody = z.strictObject({
   ...AUTH_FIELDS,
   description: Description,
   agent_name: AgentName.optional(),
@@ -40,7 +40,7 @@ const DeepBody = z.strictObject({
 });
 
 // Ids are newId("asm"): anything else cannot exist, so it is not looked up.
-const AssessmentId = z.string().startsWith("asm_").max(64);
+export const AssessmentId = z.string().startsWith("asm_").max(64);
 
 /** One stored assessment as GET /api/assessments/:id (and POST /api/score/deep) answer it. */
 function assessmentView(record: AssessmentRecord) {
@@ -56,12 +56,14 @@ function assessmentView(record: AssessmentRecord) {
 }
 
 /**
- * An agent key may read the assessments of its owner's agents, an admin key any. Anything else,
- * including an id that does not exist, is the same 404: ids cannot be probed.
+ * An agent key may read the assessments of its owner's agents, an organization key its
+ * organization's, an admin key any. Anything else, including an id that does not exist, is the
+ * same 404: ids cannot be probed.
  */
 function readable(principal: Principal, record: OwnedAssessment | undefined): boolean {
   if (record === undefined) return false;
-  return principal.kind === "admin" || record.ownerEmail === principal.agent.ownerEmail;
+  const owner = ownerScope(principal);
+  return owner === undefined || record.ownerEmail === owner;
 }
 
 /** POST /api/score/free and /api/score/deep; GET /api/assessments/:id. */
@@ -77,13 +79,10 @@ export function mountScore(app: Hono<AppEnv>, ctx: RouteContext): void {
   app.post(
     "/api/score/deep",
     ctx.scoreBody,
-    authenticate(ctx.resolveKey, "agent"),
+    ctx.auth("agent", "score:deep"),
     ctx.limits.scoreDeep,
     (c) => {
-      const principal = c.get("principal");
-      if (principal.kind !== "agent") {
-        throw new GatewayError("FORBIDDEN", "This endpoint needs an agent key");
-      }
+      const agent = actingAgent(ctx.store, c.get("principal"), c.get("body"));
       const body = parseInput(DeepBody, c.get("body"));
       const now = ctx.clock.now();
       const result = scoreAgent(
@@ -108,12 +107,12 @@ export function mountScore(app: Hono<AppEnv>, ctx: RouteContext): void {
       const id = newId("asm");
       const signature = signAssessment(
         result,
-        { issuer: ctx.config.publicUrl, agentId: principal.agent.id, assessmentId: id, at: now },
+        { issuer: ctx.config.publicUrl, agentId: agent.id, assessmentId: id, at: now },
         key,
       );
       const record: AssessmentRecord = {
         id,
-        agentId: principal.agent.id,
+        agentId: agent.id,
         pack: result.pack,
         inputSha256: result.input_sha256,
         riskTier: result.risk_tier,
@@ -128,11 +127,11 @@ export function mountScore(app: Hono<AppEnv>, ctx: RouteContext): void {
       // The assessment and its `score.completed` event commit together (transactional outbox).
       ctx.store.db.transaction(() => {
         ctx.store.assessments.insert(record);
-        emitScoreCompleted(ctx.store.db, { id, agentId: principal.agent.id, createdAt: now });
+        emitScoreCompleted(ctx.store.db, { id, agentId: agent.id, createdAt: now });
       })();
       ctx.logger.info(
         {
-          agent_id: principal.agent.id,
+          agent_id: agent.id,
           assessment_id: id,
           risk_tier: result.risk_tier,
           grade: result.grade,
@@ -143,7 +142,7 @@ export function mountScore(app: Hono<AppEnv>, ctx: RouteContext): void {
     },
   );
 
-  app.get("/api/assessments/:id", authenticate(ctx.resolveKey, "owner"), (c) => {
+  app.get("/api/assessments/:id", ctx.auth("owner", "score:deep"), (c) => {
     const id = c.req.param("id");
     const record = AssessmentId.safeParse(id).success ? ctx.store.assessments.byId(id) : undefined;
     if (!readable(c.get("principal"), record)) {

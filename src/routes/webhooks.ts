@@ -3,15 +3,19 @@ import { z } from "zod";
 import type { AppEnv, Principal } from "../app-env.js";
 import { denied, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
-import { authenticate } from "../middleware/auth.js";
-import { MAX_ENDPOINTS_PER_SCOPE, type WebhookEndpoint } from "../store/webhooks.js";
+import {
+  type EndpointScope,
+  MAX_ENDPOINTS_PER_SCOPE,
+  type WebhookEndpoint,
+} from "../store/webhooks.js";
 import { AUTH_FIELDS, intString, parseInput, text } from "../validation.js";
 import { maskOf, typesOf, WEBHOOK_EVENT_TYPES } from "../webhooks/events.js";
 import { generateWebhookSecret } from "../webhooks/signing.js";
 import { checkWebhookUrl } from "../webhooks/url-guard.js";
+import { accessibleAgent } from "./agent-access.js";
 import type { RouteContext } from "./route-context.js";
 
-const CreateBody = z.strictObject({
+export const CreateBody = z.strictObject({
   ...AUTH_FIELDS,
   url: z.string().trim().min(1).max(1024, { message: "must be at most 1024 characters" }),
   events: z
@@ -26,11 +30,11 @@ const CreateBody = z.strictObject({
   description: text(1, 200).optional(),
 });
 
-const AuthOnlyBody = z.strictObject(AUTH_FIELDS);
+export const AuthOnlyBody = z.strictObject(AUTH_FIELDS);
 
-const IdParam = z.string().min(1).max(64);
+export const IdParam = z.string().min(1).max(64);
 
-const PageQuery = z.strictObject({
+export const PageQuery = z.strictObject({
   limit: intString(1, 100).optional(),
   cursor: z.string().max(64).optional(),
 });
@@ -62,6 +66,7 @@ function endpointView(endpoint: WebhookEndpoint) {
   return {
     webhook_id: endpoint.id,
     agent_id: endpoint.agentId,
+    org_id: endpoint.orgId,
     url: endpoint.url,
     events: typesOf(endpoint.eventMask),
     description: endpoint.description,
@@ -81,7 +86,8 @@ function visibleEndpoint(ctx: RouteContext, principal: Principal, id: string): W
   const endpoint = ctx.store.webhooks.byId(id);
   if (
     endpoint === undefined ||
-    (principal.kind === "agent" && endpoint.agentId !== principal.agent.id)
+    (principal.kind === "agent" && endpoint.agentId !== principal.agent.id) ||
+    (principal.kind === "org" && endpoint.orgId !== principal.orgId)
   ) {
     throw new GatewayError("NOT_FOUND", "Webhook endpoint not found");
   }
@@ -90,7 +96,8 @@ function visibleEndpoint(ctx: RouteContext, principal: Principal, id: string): W
 
 /**
  * The agent an endpoint will be scoped to: an agent key, its own agent (a body `agent_id`
- * naming another is 403); an admin key, the agent named in `agent_id`, or null for every agent.
+ * naming another is 403); an admin key, the agent named in `agent_id`, or null for every agent;
+ * an organization key, one of its agents, or null for every agent of the organization.
  */
 function scopeOf(
   ctx: RouteContext,
@@ -104,6 +111,7 @@ function scopeOf(
     return principal.agent.id;
   }
   if (agentId === undefined) return null;
+  if (principal.kind === "org") return accessibleAgent(ctx.store, principal, agentId).id;
   if (ctx.store.agents.byId(agentId) === undefined) {
     throw new GatewayError("NOT_FOUND", "Agent not found");
   }
@@ -112,8 +120,8 @@ function scopeOf(
 
 /** /api/webhooks: register, list and delete endpoints, send a ping, list delivery attempts. */
 export function mountWebhooks(app: Hono<AppEnv>, ctx: RouteContext): void {
-  // Agent or admin keys; each handler decides what the key may see.
-  const auth = authenticate(ctx.resolveKey, "owner");
+  // Agent, admin or organization keys; each handler decides what the key may see.
+  const auth = ctx.auth("owner", "webhooks:manage");
   const allowPrivate = ctx.config.webhookAllowPrivate;
 
   app.post("/api/webhooks", ctx.publicBody, auth, async (c) => {
@@ -134,6 +142,7 @@ export function mountWebhooks(app: Hono<AppEnv>, ctx: RouteContext): void {
       {
         id,
         agentId,
+        orgId: principal.kind === "org" ? principal.orgId : null,
         createdBy: principal.keyId,
         url: input.url,
         description: input.description ?? null,
@@ -163,7 +172,12 @@ export function mountWebhooks(app: Hono<AppEnv>, ctx: RouteContext): void {
     const principal = c.get("principal");
     const limit = query.limit ?? 50;
     const after = query.cursor === undefined ? 0 : seqOf("w", query.cursor);
-    const scope = principal.kind === "agent" ? principal.agent.id : null;
+    const scope: EndpointScope =
+      principal.kind === "agent"
+        ? { kind: "agent", agentId: principal.agent.id }
+        : principal.kind === "org"
+          ? { kind: "org", orgId: principal.orgId }
+          : { kind: "all" };
     const rows = ctx.store.webhooks.list(scope, after, limit + 1);
     const page = rows.slice(0, limit);
     const last = page.at(-1);

@@ -16,6 +16,8 @@ export type AgentRecord = Readonly<{
   verifiedAt: number | null;
   quarantinedAt: number | null;
   quarantineReason: string | null;
+  /** The organization that owns the agent; null for a self-registered agent. */
+  orgId: string | null;
 }>;
 
 export type NewAgent = Readonly<{
@@ -29,6 +31,19 @@ export type NewAgent = Readonly<{
   createdAt: number;
   key: Readonly<{ id: string; hash: Buffer; prefix: string }>;
   token: Readonly<{ hash: Buffer; expiresAt: number }>;
+}>;
+
+/** An agent created inside an organization by one of its operators (or an org key). */
+export type NewOrgAgent = Readonly<{
+  id: string;
+  orgId: string;
+  orgName: string;
+  name: string;
+  nameKey: string;
+  type: string;
+  description: string;
+  createdAt: number;
+  key: Readonly<{ id: string; hash: Buffer; prefix: string }>;
 }>;
 
 /** Status is derived from timestamps, so it can never disagree with them. */
@@ -54,7 +69,7 @@ export type StatusChangeResult =
 
 const AGENT_COLUMNS = `seq, id, name, type, description, owner_name AS ownerName,
   owner_email AS ownerEmail, created_at AS createdAt, verified_at AS verifiedAt,
-  quarantined_at AS quarantinedAt, quarantine_reason AS quarantineReason`;
+  quarantined_at AS quarantinedAt, quarantine_reason AS quarantineReason, org_id AS orgId`;
 
 /** Agents and their lifecycle: registration, verification state, quarantine. */
 export class AgentRepo {
@@ -71,6 +86,8 @@ export class AgentRepo {
   readonly #setQuarantine;
   readonly #clearQuarantine;
   readonly #logChange;
+  readonly #insertOrgAgent;
+  readonly #listOrg;
 
   constructor(db: Db, audit?: AuditLog) {
     this.#db = db;
@@ -103,6 +120,16 @@ export class AgentRepo {
     this.#clearQuarantine = db.prepare(
       `UPDATE agents SET quarantined_at = NULL, quarantine_reason = NULL
        WHERE id = ? AND quarantined_at IS NOT NULL`,
+    );
+    // The organization is the owner: `owner_email` holds its id (never an address, so no mail
+    // goes out and no self-registered owner can collide), and names are unique per organization.
+    this.#insertOrgAgent = db.prepare(
+      `INSERT INTO agents (id, name, name_key, type, description, owner_name, owner_email, created_at,
+                           verified_at, org_id)
+       VALUES (@id, @name, @nameKey, @type, @description, @orgName, @orgId, @createdAt, @createdAt, @orgId)`,
+    );
+    this.#listOrg = db.prepare(
+      `SELECT ${AGENT_COLUMNS} FROM agents WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     this.#logChange = db.prepare(
       `INSERT INTO agent_status_changes (agent_id, status, reason, actor, at) VALUES (?, ?, ?, ?, ?)`,
@@ -162,6 +189,69 @@ export class AgentRepo {
       }
       throw err;
     }
+  }
+
+  /**
+   * Inserts an organization's agent, active at once (its operator is authenticated: there is no
+   * e-mail to verify), with its first key, the registered and verified events and the audit entry,
+   * in one transaction.
+   */
+  createInOrg(
+    agent: NewOrgAgent,
+    context: AuditContext = {},
+  ): { ok: true } | { ok: false; reason: "DUPLICATE_NAME" } {
+    try {
+      this.#db
+        .transaction(() => {
+          this.#insertOrgAgent.run({
+            id: agent.id,
+            name: agent.name,
+            nameKey: agent.nameKey,
+            type: agent.type,
+            description: agent.description,
+            orgName: agent.orgName,
+            orgId: agent.orgId,
+            createdAt: agent.createdAt,
+          });
+          this.#insertKey.run(
+            agent.key.id,
+            agent.id,
+            agent.key.hash,
+            agent.key.prefix,
+            agent.createdAt,
+          );
+          const outbox = outboxOf(this.#db);
+          outbox.emit("agent.registered", agent.id, { agent_id: agent.id }, agent.createdAt);
+          outbox.emit("agent.verified", agent.id, { agent_id: agent.id }, agent.createdAt);
+          this.#audit?.append({
+            action: "agent.registered",
+            at: agent.createdAt,
+            agentId: agent.id,
+            actor: context.actor ?? null,
+            data: {
+              agent_name: agent.name,
+              agent_type: agent.type,
+              key_prefix: agent.key.prefix,
+              org_id: agent.orgId,
+              request_id: context.requestId,
+            },
+          });
+        })
+        .immediate();
+      return { ok: true };
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+        if (this.#byOwnerAndName.get(agent.orgId, agent.nameKey) !== undefined) {
+          return { ok: false, reason: "DUPLICATE_NAME" };
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** One page of an organization's agents after `afterSeq`, in creation order. */
+  listInOrg(orgId: string, afterSeq: number, limit: number): AgentRecord[] {
+    return this.#listOrg.all(orgId, afterSeq, limit) as AgentRecord[];
   }
 
   byId(id: string): AgentRecord | undefined {

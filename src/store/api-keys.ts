@@ -54,7 +54,7 @@ export class ApiKeyRepo {
       `SELECT k.id AS keyId, k.kind, k.hash, a.seq, a.id, a.name, a.type, a.description,
               a.owner_name AS ownerName, a.owner_email AS ownerEmail, a.created_at AS createdAt,
               a.verified_at AS verifiedAt, a.quarantined_at AS quarantinedAt,
-              a.quarantine_reason AS quarantineReason
+              a.quarantine_reason AS quarantineReason, a.org_id AS orgId
          FROM api_keys k LEFT JOIN agents a ON a.id = k.agent_id
         WHERE k.hash = ? AND k.revoked_at IS NULL`,
     );
@@ -123,6 +123,7 @@ export class ApiKeyRepo {
             verifiedAt: row.verifiedAt,
             quarantinedAt: row.quarantinedAt,
             quarantineReason: row.quarantineReason,
+            orgId: row.orgId,
           } as AgentRecord)
         : null;
     // Shared by every request that presents the key while it is cached: nobody may change it.

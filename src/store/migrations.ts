@@ -219,4 +219,72 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX webhook_attempts_delivery ON webhook_attempts(delivery_seq, attempt);
   `,
+  `
+  CREATE TABLE operators (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             TEXT    NOT NULL UNIQUE,
+    email          TEXT    NOT NULL UNIQUE,
+    name           TEXT    NOT NULL,
+    password_hash  TEXT    NOT NULL,
+    created_at     INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE organizations (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT    NOT NULL UNIQUE,
+    name        TEXT    NOT NULL,
+    created_by  TEXT    NOT NULL REFERENCES operators(id),
+    created_at  INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE memberships (
+    org_id       TEXT    NOT NULL REFERENCES organizations(id),
+    operator_id  TEXT    NOT NULL REFERENCES operators(id),
+    role         TEXT    NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (org_id, operator_id)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX memberships_operator ON memberships(operator_id);
+
+  -- A session is one refresh-token family: every rotation stays in it, and revoking it (logout,
+  -- or a refresh token presented twice) ends the access tokens that carry its id as well.
+  CREATE TABLE operator_sessions (
+    id              TEXT    PRIMARY KEY,
+    operator_id     TEXT    NOT NULL REFERENCES operators(id),
+    created_at      INTEGER NOT NULL,
+    revoked_at      INTEGER,
+    revoked_reason  TEXT
+  ) STRICT;
+  CREATE INDEX operator_sessions_operator ON operator_sessions(operator_id);
+
+  CREATE TABLE refresh_tokens (
+    hash        BLOB    PRIMARY KEY CHECK (length(hash) = 32),
+    session_id  TEXT    NOT NULL REFERENCES operator_sessions(id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER
+  ) STRICT;
+  CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);
+
+  CREATE TABLE org_api_keys (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            TEXT    NOT NULL UNIQUE,
+    org_id        TEXT    NOT NULL REFERENCES organizations(id),
+    name          TEXT    NOT NULL,
+    hash          BLOB    NOT NULL UNIQUE CHECK (length(hash) = 32),
+    prefix        TEXT    NOT NULL,
+    scopes        TEXT    NOT NULL,
+    created_by    TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER,
+    last_used_at  INTEGER,
+    revoked_at    INTEGER,
+    rotated_from  TEXT
+  ) STRICT;
+  CREATE INDEX org_api_keys_org ON org_api_keys(org_id, seq);
+
+  ALTER TABLE agents ADD COLUMN org_id TEXT REFERENCES organizations(id);
+  CREATE INDEX agents_org ON agents(org_id, seq) WHERE org_id IS NOT NULL;
+  ALTER TABLE webhook_endpoints ADD COLUMN org_id TEXT REFERENCES organizations(id);
+  `,
 ];

@@ -5,6 +5,9 @@ import { ApiKeyRepo } from "./api-keys.js";
 import { AssessmentRepo } from "./assessments.js";
 import { AuditLog } from "./audit-log.js";
 import { type Db, openDatabase } from "./db.js";
+import { OperatorRepo } from "./operators.js";
+import { OrgApiKeyRepo } from "./org-api-keys.js";
+import { OrganizationRepo } from "./organizations.js";
 import { PassportRepo } from "./passports.js";
 import { VerificationTokenRepo } from "./verification-tokens.js";
 import { WebhookRepo } from "./webhooks.js";
@@ -21,6 +24,11 @@ export type Store = Readonly<{
   audit: AuditLog;
   /** Webhook endpoints (secrets sealed with the data dir's key) and their deliveries. */
   webhooks: WebhookRepo;
+  organizations: OrganizationRepo;
+  /** Operator accounts, their sessions and refresh tokens. */
+  operators: OperatorRepo;
+  /** Scoped organization keys (`ak_live_…`). */
+  orgApiKeys: OrgApiKeyRepo;
   /** A trivial query, for /api/health: false when the database cannot answer. */
   ping(): boolean;
   close(): void;
@@ -36,6 +44,8 @@ export function openStore(path: string): Store {
   const db = openDatabase(path);
   const ping = db.prepare("SELECT 1").pluck();
   const audit = new AuditLog(db);
+  const orgApiKeys = new OrgApiKeyRepo(db, audit);
+  const organizations = new OrganizationRepo(db, audit);
   return Object.freeze({
     db,
     agents: new AgentRepo(db, audit),
@@ -50,6 +60,9 @@ export function openStore(path: string): Store {
       path === ":memory:" ? ephemeralSecretBox() : fileSecretBox(dirname(path)),
       audit,
     ),
+    organizations,
+    operators: new OperatorRepo(db, organizations, audit),
+    orgApiKeys,
     ping: () => {
       try {
         return ping.get() === 1;
@@ -58,6 +71,7 @@ export function openStore(path: string): Store {
       }
     },
     close: () => {
+      orgApiKeys.flushUsage();
       if (db.open) db.close();
     },
   });

@@ -39,7 +39,9 @@ export class WebhookOutbox {
     this.#matching = db
       .prepare(
         `SELECT id FROM webhook_endpoints
-          WHERE disabled_at IS NULL AND (event_mask & ?) != 0 AND (agent_id IS NULL OR agent_id = ?)
+          WHERE disabled_at IS NULL AND (event_mask & @bit) != 0
+            AND (agent_id = @agent OR (agent_id IS NULL AND
+                 (org_id IS NULL OR org_id = (SELECT org_id FROM agents WHERE id = @agent))))
           ORDER BY seq`,
       )
       .pluck();
@@ -63,7 +65,8 @@ export class WebhookOutbox {
     at: number,
     options: Readonly<{ record?: boolean }> = {},
   ): string | null {
-    const endpoints = this.#matching.all(eventBit(type), agentId) as string[];
+    // An organization's catch-all endpoint hears its own agents only; an admin's hears everyone.
+    const endpoints = this.#matching.all({ bit: eventBit(type), agent: agentId }) as string[];
     if (endpoints.length === 0 && options.record !== true) return null;
     return this.#write(type, agentId, data, at, endpoints);
   }

@@ -10,8 +10,13 @@ export const MAX_ENDPOINTS_PER_SCOPE = 20;
 export type WebhookEndpoint = Readonly<{
   seq: number;
   id: string;
-  /** The agent whose events it receives; null: every agent's (registered with an admin key). */
+  /**
+   * The agent whose events it receives; null: every agent's (registered with an admin key) or,
+   * with `orgId`, every agent's of that organization.
+   */
   agentId: string | null;
+  /** The organization that registered it (with an organization key); null otherwise. */
+  orgId: string | null;
   createdBy: string;
   url: string;
   description: string | null;
@@ -27,6 +32,7 @@ export type WebhookEndpoint = Readonly<{
 export type NewEndpoint = Readonly<{
   id: string;
   agentId: string | null;
+  orgId: string | null;
   createdBy: string;
   url: string;
   description: string | null;
@@ -90,7 +96,13 @@ export type AttemptView = Readonly<{
   durationMs: number;
 }>;
 
-const ENDPOINT_COLUMNS = `seq, id, agent_id AS agentId, created_by AS createdBy, url, description,
+/** Whose endpoints a listing shows. */
+export type EndpointScope =
+  | Readonly<{ kind: "all" }>
+  | Readonly<{ kind: "agent"; agentId: string }>
+  | Readonly<{ kind: "org"; orgId: string }>;
+
+const ENDPOINT_COLUMNS = `seq, id, agent_id AS agentId, org_id AS orgId, created_by AS createdBy, url, description,
   event_mask AS eventMask, created_at AS createdAt, last_success_at AS lastSuccessAt,
   failing_since AS failingSince, disabled_at AS disabledAt, disabled_reason AS disabledReason`;
 
@@ -110,6 +122,7 @@ export class WebhookRepo {
   readonly #byId;
   readonly #listAll;
   readonly #listForAgent;
+  readonly #listForOrg;
   readonly #delete;
   readonly #secretOf;
   readonly #due;
@@ -137,12 +150,12 @@ export class WebhookRepo {
     this.#box = box;
     this.#audit = audit;
     this.#insert = db.prepare(
-      `INSERT INTO webhook_endpoints (id, agent_id, created_by, url, description, event_mask,
+      `INSERT INTO webhook_endpoints (id, agent_id, org_id, created_by, url, description, event_mask,
          secret_sealed, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#countInScope = db
-      .prepare(`SELECT count(*) FROM webhook_endpoints WHERE agent_id IS ?`)
+      .prepare(`SELECT count(*) FROM webhook_endpoints WHERE agent_id IS ? AND org_id IS ?`)
       .pluck();
     this.#byId = db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?`);
     this.#listAll = db.prepare(
@@ -150,6 +163,10 @@ export class WebhookRepo {
     );
     this.#listForAgent = db.prepare(
       `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE agent_id = ? AND seq > ?
+        ORDER BY seq LIMIT ?`,
+    );
+    this.#listForOrg = db.prepare(
+      `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE org_id = ? AND seq > ?
         ORDER BY seq LIMIT ?`,
     );
     this.#delete = db.prepare(`DELETE FROM webhook_endpoints WHERE id = ?`);
@@ -249,12 +266,12 @@ export class WebhookRepo {
     const sealed = this.#box.seal(endpoint.secret, endpoint.id);
     return this.#db
       .transaction(() => {
-        if ((this.#countInScope.get(endpoint.agentId) as number) >= MAX_ENDPOINTS_PER_SCOPE) {
-          return false;
-        }
+        const inScope = this.#countInScope.get(endpoint.agentId, endpoint.orgId) as number;
+        if (inScope >= MAX_ENDPOINTS_PER_SCOPE) return false;
         this.#insert.run(
           endpoint.id,
           endpoint.agentId,
+          endpoint.orgId,
           endpoint.createdBy,
           endpoint.url,
           endpoint.description,
@@ -284,13 +301,16 @@ export class WebhookRepo {
     return this.#byId.get(id) as WebhookEndpoint | undefined;
   }
 
-  /** One page of endpoints after `afterSeq`: one agent's, or (agentId null) every endpoint. */
-  list(agentId: string | null, afterSeq: number, limit: number): WebhookEndpoint[] {
-    return (
-      agentId === null
-        ? this.#listAll.all(afterSeq, limit)
-        : this.#listForAgent.all(agentId, afterSeq, limit)
-    ) as WebhookEndpoint[];
+  /** One page of endpoints after `afterSeq`: one agent's, one organization's, or every one. */
+  list(scope: EndpointScope, afterSeq: number, limit: number): WebhookEndpoint[] {
+    switch (scope.kind) {
+      case "all":
+        return this.#listAll.all(afterSeq, limit) as WebhookEndpoint[];
+      case "agent":
+        return this.#listForAgent.all(scope.agentId, afterSeq, limit) as WebhookEndpoint[];
+      case "org":
+        return this.#listForOrg.all(scope.orgId, afterSeq, limit) as WebhookEndpoint[];
+    }
   }
 
   /**

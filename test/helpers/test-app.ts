@@ -3,6 +3,7 @@ import { buildApp } from "../../src/app.js";
 import type { AppEnv } from "../../src/app-env.js";
 import type { Clock } from "../../src/clock.js";
 import { type Config, loadConfig } from "../../src/config.js";
+import { scryptPasswordHasher } from "../../src/crypto/password.js";
 import { ephemeralKeyring, type Keyring } from "../../src/crypto/signing-keys.js";
 import { createLogger } from "../../src/logger.js";
 import type { Mailer, MailMessage } from "../../src/mail/mailer.js";
@@ -65,6 +66,9 @@ export type TestApp = {
 
 let sharedPipeline: Pipeline | undefined;
 
+/** scrypt at N=2^10, p=1: the production code path at a thousandth of its cost. */
+export const TEST_PASSWORD_HASHER = scryptPasswordHasher({ logN: 10, r: 8, p: 1 });
+
 /** The app in-process on an in-memory database, a fresh key pair and a fake clock. */
 export function makeTestApp(
   env: Record<string, string> = {},
@@ -100,6 +104,7 @@ export function makeTestApp(
     pipeline,
     decisionLog,
     metrics,
+    passwordHasher: TEST_PASSWORD_HASHER,
   });
   const call = (method: string, path: string, options: CallOptions = {}) => {
     const headers: Record<string, string> = { ...options.headers };

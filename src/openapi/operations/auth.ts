@@ -1,0 +1,95 @@
+import { LoginBody, LogoutBody, RefreshBody, SignupBody } from "../../routes/auth.js";
+import { EXAMPLE } from "../examples.js";
+import type { OperationSpec } from "../operation.js";
+import { CurrentOperator, LoggedOut, SignedUp, TokenPair } from "../schemas/operators.js";
+import { BODY_LIMIT } from "./limits.js";
+
+/** Operator accounts: sign-up, login, refresh, logout, the signed-in operator. */
+export const AUTH_OPERATIONS: readonly OperationSpec[] = [
+  {
+    method: "post",
+    path: "/api/v1/auth/signup",
+    operationId: "signup",
+    summary: "Create an operator account and its organization",
+    description:
+      "Creates an operator (password hashed with scrypt) and an organization they own. An e-mail already signed up is 409. Limited per IP (`register` limiter).",
+    tag: "Auth",
+    access: "public",
+    body: {
+      schema: SignupBody,
+      maxBytes: BODY_LIMIT.public,
+      example: {
+        email: EXAMPLE.operatorEmail,
+        password: EXAMPLE.operatorPassword,
+        name: "Ada Lovelace",
+        organization: "Acme Corp",
+      },
+    },
+    responses: { 201: { description: "Signed up.", name: "SignedUp", schema: SignedUp } },
+    errors: [409],
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/login",
+    operationId: "login",
+    summary: "Log in",
+    description:
+      "Returns a 15-minute access token (JWT, typ aiegis-access+jwt, aud aiegis:operator-api) and a single-use refresh token. A wrong e-mail or password is the same 401 INVALID_CREDENTIALS. Limited per IP (`login` limiter).",
+    tag: "Auth",
+    access: "public",
+    body: {
+      schema: LoginBody,
+      maxBytes: BODY_LIMIT.public,
+      example: { email: EXAMPLE.operatorEmail, password: EXAMPLE.operatorPassword },
+    },
+    responses: { 200: { description: "Signed in.", name: "TokenPair", schema: TokenPair } },
+    errors: [401],
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/refresh",
+    operationId: "refreshToken",
+    summary: "Exchange a refresh token",
+    description:
+      "Returns a new token pair; the presented refresh token is spent. Unknown, expired or of a revoked session: 401 INVALID_REFRESH_TOKEN. A spent token presented again is 401 REFRESH_TOKEN_REUSED and revokes its whole session: its refresh and access tokens stop working.",
+    tag: "Auth",
+    access: "public",
+    body: {
+      schema: RefreshBody,
+      maxBytes: BODY_LIMIT.public,
+      example: { refresh_token: EXAMPLE.refreshToken },
+    },
+    responses: { 200: { description: "A new pair.", name: "TokenPair", schema: TokenPair } },
+    errors: [401],
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/logout",
+    operationId: "logout",
+    summary: "Log out",
+    description:
+      "Revokes the refresh token's session: its access tokens stop working at once. Unknown token: 401 INVALID_REFRESH_TOKEN. A client that lost its refresh token sends its access token instead (and no `refresh_token`): that token's session ends.",
+    tag: "Auth",
+    access: "optionalOperator",
+    body: {
+      schema: LogoutBody,
+      maxBytes: BODY_LIMIT.public,
+      required: false,
+      example: { refresh_token: EXAMPLE.refreshToken },
+    },
+    responses: { 200: { description: "Logged out.", name: "LoggedOut", schema: LoggedOut } },
+    errors: [401],
+  },
+  {
+    method: "get",
+    path: "/api/v1/auth/me",
+    operationId: "getCurrentOperator",
+    summary: "The signed-in operator",
+    description: "The operator and every organization they belong to, with their role in each.",
+    tag: "Auth",
+    access: "operator",
+    responses: {
+      200: { description: "The operator.", name: "CurrentOperator", schema: CurrentOperator },
+    },
+  },
+];
