@@ -22,3 +22,13 @@ export function newId(prefix: IdPrefix): string {
 export function newRequestId(): string {
   return `req_${randomUUID().replaceAll("-", "")}`;
 }
+
+/** True when `value` is `prefix` followed by 22 base62 digits (an id from `newId`). */
+export function isId(value: string, prefix: string): boolean {
+  if (value.length !== prefix.length + 22 || !value.startsWith(prefix)) return false;
+  for (let i = prefix.length; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
+  }
+  return true;
+}

@@ -1,7 +1,5 @@
-import type { KeyObject } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { hashSecret } from "./crypto/api-key.js";
-import { nativePublicKey } from "./crypto/ed25519.js";
 import {
   PASSPORT_LEEWAY_S,
   PASSPORT_MAX_CHARS,
@@ -13,6 +11,7 @@ import {
   type VerifiedPassport,
 } from "./crypto/passport.js";
 import type { Keyring, SigningKey } from "./crypto/signing-keys.js";
+import { VerificationKeys } from "./crypto/verification-keys.js";
 import { GatewayError } from "./errors.js";
 import { newId } from "./ids.js";
 import type { CompiledPolicy } from "./pipeline/policy-bundle.js";
@@ -37,8 +36,6 @@ export type IssueRequest = Readonly<{
 
 export type IssuedPassport = Readonly<{ token: string; claims: PassportClaims; kid: string }>;
 
-/** An unknown kid re-reads the keys directory at most this often (another worker may have rotated). */
-const KEY_REFRESH_INTERVAL_MS = 1_000;
 /** Passports whose registry state is remembered between writes. */
 const MAX_REMEMBERED_STATES = 10_000;
 
@@ -54,10 +51,9 @@ export class PassportRegistry {
   readonly #clock: Clock;
   readonly #issuer: string;
   readonly #verifier: PassportVerifier;
-  readonly #keyObjects = new Map<string, KeyObject>();
+  readonly #keys: VerificationKeys;
   /** Revocation/quarantine bits per passport, each valid only under the change mark it was read at. */
   readonly #states = new Map<string, { others: number; own: number; state: number | undefined }>();
-  #lastRefresh = Number.NEGATIVE_INFINITY;
 
   constructor(
     options: Readonly<{
@@ -72,9 +68,10 @@ export class PassportRegistry {
     this.#keyring = options.keyring;
     this.#clock = options.clock;
     this.#issuer = options.issuer;
+    this.#keys = new VerificationKeys(options.keyring, options.clock);
     this.#verifier = new PassportVerifier({
       issuer: options.issuer,
-      keyFor: (kid) => this.#keyFor(kid),
+      keyFor: (kid) => this.#keys.keyFor(kid),
       policies: options.policies,
     });
   }
@@ -83,7 +80,7 @@ export class PassportRegistry {
   issue(request: IssueRequest): IssuedPassport {
     const now = this.#clock.now();
     // A key added by `admin rotate-signing-key` signs from the next passport on, in every worker.
-    this.#refreshKeys();
+    this.#keys.refresh();
     const key = this.#keyring.active;
     const { token, claims } = signPassport(
       {
@@ -142,7 +139,7 @@ export class PassportRegistry {
 
   /** Keys /.well-known/jwks.json publishes: the active one, those of live passports, assessments and audit checkpoints. */
   publishedKeys(): SigningKey[] {
-    this.#refreshKeys();
+    this.#keys.refresh();
     const active = this.#keyring.active;
     const cutoff = this.#clock.now() - PASSPORT_LEEWAY_S * 1000;
     // A key that signed an assessment stays published: an assessment has no expiry.
@@ -174,36 +171,5 @@ export class PassportRegistry {
     }
     this.#states.set(passportId, { ...mark, state });
     return state;
-  }
-
-  /**
-   * Re-reads the key directory; an unreadable directory or key file keeps the keys already
-   * loaded (the gateway's periodic reload logs the error) rather than failing the request.
-   */
-  #refreshKeys(): boolean {
-    try {
-      return this.#keyring.refresh?.() ?? false;
-    } catch {
-      return false;
-    }
-  }
-
-  #keyFor(kid: string): KeyObject | undefined {
-    const known = this.#keyObjects.get(kid);
-    if (known !== undefined) return known;
-    let key = this.#keyring.all.find((k) => k.kid === kid);
-    const now = this.#clock.now();
-    if (
-      key === undefined &&
-      this.#keyring.refresh &&
-      now - this.#lastRefresh >= KEY_REFRESH_INTERVAL_MS
-    ) {
-      this.#lastRefresh = now;
-      if (this.#refreshKeys()) key = this.#keyring.all.find((k) => k.kid === kid);
-    }
-    if (key === undefined) return undefined;
-    const object = nativePublicKey(key.publicKey);
-    this.#keyObjects.set(kid, object);
-    return object;
   }
 }

@@ -1,10 +1,12 @@
-import { type KeyObject, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Clock } from "../clock.js";
+import { isId } from "../ids.js";
 import { decodeSegment, eddsaHeaderKid, jsonSegment, splitCompact } from "./compact-jws.js";
-import { nativePublicKey, verifyEd25519Native } from "./ed25519.js";
+import { verifyEd25519Native } from "./ed25519.js";
 import { signJwt } from "./jwt.js";
 import type { Keyring, SigningKey } from "./signing-keys.js";
+import { VerificationKeys } from "./verification-keys.js";
 
 /** The JWS `typ` of an operator access token; passports (`agent-passport+jwt`) never match it. */
 export const ACCESS_TOKEN_TYP = "aiegis-access+jwt";
@@ -19,7 +21,6 @@ const MAX_TOKEN_CHARS = 2_048;
 /** Year 2286 in seconds: any later timestamp is nonsense. */
 const MAX_TIME_S = 10_000_000_000;
 /** An unknown kid re-reads the keys directory at most this often (another worker may have rotated). */
-const KEY_REFRESH_INTERVAL_MS = 1_000;
 
 export type AccessTokenClaims = Readonly<{
   iss: string;
@@ -39,16 +40,6 @@ export type AccessTokenReason = "expired" | "invalid";
 export type AccessTokenCheck =
   | Readonly<{ ok: true; claims: AccessTokenClaims }>
   | Readonly<{ ok: false; reason: AccessTokenReason }>;
-
-/** `prefix_` followed by 22 base62 digits (a 128-bit id from ids.ts). */
-function isId(value: string, prefix: string): boolean {
-  if (value.length !== prefix.length + 22 || !value.startsWith(prefix)) return false;
-  for (let i = prefix.length; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
-  }
-  return true;
-}
 
 const seconds = z.int().min(0).max(MAX_TIME_S);
 
@@ -99,15 +90,13 @@ export function signAccessToken(
  */
 export class AccessTokenVerifier {
   readonly #issuer: string;
-  readonly #keyring: Keyring;
   readonly #clock: Clock;
-  readonly #keyObjects = new Map<string, KeyObject>();
-  #lastRefresh = Number.NEGATIVE_INFINITY;
+  readonly #keys: VerificationKeys;
 
   constructor(options: Readonly<{ issuer: string; keyring: Keyring; clock: Clock }>) {
     this.#issuer = options.issuer;
-    this.#keyring = options.keyring;
     this.#clock = options.clock;
+    this.#keys = new VerificationKeys(options.keyring, options.clock);
   }
 
   /** Checks `token` at the clock's current time. */
@@ -120,7 +109,7 @@ export class AccessTokenVerifier {
     if (kid === null) return invalid;
     const signature = decodeSegment(parts.signature);
     if (signature === null || signature.length !== 64) return invalid;
-    const key = this.#keyFor(kid);
+    const key = this.#keys.keyFor(kid);
     if (key === undefined) return invalid;
     if (!verifyEd25519Native(signature, Buffer.from(parts.signingInput, "latin1"), key)) {
       return invalid;
@@ -134,33 +123,5 @@ export class AccessTokenVerifier {
     if (claims.iat * 1000 > now + leewayMs) return invalid;
     if (now >= claims.exp * 1000 + leewayMs) return { ok: false, reason: "expired" };
     return { ok: true, claims };
-  }
-
-  #refreshKeys(): boolean {
-    try {
-      return this.#keyring.refresh?.() ?? false;
-    } catch {
-      // An unreadable key directory keeps the keys already loaded.
-      return false;
-    }
-  }
-
-  #keyFor(kid: string): KeyObject | undefined {
-    const known = this.#keyObjects.get(kid);
-    if (known !== undefined) return known;
-    let key = this.#keyring.all.find((k) => k.kid === kid);
-    const now = this.#clock.now();
-    if (
-      key === undefined &&
-      this.#keyring.refresh &&
-      now - this.#lastRefresh >= KEY_REFRESH_INTERVAL_MS
-    ) {
-      this.#lastRefresh = now;
-      if (this.#refreshKeys()) key = this.#keyring.all.find((k) => k.kid === kid);
-    }
-    if (key === undefined) return undefined;
-    const object = nativePublicKey(key.publicKey);
-    this.#keyObjects.set(kid, object);
-    return object;
   }
 }

@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { z } from "zod";
+import { isId } from "../ids.js";
 import { isJurisdiction } from "../jurisdiction.js";
 import { bundleRules, type CompiledPolicy } from "../pipeline/policy-bundle.js";
 import type { PolicyLibrary } from "../pipeline/policy-library.js";
@@ -52,16 +53,6 @@ export type VerifiedPassport = Readonly<{
 export type StaticCheck =
   | Readonly<{ ok: true; passport: VerifiedPassport }>
   | Readonly<{ ok: false; reason: PassportReason }>;
-
-/** `prefix_` followed by 22 base62 digits (a 128-bit id from ids.ts). */
-function isId(value: string, prefix: string): boolean {
-  if (value.length !== prefix.length + 22 || !value.startsWith(prefix)) return false;
-  for (let i = prefix.length; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
-  }
-  return true;
-}
 
 const seconds = z.int().min(0).max(MAX_TIME_S);
 

@@ -7,6 +7,7 @@ import { denied, GatewayError } from "../errors.js";
 import type { AuditFilter } from "../store/audit-log.js";
 import { intString, parseInput } from "../validation.js";
 import { ownerScope } from "./agent-access.js";
+import { cursorOf, seqOf } from "./cursor.js";
 import type { RouteContext } from "./route-context.js";
 
 /** The largest page GET /api/audit returns, and the page size of the export. */
@@ -51,22 +52,6 @@ export const ListQuery = z.strictObject({ ...FILTERS, limit: intString(1, MAX_PA
 export const ExportQuery = z.strictObject(FILTERS);
 export const NoQuery = z.strictObject({});
 
-function cursorOf(seq: number): string {
-  return Buffer.from(`a${seq}`).toString("base64url");
-}
-
-function seqOfCursor(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const decoded = Buffer.from(cursor, "base64url").toString("latin1");
-  const seq = Number(decoded.slice(1));
-  if (decoded[0] !== "a" || !Number.isSafeInteger(seq) || seq < 0 || cursorOf(seq) !== cursor) {
-    throw new GatewayError("VALIDATION_FAILED", "Validation failed: invalid query", [
-      { field: "cursor", message: "is not a cursor this API returned" },
-    ]);
-  }
-  return seq;
-}
-
 /** An entry as the API shows it: as hashed (`at` in epoch ms) plus a readable `time`. */
 function view(entry: AuditEntry) {
   return { ...entry, time: new Date(entry.at).toISOString() };
@@ -95,12 +80,16 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
     const filter: AuditFilter = { ...query, agentId, ownerEmail };
     const limit = query.limit ?? 100;
     // One extra row tells whether another page exists without a COUNT.
-    const rows = ctx.store.audit.query(filter, seqOfCursor(query.cursor), limit + 1);
+    const rows = ctx.store.audit.query(
+      filter,
+      query.cursor === undefined ? 0 : seqOf("a", query.cursor),
+      limit + 1,
+    );
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return c.json({
       entries: page.map(view),
-      next_cursor: rows.length > limit && last !== undefined ? cursorOf(last.seq) : null,
+      next_cursor: rows.length > limit && last !== undefined ? cursorOf("a", last.seq) : null,
     });
   });
 
@@ -113,7 +102,7 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
       }
     }
     const filter: AuditFilter = { ...query, agentId: query.agent_id, ownerEmail };
-    let after = seqOfCursor(query.cursor);
+    let after = query.cursor === undefined ? 0 : seqOf("a", query.cursor);
     // A snapshot up to the head as it is now: entries appended while streaming are left out.
     const end = ctx.store.audit.head().size;
     const encoder = new TextEncoder();

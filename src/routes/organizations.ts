@@ -8,6 +8,7 @@ import { ROLES, type Role, SCOPES, type Scope } from "../scopes.js";
 import { type AgentRecord, statusOf } from "../store/agents.js";
 import type { OrgApiKeyInfo } from "../store/org-api-keys.js";
 import { email, intString, parseInput, slug, text } from "../validation.js";
+import { cursorOf, seqOf } from "./cursor.js";
 import { nameKeyOf } from "./registration.js";
 import type { RouteContext } from "./route-context.js";
 
@@ -94,22 +95,6 @@ export const RotateApiKeyBody = z.strictObject({
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-function cursorOf(seq: number): string {
-  return Buffer.from(`g${seq}`).toString("base64url");
-}
-
-function seqOfCursor(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const decoded = Buffer.from(cursor, "base64url").toString("latin1");
-  const seq = Number(decoded.slice(1));
-  if (decoded[0] !== "g" || !Number.isSafeInteger(seq) || seq < 0 || cursorOf(seq) !== cursor) {
-    throw new GatewayError("VALIDATION_FAILED", "Validation failed: invalid query", [
-      { field: "cursor", message: "is not a cursor this API returned" },
-    ]);
-  }
-  return seq;
-}
 
 function agentView(agent: AgentRecord) {
   return {
@@ -343,12 +328,16 @@ export function mountOrganizations(app: Hono<AppEnv>, ctx: RouteContext): void {
     const query = parseInput(AgentListQuery, c.req.query(), "query");
     const { orgId } = orgActor(c);
     const limit = query.limit ?? 50;
-    const rows = ctx.store.agents.listInOrg(orgId, seqOfCursor(query.cursor), limit + 1);
+    const rows = ctx.store.agents.listInOrg(
+      orgId,
+      query.cursor === undefined ? 0 : seqOf("g", query.cursor),
+      limit + 1,
+    );
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return c.json({
       agents: page.map(agentView),
-      next_cursor: rows.length > limit && last !== undefined ? cursorOf(last.seq) : null,
+      next_cursor: rows.length > limit && last !== undefined ? cursorOf("g", last.seq) : null,
     });
   });
 

@@ -13,6 +13,7 @@ import { isJurisdiction } from "../jurisdiction.js";
 import { type CompiledPolicy, PolicyBundleSchema } from "../pipeline/policy-bundle.js";
 import { AUTH_FIELDS, intString, parseInput, text } from "../validation.js";
 import { accessibleAgent } from "./agent-access.js";
+import { cursorOf, seqOf } from "./cursor.js";
 import type { RouteContext } from "./route-context.js";
 
 const AgentId = z.string().min(1).max(64);
@@ -64,21 +65,6 @@ export function passportRejected(reason: PassportReason | "foreign"): GatewayErr
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-function cursorOf(seq: number): string {
-  return Buffer.from(`r${seq}`).toString("base64url");
-}
-
-function seqOfCursor(cursor: string): number {
-  const decoded = Buffer.from(cursor, "base64url").toString("latin1");
-  const seq = Number(decoded.slice(1));
-  if (decoded[0] !== "r" || !Number.isSafeInteger(seq) || seq < 0 || cursorOf(seq) !== cursor) {
-    throw new GatewayError("VALIDATION_FAILED", "Validation failed: invalid query", [
-      { field: "cursor", message: "is not a cursor this API returned" },
-    ]);
-  }
-  return seq;
-}
 
 function policyOf(ctx: RouteContext, policy: string | object): CompiledPolicy {
   if (typeof policy === "string") {
@@ -212,7 +198,7 @@ export function mountPassports(app: Hono<AppEnv>, ctx: RouteContext): void {
   app.get("/registry/revocations", (c) => {
     const query = parseInput(RevocationsQuery, c.req.query(), "query");
     const limit = query.limit ?? 100;
-    const after = query.cursor === undefined ? 0 : seqOfCursor(query.cursor);
+    const after = query.cursor === undefined ? 0 : seqOf("r", query.cursor);
     const now = ctx.clock.now();
     // Passports past expiry and leeway are refused anyway; listing them would only grow the list.
     const rows = ctx.store.passports.revocations(after, now - PASSPORT_LEEWAY_S * 1000, limit + 1);
@@ -226,7 +212,7 @@ export function mountPassports(app: Hono<AppEnv>, ctx: RouteContext): void {
         expires_at: iso(r.expiresAt),
       })),
       // Always a cursor: an offline verifier polls with it to get only what was revoked since.
-      next_cursor: cursorOf(last?.seq ?? after),
+      next_cursor: cursorOf("r", last?.seq ?? after),
       has_more: rows.length > limit,
       generated_at: iso(now),
     });

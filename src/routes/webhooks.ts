@@ -13,6 +13,7 @@ import { maskOf, typesOf, WEBHOOK_EVENT_TYPES } from "../webhooks/events.js";
 import { generateWebhookSecret } from "../webhooks/signing.js";
 import { checkWebhookUrl } from "../webhooks/url-guard.js";
 import { accessibleAgent } from "./agent-access.js";
+import { cursorOf, seqOf } from "./cursor.js";
 import type { RouteContext } from "./route-context.js";
 
 export const CreateBody = z.strictObject({
@@ -40,26 +41,6 @@ export const PageQuery = z.strictObject({
 });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-function cursorOf(letter: string, seq: number): string {
-  return Buffer.from(`${letter}${seq}`).toString("base64url");
-}
-
-function seqOf(letter: string, cursor: string): number {
-  const decoded = Buffer.from(cursor, "base64url").toString("latin1");
-  const seq = Number(decoded.slice(1));
-  if (
-    decoded[0] !== letter ||
-    !Number.isSafeInteger(seq) ||
-    seq < 0 ||
-    cursorOf(letter, seq) !== cursor
-  ) {
-    throw new GatewayError("VALIDATION_FAILED", "Validation failed: invalid query", [
-      { field: "cursor", message: "is not a cursor this API returned" },
-    ]);
-  }
-  return seq;
-}
 
 /** An endpoint as the API shows it: never its secret. */
 function endpointView(endpoint: WebhookEndpoint) {

@@ -149,34 +149,8 @@ export class AgentRepo {
       this.#db
         .transaction(() => {
           this.#insertAgent.run(agent);
-          this.#insertKey.run(
-            agent.key.id,
-            agent.id,
-            agent.key.hash,
-            agent.key.prefix,
-            agent.createdAt,
-          );
           this.#insertToken.run(agent.token.hash, agent.id, agent.createdAt, agent.token.expiresAt);
-          // Webhook outbox: in this transaction, so the event exists exactly if the agent does.
-          outboxOf(this.#db).emit(
-            "agent.registered",
-            agent.id,
-            { agent_id: agent.id },
-            agent.createdAt,
-          );
-          this.#audit?.append({
-            action: "agent.registered",
-            at: agent.createdAt,
-            agentId: agent.id,
-            actor: context.actor ?? null,
-            // No owner name or e-mail: the log is kept for months and holds no personal data.
-            data: {
-              agent_name: agent.name,
-              agent_type: agent.type,
-              key_prefix: agent.key.prefix,
-              request_id: context.requestId,
-            },
-          });
+          this.#recordRegistration(agent, null, context);
         })
         .immediate();
       return { ok: true };
@@ -213,29 +187,13 @@ export class AgentRepo {
             orgId: agent.orgId,
             createdAt: agent.createdAt,
           });
-          this.#insertKey.run(
-            agent.key.id,
+          this.#recordRegistration(agent, agent.orgId, context);
+          outboxOf(this.#db).emit(
+            "agent.verified",
             agent.id,
-            agent.key.hash,
-            agent.key.prefix,
+            { agent_id: agent.id },
             agent.createdAt,
           );
-          const outbox = outboxOf(this.#db);
-          outbox.emit("agent.registered", agent.id, { agent_id: agent.id }, agent.createdAt);
-          outbox.emit("agent.verified", agent.id, { agent_id: agent.id }, agent.createdAt);
-          this.#audit?.append({
-            action: "agent.registered",
-            at: agent.createdAt,
-            agentId: agent.id,
-            actor: context.actor ?? null,
-            data: {
-              agent_name: agent.name,
-              agent_type: agent.type,
-              key_prefix: agent.key.prefix,
-              org_id: agent.orgId,
-              request_id: context.requestId,
-            },
-          });
         })
         .immediate();
       return { ok: true };
@@ -247,6 +205,33 @@ export class AgentRepo {
       }
       throw err;
     }
+  }
+
+  /**
+   * Inside a registration's transaction: the agent's first key, its `agent.registered` event (so
+   * the event exists exactly if the agent does) and its audit entry.
+   */
+  #recordRegistration(
+    agent: Pick<NewAgent, "id" | "name" | "type" | "createdAt" | "key">,
+    orgId: string | null,
+    context: AuditContext,
+  ): void {
+    this.#insertKey.run(agent.key.id, agent.id, agent.key.hash, agent.key.prefix, agent.createdAt);
+    outboxOf(this.#db).emit("agent.registered", agent.id, { agent_id: agent.id }, agent.createdAt);
+    this.#audit?.append({
+      action: "agent.registered",
+      at: agent.createdAt,
+      agentId: agent.id,
+      actor: context.actor ?? null,
+      // No owner name or e-mail: the log is kept for months and holds no personal data.
+      data: {
+        agent_name: agent.name,
+        agent_type: agent.type,
+        key_prefix: agent.key.prefix,
+        ...(orgId === null ? {} : { org_id: orgId }),
+        request_id: context.requestId,
+      },
+    });
   }
 
   /** One page of an organization's agents after `afterSeq`, in creation order. */

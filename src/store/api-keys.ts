@@ -1,10 +1,7 @@
 import type { AgentRecord } from "./agents.js";
 import type { AuditContext, AuditLog } from "./audit-log.js";
-import { type ChangeMark, changeMarker, sameMark } from "./change-mark.js";
+import { MarkedCache } from "./change-mark.js";
 import type { Db } from "./db.js";
-
-/** Live keys remembered per process; past this the oldest is forgotten (a lookup refills it). */
-const MAX_CACHED_KEYS = 10_000;
 
 export type KeyKind = "agent" | "admin";
 
@@ -41,15 +38,13 @@ export class ApiKeyRepo {
   readonly #listAdmin;
   readonly #revokeAdmin;
   readonly #agentKeyPrefix;
-  readonly #changeMark: () => ChangeMark;
-  /** Live keys by hex hash, valid while the database's change mark stays `#cachedAt`. */
-  readonly #cache = new Map<string, KeyMatch>();
-  #cachedAt: ChangeMark = { others: -1, own: -1 };
+  /** Live keys by hex hash. */
+  readonly #cache: MarkedCache<KeyMatch>;
 
   constructor(db: Db, audit?: AuditLog) {
     this.#db = db;
     this.#audit = audit;
-    this.#changeMark = changeMarker(db);
+    this.#cache = new MarkedCache(db);
     this.#byHash = db.prepare(
       `SELECT k.id AS keyId, k.kind, k.hash, a.seq, a.id, a.name, a.type, a.description,
               a.owner_name AS ownerName, a.owner_email AS ownerEmail, a.created_at AS createdAt,
@@ -83,27 +78,8 @@ export class ApiKeyRepo {
 
   /** The live key with this hash, or undefined. The caller still compares hashes in constant time. */
   findByHash(hash: Buffer): KeyMatch | undefined {
-    // Inside a transaction a row read could still be rolled back without moving the mark.
-    if (this.#db.inTransaction) return this.#lookup(hash);
-    // Any write anywhere (a revocation, a quarantine, another worker's or the admin CLI's
-    // commit) moves the mark and empties the cache: a revoked key is refused on the very next
-    // request, as without a cache. Under load the lookup was a measured tenth of a request.
-    const mark = this.#changeMark();
-    if (!sameMark(mark, this.#cachedAt)) {
-      this.#cache.clear();
-      this.#cachedAt = mark;
-    }
-    const id = hash.toString("hex");
-    const cached = this.#cache.get(id);
-    if (cached !== undefined) return cached;
-    const found = this.#lookup(hash);
-    if (found === undefined) return undefined;
-    if (this.#cache.size >= MAX_CACHED_KEYS) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
-    }
-    this.#cache.set(id, found);
-    return found;
+    // Under load the lookup was a measured tenth of a request; the cache never outlives a write.
+    return this.#cache.get(hash.toString("hex"), () => this.#lookup(hash));
   }
 
   #lookup(hash: Buffer): KeyMatch | undefined {

@@ -21,3 +21,44 @@ export function changeMarker(db: Db): () => ChangeMark {
 export function sameMark(a: ChangeMark, b: ChangeMark): boolean {
   return a.others === b.others && a.own === b.own;
 }
+
+/** Entries remembered per process; past this the oldest is forgotten (a lookup refills it). */
+const MAX_CACHED_ENTRIES = 10_000;
+
+/**
+ * Lookups by key remembered while the database's change mark stays where it was read: any write
+ * anywhere (a revocation, a quarantine, another worker's or the admin CLI's commit) empties it,
+ * so what it answers is always what the database would. Bypassed inside transactions, where a
+ * row read could still be rolled back without moving the mark.
+ */
+export class MarkedCache<T> {
+  readonly #db: Db;
+  readonly #changeMark: () => ChangeMark;
+  readonly #entries = new Map<string, T>();
+  #cachedAt: ChangeMark = { others: -1, own: -1 };
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#changeMark = changeMarker(db);
+  }
+
+  /** The cached value for `key`, else `lookup()` (remembered unless undefined). */
+  get(key: string, lookup: () => T | undefined): T | undefined {
+    if (this.#db.inTransaction) return lookup();
+    const mark = this.#changeMark();
+    if (!sameMark(mark, this.#cachedAt)) {
+      this.#entries.clear();
+      this.#cachedAt = mark;
+    }
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) return cached;
+    const found = lookup();
+    if (found === undefined) return undefined;
+    if (this.#entries.size >= MAX_CACHED_ENTRIES) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, found);
+    return found;
+  }
+}

@@ -1,10 +1,7 @@
 import type { Scope } from "../scopes.js";
 import type { AuditContext, AuditLog } from "./audit-log.js";
-import { type ChangeMark, changeMarker, sameMark } from "./change-mark.js";
+import { MarkedCache } from "./change-mark.js";
 import type { Db } from "./db.js";
-
-/** Live keys remembered per process; past this the oldest is forgotten (a lookup refills it). */
-const MAX_CACHED_KEYS = 10_000;
 
 /** An organization key as listed to its operators: never the key, never its hash. */
 export type OrgApiKeyInfo = Readonly<{
@@ -63,16 +60,14 @@ export class OrgApiKeyRepo {
   readonly #revoke;
   readonly #shorten;
   readonly #touch;
-  readonly #changeMark: () => ChangeMark;
-  readonly #cache = new Map<string, OrgKeyMatch>();
+  readonly #cache: MarkedCache<OrgKeyMatch>;
   /** Last use per key id not yet written. */
   readonly #usage = new Map<string, number>();
-  #cachedAt: ChangeMark = { others: -1, own: -1 };
 
   constructor(db: Db, audit?: AuditLog) {
     this.#db = db;
     this.#audit = audit;
-    this.#changeMark = changeMarker(db);
+    this.#cache = new MarkedCache(db);
     this.#insert = db.prepare(
       `INSERT INTO org_api_keys
          (id, org_id, name, hash, prefix, scopes, created_by, created_at, expires_at, rotated_from)
@@ -100,25 +95,8 @@ export class OrgApiKeyRepo {
 
   /** The unrevoked key with this hash, or undefined. The caller compares hashes in constant time. */
   findByHash(hash: Buffer): OrgKeyMatch | undefined {
-    if (this.#db.inTransaction) return this.#lookup(hash);
-    // As for agent keys: any commit anywhere empties the cache, so a revocation (or a rotation's
-    // shortened expiry) holds from the very next request.
-    const mark = this.#changeMark();
-    if (!sameMark(mark, this.#cachedAt)) {
-      this.#cache.clear();
-      this.#cachedAt = mark;
-    }
-    const id = hash.toString("hex");
-    const cached = this.#cache.get(id);
-    if (cached !== undefined) return cached;
-    const found = this.#lookup(hash);
-    if (found === undefined) return undefined;
-    if (this.#cache.size >= MAX_CACHED_KEYS) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
-    }
-    this.#cache.set(id, found);
-    return found;
+    // As for agent keys: a revocation (or a rotation's shortened expiry) holds from the next request.
+    return this.#cache.get(hash.toString("hex"), () => this.#lookup(hash));
   }
 
   #lookup(hash: Buffer): OrgKeyMatch | undefined {
