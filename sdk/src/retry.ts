@@ -1,10 +1,10 @@
 import { type AiegisError, ConnectionError, RateLimitError, ServerError } from "./errors.js";
 
-export type HttpMethod = "GET" | "POST" | "DELETE";
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
 /**
  * How a request may be retried.
- * - `safe`: GET and DELETE, and POSTs that change nothing or converge on the same state when
+ * - `safe`: GET, DELETE and PATCH (a role set twice is the same role), and POSTs that change nothing or converge on the same state when
  *   repeated (/protect, passport verify, free scoring, quarantine/unquarantine, revoke). Retried
  *   on 429, 5xx, network errors and timeouts.
  * - `unsafe`: POSTs that create something or spend a credential (register, issue, deep score,

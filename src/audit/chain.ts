@@ -28,6 +28,7 @@ export type AuditAction =
   | "organization.created"
   | "member.added"
   | "member.removed"
+  | "member.role_changed"
   | "api_key.created"
   | "api_key.revoked"
   | "api_key.rotated";
@@ -54,6 +55,7 @@ export const AUDIT_ACTIONS = [
   "organization.created",
   "member.added",
   "member.removed",
+  "member.role_changed",
   "api_key.created",
   "api_key.revoked",
   "api_key.rotated",

@@ -56,7 +56,7 @@ export type ParamSpec = Readonly<{ schema: ZodType; description: string; example
 
 /** One operation of the document; the builder adds the shared headers, errors and prose. */
 export type OperationSpec = Readonly<{
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "patch" | "delete";
   /** The OpenAPI path, `{param}` style. */
   path: string;
   operationId: string;

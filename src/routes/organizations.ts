@@ -69,6 +69,10 @@ export const AddMemberBody = z.strictObject({
   role: z.enum(ROLES, { message: `must be one of ${ROLES.join(", ")}` }),
 });
 
+export const ChangeRoleBody = z.strictObject({
+  role: z.enum(ROLES, { message: `must be one of ${ROLES.join(", ")}` }),
+});
+
 export const CreateOrgAgentBody = z.strictObject({
   name: text(1, 64),
   type: slug(40),
@@ -291,6 +295,44 @@ export function mountOrganizations(app: Hono<AppEnv>, ctx: RouteContext): void {
     if (result === "not_member") throw new GatewayError("NOT_FOUND", "Member not found");
     return c.json({ operator_id: operatorId, removed: true });
   });
+
+  app.patch(
+    "/api/organizations/:org/members/:operator",
+    ctx.publicBody,
+    access("members:manage"),
+    (c) => {
+      const input = parseInput(ChangeRoleBody, c.get("body"));
+      const { orgId, actor, role } = orgActor(c);
+      const operatorId = parseInput(OperatorParam, c.req.param("operator"), "path");
+      const member = ctx.store.organizations.member(orgId, operatorId);
+      if (member === undefined) throw new GatewayError("NOT_FOUND", "Member not found");
+      // Owners and admins are made and unmade by owners only, as they are added and removed.
+      const privileged = (r: Role) => r === "owner" || r === "admin";
+      if (role !== "owner" && (privileged(member.role) || input.role === "owner")) {
+        throw denied("FORBIDDEN", "Only an owner may change an owner's or an admin's role", {
+          role: role ?? "key",
+        });
+      }
+      const result = ctx.store.organizations.changeRole(
+        orgId,
+        operatorId,
+        input.role,
+        ctx.clock.now(),
+        { actor, requestId: c.get("requestId") },
+      );
+      if (result === "last_owner") {
+        throw new GatewayError("CONFLICT", "The last owner cannot be given another role");
+      }
+      if (result === "not_member") throw new GatewayError("NOT_FOUND", "Member not found");
+      return c.json({
+        operator_id: member.operatorId,
+        email: member.email,
+        name: member.name,
+        role: input.role,
+        created_at: iso(member.createdAt),
+      });
+    },
+  );
 
   // --- agents ----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ export type MemberRecord = Readonly<{
 
 export type AddMemberResult = "added" | "already_member";
 export type RemoveMemberResult = "removed" | "not_member" | "last_owner";
+export type ChangeRoleResult = "changed" | "unchanged" | "not_member" | "last_owner";
 
 /** Organizations and who belongs to them with which role. */
 export class OrganizationRepo {
@@ -36,6 +37,7 @@ export class OrganizationRepo {
   readonly #member;
   readonly #deleteMember;
   readonly #owners;
+  readonly #setRole;
 
   constructor(db: Db, audit?: AuditLog) {
     this.#db = db;
@@ -62,6 +64,9 @@ export class OrganizationRepo {
     this.#members = db.prepare(`SELECT ${memberColumns} WHERE m.org_id = ? ORDER BY p.seq`);
     this.#member = db.prepare(`SELECT ${memberColumns} WHERE m.org_id = ? AND m.operator_id = ?`);
     this.#deleteMember = db.prepare(`DELETE FROM memberships WHERE org_id = ? AND operator_id = ?`);
+    this.#setRole = db.prepare(
+      `UPDATE memberships SET role = ? WHERE org_id = ? AND operator_id = ?`,
+    );
     this.#owners = db
       .prepare(`SELECT count(*) FROM memberships WHERE org_id = ? AND role = 'owner'`)
       .pluck();
@@ -151,6 +156,41 @@ export class OrganizationRepo {
           data: { org_id: orgId, operator_id: operatorId, role, request_id: context.requestId },
         });
         return "removed";
+      })
+      .immediate();
+  }
+
+  /**
+   * Gives a member another role, audited. As for removal, the owners are counted inside the
+   * IMMEDIATE transaction: the last owner cannot be demoted.
+   */
+  changeRole(
+    orgId: string,
+    operatorId: string,
+    role: Role,
+    at: number,
+    context: AuditContext = {},
+  ): ChangeRoleResult {
+    return this.#db
+      .transaction((): ChangeRoleResult => {
+        const current = this.roleOf(orgId, operatorId);
+        if (current === undefined) return "not_member";
+        if (current === role) return "unchanged";
+        if (current === "owner" && (this.#owners.get(orgId) as number) <= 1) return "last_owner";
+        this.#setRole.run(role, orgId, operatorId);
+        this.#audit?.append({
+          action: "member.role_changed",
+          at,
+          actor: context.actor ?? null,
+          data: {
+            org_id: orgId,
+            operator_id: operatorId,
+            from: current,
+            role,
+            request_id: context.requestId,
+          },
+        });
+        return "changed";
       })
       .immediate();
   }

@@ -926,6 +926,15 @@ describe("sdk > operator plane (auth, organizations, scoped API keys)", () => {
       bob.organizations.apiKeys.create(orgId, { name: "nope", scopes: ["protect"] }),
       PermissionError,
     );
+    const promoted = await ops.organizations.members.setRole(orgId, bobSignup.operator.id, {
+      role: "admin",
+    });
+    assert.equal(promoted.role, "admin");
+    const bobsKey = await bob.organizations.apiKeys.create(orgId, {
+      name: "bob's",
+      scopes: ["audit:read"],
+    });
+    assert.ok(bobsKey.api_key.startsWith("ak_live_"));
     assert.deepEqual(await ops.organizations.members.remove(orgId, bobSignup.operator.id), {
       operator_id: bobSignup.operator.id,
       removed: true,

@@ -111,6 +111,7 @@ const PLANS: Readonly<Record<string, Plan>> = {
   addMember: { credential: "operator", needs: ["memberSignedUp"] },
   listMembers: { credential: "operator", needs: ["member"] },
   removeMember: { credential: "operator", needs: ["member"] },
+  changeMemberRole: { credential: "operator", needs: ["member"] },
   createOrgAgent: { credential: "operator" },
   listOrgAgents: { credential: "operator", needs: ["orgAgent"] },
   getOrgAgent: { credential: "operator", needs: ["orgAgent"] },

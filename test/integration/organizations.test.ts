@@ -100,6 +100,35 @@ describe("organizations and members", () => {
       ["owner", "admin", "member", "viewer"],
     );
 
+    const change = (as: typeof owner, who: string, role: string) =>
+      t.call("PATCH", `${members}/${who}`, { headers: as.auth, body: { role } });
+    const promoted = await answer(await change(admin, viewer.operatorId, "member"), 200);
+    assert.equal(promoted.role, "member");
+    await answer(await change(admin, viewer.operatorId, "viewer"), 200);
+    assert.equal(
+      await errorType(await change(admin, viewer.operatorId, "owner"), 403),
+      "FORBIDDEN",
+    );
+    assert.equal(
+      await errorType(await change(admin, owner.operatorId, "viewer"), 403),
+      "FORBIDDEN",
+    );
+    assert.equal(
+      await errorType(await change(member, viewer.operatorId, "member"), 403),
+      "FORBIDDEN",
+    );
+    assert.equal(await errorType(await change(owner, owner.operatorId, "admin"), 409), "CONFLICT");
+    assert.equal(
+      await errorType(await change(owner, outsider.operatorId, "viewer"), 404),
+      "NOT_FOUND",
+    );
+    assert.equal(
+      await errorType(await change(owner, viewer.operatorId, "root"), 400),
+      "VALIDATION_FAILED",
+    );
+    // Unchanged is not an error, and is not audited.
+    await answer(await change(owner, viewer.operatorId, "viewer"), 200);
+
     const remove = (as: typeof owner, who: string) =>
       t.call("DELETE", `${members}/${who}`, { headers: as.auth });
     assert.equal(await errorType(await remove(admin, owner.operatorId), 403), "FORBIDDEN");
@@ -120,6 +149,7 @@ describe("organizations and members", () => {
     const actions = t.store.audit.query({}, 0, 500).map((e) => e.action);
     assert.equal(actions.filter((a) => a === "member.added").length, 4);
     assert.equal(actions.filter((a) => a === "member.removed").length, 3);
+    assert.equal(actions.filter((a) => a === "member.role_changed").length, 2);
   });
 });
 

@@ -101,6 +101,25 @@ export class Members extends Resource {
     );
   }
 
+  /** PATCH /organizations/:org/members/:operatorId: a new role (the last owner keeps theirs: 409). */
+  setRole(
+    orgId: string,
+    operatorId: string,
+    body: Readonly<{ role: MemberRole }>,
+    options?: CallOptions,
+  ): Promise<Member> {
+    return this.transport.request(
+      {
+        method: "PATCH",
+        path: `/organizations/${seg(orgId)}/members/${seg(operatorId)}`,
+        body,
+        credential: "operator",
+        retry: "safe",
+      },
+      options,
+    );
+  }
+
   /** DELETE /organizations/:org/members/:operatorId (the last owner cannot be removed: 409). */
   remove(
     orgId: string,

@@ -2,6 +2,7 @@ import {
   AddMemberBody,
   AgentListQuery,
   AgentParam,
+  ChangeRoleBody,
   CreateApiKeyBody,
   CreateOrgAgentBody,
   CreateOrganizationBody,
@@ -109,6 +110,32 @@ export const ORGANIZATION_OPERATIONS: readonly OperationSpec[] = [
     params: { org },
     responses: { 200: { description: "The members.", name: "MemberList", schema: MemberList } },
     errors: [404],
+  },
+  {
+    method: "patch",
+    path: "/api/v1/organizations/{org}/members/{operator}",
+    operationId: "changeMemberRole",
+    summary: "Change a member's role",
+    description: `Admins and owners change members' and viewers' roles (an admin may promote to admin); making or unmaking an owner or an admin takes an owner. The last owner cannot be given another role (409). ${ROLES_NOTE}`,
+    tag: "Organizations",
+    access: "operator",
+    params: {
+      org,
+      operator: {
+        schema: OperatorParam,
+        description: "The member's operator id.",
+        example: EXAMPLE.memberOperatorId,
+      },
+    },
+    body: {
+      schema: ChangeRoleBody,
+      maxBytes: BODY_LIMIT.public,
+      example: { role: "viewer" },
+    },
+    responses: {
+      200: { description: "The member with the new role.", name: "Member", schema: Member },
+    },
+    errors: [404, 409],
   },
   {
     method: "delete",
