@@ -55,6 +55,7 @@ export const LIMITERS = {
   register: "register",
   operatorLogin: "login",
   signup: "register",
+  operatorResend: "register",
   resend: "register",
   protect: "protect",
   scoreFree: "scoreFree",

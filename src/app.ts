@@ -36,6 +36,7 @@ const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
   "/api/agents/login",
   "/api/auth/signup",
   "/api/auth/login",
+  "/api/auth/verify-email/resend",
   "/api/score/free",
   "/api/score/deep",
 ]);
@@ -150,6 +151,7 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
       // Operators count apart from agents: each route keeps its own count under the same rule.
       operatorLogin: limiter("operatorLogin"),
       signup: limiter("signup"),
+      operatorResend: limiter("operatorResend"),
       resend: limiter("resend"),
       protect: limiter("protect", undefined, byPrincipal),
       scoreFree: limiter("scoreFree"),

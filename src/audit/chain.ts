@@ -23,6 +23,7 @@ export type AuditAction =
   | "webhook.deleted"
   | "audit.pruned"
   | "operator.signed_up"
+  | "operator.verified"
   | "operator.login_failed"
   | "operator.session_revoked"
   | "organization.created"
@@ -50,6 +51,7 @@ export const AUDIT_ACTIONS = [
   "webhook.deleted",
   "audit.pruned",
   "operator.signed_up",
+  "operator.verified",
   "operator.login_failed",
   "operator.session_revoked",
   "organization.created",

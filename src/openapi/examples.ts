@@ -16,6 +16,7 @@ export const EXAMPLE = {
   webhookId: "whk_2Jx9QmTfVb7LcZr4NpWsHd",
   operatorEmail: "ada@acme.example",
   operatorPassword: "correct horse battery staple",
+  operatorVerificationToken: "Wc5nR2xTq8LmZ0vB4yKd7HsJ1gFa3PeU6tNo9XiQr2M",
   memberEmail: "grace@acme.example",
   memberOperatorId: "opr_5Gk2LmQw9XrTbY7cVnHs3D",
   orgId: "org_7Wd3KpZx1NqRtV8bLmFs6J",

@@ -3,7 +3,7 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env.js";
 import { signAccessToken } from "../crypto/access-token.js";
-import { hashSecret } from "../crypto/api-key.js";
+import { hashSecret, issueToken } from "../crypto/api-key.js";
 import {
   PASSWORD_MAX_BYTES,
   PASSWORD_MAX_CHARS,
@@ -22,6 +22,7 @@ import type { RouteContext } from "./route-context.js";
 const REFRESH_PREFIX = "rt_";
 const REFRESH_LENGTH = REFRESH_PREFIX.length + 43;
 const DAY_MS = 86_400_000;
+const EMAIL_TOKEN_TTL_MS = 24 * 3_600_000;
 
 /** A password as clients send it: never trimmed; characters and UTF-8 bytes both bounded. */
 function password(min: number) {
@@ -47,6 +48,10 @@ export const LoginBody = z.strictObject({ email: email(), password: password(1) 
 // Generous: a client that sends its access token here by mistake gets 401, not a length error.
 const RefreshToken = z.string().min(1).max(1_024);
 
+export const VerifyEmailQuery = z.strictObject({ token: z.string().min(1).max(256) });
+
+export const ResendVerificationBody = z.strictObject({ email: email() });
+
 export const RefreshBody = z.strictObject({ refresh_token: RefreshToken });
 
 /** Logout ends the refresh token's session; with an access token alone, that token's session. */
@@ -59,8 +64,39 @@ function operatorView(operator: OperatorRecord) {
     id: operator.id,
     email: operator.email,
     name: operator.name,
+    email_verified: operator.verifiedAt !== null,
     created_at: iso(operator.createdAt),
   };
+}
+
+/** Mails the link that proves the operator owns the address; a failure is logged, not thrown. */
+async function sendOperatorVerification(
+  ctx: RouteContext,
+  operator: Pick<OperatorRecord, "id" | "email" | "name">,
+  token: string,
+): Promise<void> {
+  const link = `${ctx.config.publicUrl}/api/v1/auth/verify-email?token=${encodeURIComponent(token)}`;
+  try {
+    await ctx.mailer.send({
+      to: operator.email,
+      subject: "Verify your e-mail address for AiEGIS",
+      text: [
+        `Hello ${operator.name},`,
+        "",
+        "An AiEGIS operator account was created with this address. Open this link to confirm it;",
+        "until then no organization can add you as a member:",
+        "",
+        link,
+        "",
+        "The link works once and expires in 24 hours. If you did not sign up, ignore this message.",
+        "",
+      ].join("\n"),
+      link,
+    });
+  } catch (err) {
+    // The signup is committed; the operator can ask for a new mail (resend endpoint).
+    ctx.logger.error({ err, operator_id: operator.id }, "verification e-mail could not be sent");
+  }
 }
 
 /** True for `rt_` + 43 base64url characters; anything else never reaches the database. */
@@ -139,13 +175,21 @@ export function mountAuth(app: Hono<AppEnv>, ctx: RouteContext): void {
       name: input.name,
       passwordHash,
       createdAt: now,
+      verifiedAt: null,
     };
     const organization = { id: newId("org"), name: input.organization };
-    const result = ctx.store.operators.signup(operator, organization, requestIdOf(c));
+    const token = issueToken();
+    const result = ctx.store.operators.signup(
+      operator,
+      organization,
+      { hash: hashSecret(token), expiresAt: now + EMAIL_TOKEN_TTL_MS },
+      requestIdOf(c),
+    );
     if (!result.ok) {
       throw new GatewayError("CONFLICT", "An operator with this e-mail has already signed up");
     }
     ctx.logger.info({ operator_id: operator.id, org_id: organization.id }, "operator signed up");
+    await sendOperatorVerification(ctx, operator, token);
     return c.json(
       {
         operator: operatorView(operator),
@@ -234,6 +278,46 @@ export function mountAuth(app: Hono<AppEnv>, ctx: RouteContext): void {
       ...requestIdOf(c),
     });
     return c.json({ logged_out: true });
+  });
+
+  app.get("/api/auth/verify-email", (c) => {
+    const { token } = parseInput(VerifyEmailQuery, c.req.query(), "query");
+    const result = ctx.store.operators.verifyEmail(hashSecret(token), ctx.clock.now(), {
+      requestId: c.get("requestId"),
+    });
+    if (!result.ok) {
+      switch (result.reason) {
+        case "UNKNOWN":
+          throw new GatewayError("TOKEN_INVALID", "Verification token is invalid");
+        case "USED":
+          throw new GatewayError("TOKEN_USED", "Verification token was already used");
+        case "EXPIRED":
+          throw new GatewayError(
+            "TOKEN_EXPIRED",
+            "Verification token has expired; ask for a new one with POST /api/v1/auth/verify-email/resend",
+          );
+      }
+    }
+    ctx.logger.info({ operator_id: result.operatorId }, "operator e-mail verified");
+    return c.json({ status: "ok", operator_id: result.operatorId });
+  });
+
+  // Always 202, whatever the address matched, so the endpoint does not reveal who signed up.
+  app.post("/api/auth/verify-email/resend", ctx.limits.operatorResend, ctx.publicBody, (c) => {
+    const input = parseInput(ResendVerificationBody, c.get("body"));
+    const operator = ctx.store.operators.byEmail(input.email);
+    if (operator !== undefined && operator.verifiedAt === null) {
+      const now = ctx.clock.now();
+      const token = issueToken();
+      ctx.store.operators.reissueEmailToken(
+        operator.id,
+        { hash: hashSecret(token), expiresAt: now + EMAIL_TOKEN_TTL_MS },
+        now,
+      );
+      // Not awaited: answering as fast for a match as for a miss keeps timing from telling them apart.
+      void sendOperatorVerification(ctx, operator, token);
+    }
+    return c.json({ status: "accepted" }, 202);
   });
 
   app.get("/api/auth/me", ctx.operatorAuth, (c) => {

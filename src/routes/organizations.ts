@@ -234,8 +234,13 @@ export function mountOrganizations(app: Hono<AppEnv>, ctx: RouteContext): void {
       throw denied("FORBIDDEN", "Only an owner may add an owner", { role: role ?? "key" });
     }
     const operator = ctx.store.operators.byEmail(input.email);
-    if (operator === undefined) {
-      throw new GatewayError("NOT_FOUND", "No operator has signed up with this e-mail");
+    // Only a verified address: otherwise whoever signed up first with a colleague's address would
+    // be let in in their place. Unverified and unknown look the same, so nobody learns which.
+    if (operator === undefined || operator.verifiedAt === null) {
+      throw new GatewayError(
+        "NOT_FOUND",
+        "No operator with a verified e-mail address has signed up with this address",
+      );
     }
     const now = ctx.clock.now();
     const added = ctx.store.organizations.addMember(orgId, operator.id, input.role, now, {

@@ -29,6 +29,8 @@ export type RouteContext = AppDeps &
       operatorLogin: MiddlewareHandler<AppEnv>;
       /** /api/auth/signup: the register rule, per IP, counted apart from agent registrations. */
       signup: MiddlewareHandler<AppEnv>;
+      /** /api/auth/verify-email/resend: the register rule, per IP, a count of its own. */
+      operatorResend: MiddlewareHandler<AppEnv>;
       /** Per agent key, after authentication. */
       protect: MiddlewareHandler<AppEnv>;
       /** Per client IP: the public scoring endpoint. */

@@ -287,4 +287,18 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX agents_org ON agents(org_id, seq) WHERE org_id IS NOT NULL;
   ALTER TABLE webhook_endpoints ADD COLUMN org_id TEXT REFERENCES organizations(id);
   `,
+  `
+  -- Operators prove they own their address before anyone can add them to an organization:
+  -- otherwise whoever signed up first with a colleague's address would be let in in their place.
+  ALTER TABLE operators ADD COLUMN verified_at INTEGER;
+
+  CREATE TABLE operator_email_tokens (
+    hash         BLOB    PRIMARY KEY CHECK (length(hash) = 32),
+    operator_id  TEXT    NOT NULL REFERENCES operators(id),
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    used_at      INTEGER
+  ) STRICT;
+  CREATE INDEX operator_email_tokens_operator ON operator_email_tokens(operator_id);
+  `,
 ];

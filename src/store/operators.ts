@@ -9,6 +9,8 @@ export type OperatorRecord = Readonly<{
   email: string;
   name: string;
   createdAt: number;
+  /** When the operator proved they own the address; null until then. */
+  verifiedAt: number | null;
 }>;
 
 export type NewOperator = Readonly<{
@@ -25,6 +27,13 @@ export type NewOperator = Readonly<{
 export type NewSignupOrganization = Readonly<{ id: string; name: string }>;
 
 export type SignupResult = Readonly<{ ok: true }> | Readonly<{ ok: false; reason: "EMAIL_TAKEN" }>;
+
+/** An e-mail verification token as stored: its SHA-256 only, single use, expiring. */
+export type EmailToken = Readonly<{ hash: Buffer; expiresAt: number }>;
+
+export type VerifyEmailResult =
+  | Readonly<{ ok: true; operatorId: string }>
+  | Readonly<{ ok: false; reason: "UNKNOWN" | "USED" | "EXPIRED" }>;
 
 /** A refresh token as stored: its SHA-256 only. */
 export type RefreshTokenRow = Readonly<{ hash: Buffer; expiresAt: number }>;
@@ -59,7 +68,7 @@ type TokenRow = {
   revokedAt: number | null;
 };
 
-const OPERATOR_COLUMNS = "id, email, name, created_at AS createdAt";
+const OPERATOR_COLUMNS = "id, email, name, created_at AS createdAt, verified_at AS verifiedAt";
 
 /** Operator accounts, their sessions (refresh-token families) and the refresh tokens in them. */
 export class OperatorRepo {
@@ -78,6 +87,11 @@ export class OperatorRepo {
   readonly #revokeSession;
   readonly #sessionActive;
   readonly #sessionOperator;
+  readonly #insertEmailToken;
+  readonly #emailToken;
+  readonly #spendEmailToken;
+  readonly #retireEmailTokens;
+  readonly #markVerified;
 
   constructor(db: Db, organizations: OrganizationRepo, audit?: AuditLog) {
     this.#db = db;
@@ -92,6 +106,22 @@ export class OperatorRepo {
       `SELECT id, password_hash AS passwordHash FROM operators WHERE email = ?`,
     );
     this.#setPasswordHash = db.prepare(`UPDATE operators SET password_hash = ? WHERE id = ?`);
+    this.#insertEmailToken = db.prepare(
+      `INSERT INTO operator_email_tokens (hash, operator_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+    );
+    this.#emailToken = db.prepare(
+      `SELECT operator_id AS operatorId, expires_at AS expiresAt, used_at AS usedAt
+         FROM operator_email_tokens WHERE hash = ?`,
+    );
+    this.#spendEmailToken = db.prepare(
+      `UPDATE operator_email_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`,
+    );
+    this.#retireEmailTokens = db.prepare(
+      `UPDATE operator_email_tokens SET used_at = ? WHERE operator_id = ? AND used_at IS NULL`,
+    );
+    this.#markVerified = db.prepare(
+      `UPDATE operators SET verified_at = ? WHERE id = ? AND verified_at IS NULL`,
+    );
     this.#insertSession = db.prepare(
       `INSERT INTO operator_sessions (id, operator_id, created_at) VALUES (?, ?, ?)`,
     );
@@ -115,7 +145,7 @@ export class OperatorRepo {
       .prepare(`SELECT 1 FROM operator_sessions WHERE id = ? AND revoked_at IS NULL`)
       .pluck();
     this.#sessionOperator = db.prepare(
-      `SELECT o.id, o.email, o.name, o.created_at AS createdAt
+      `SELECT o.id, o.email, o.name, o.created_at AS createdAt, o.verified_at AS verifiedAt
          FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
         WHERE s.id = ? AND s.operator_id = ? AND s.revoked_at IS NULL`,
     );
@@ -128,6 +158,7 @@ export class OperatorRepo {
   signup(
     operator: NewOperator,
     organization: NewSignupOrganization,
+    verification: EmailToken,
     context: AuditContext = {},
   ): SignupResult {
     const email = operator.email.toLowerCase();
@@ -141,6 +172,12 @@ export class OperatorRepo {
             operator.name,
             operator.passwordHash,
             operator.createdAt,
+          );
+          this.#insertEmailToken.run(
+            verification.hash,
+            operator.id,
+            operator.createdAt,
+            verification.expiresAt,
           );
           this.#audit?.append({
             action: "operator.signed_up",
@@ -326,5 +363,39 @@ export class OperatorRepo {
    */
   sessionOperator(sessionId: string, operatorId: string): OperatorRecord | undefined {
     return this.#sessionOperator.get(sessionId, operatorId) as OperatorRecord | undefined;
+  }
+
+  /** Spends an e-mail token and marks its operator verified, audited, atomically; it works once. */
+  verifyEmail(hash: Buffer, now: number, context: AuditContext = {}): VerifyEmailResult {
+    return this.#db
+      .transaction((): VerifyEmailResult => {
+        const row = this.#emailToken.get(hash) as
+          | { operatorId: string; expiresAt: number; usedAt: number | null }
+          | undefined;
+        if (row === undefined) return { ok: false, reason: "UNKNOWN" };
+        if (row.usedAt !== null) return { ok: false, reason: "USED" };
+        if (now >= row.expiresAt) return { ok: false, reason: "EXPIRED" };
+        this.#spendEmailToken.run(now, hash);
+        if (this.#markVerified.run(now, row.operatorId).changes > 0) {
+          this.#audit?.append({
+            action: "operator.verified",
+            at: now,
+            actor: row.operatorId,
+            data: { operator_id: row.operatorId, request_id: context.requestId },
+          });
+        }
+        return { ok: true, operatorId: row.operatorId };
+      })
+      .immediate();
+  }
+
+  /** Retires an operator's outstanding e-mail tokens and stores a new one (a resent mail). */
+  reissueEmailToken(operatorId: string, token: EmailToken, now: number): void {
+    this.#db
+      .transaction(() => {
+        this.#retireEmailTokens.run(now, operatorId);
+        this.#insertEmailToken.run(token.hash, operatorId, now, token.expiresAt);
+      })
+      .immediate();
   }
 }

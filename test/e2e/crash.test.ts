@@ -25,6 +25,12 @@ describe("e2e: SIGKILL under concurrent load loses nothing acknowledged", () => 
     assert.ok(report.acknowledged.registered >= 10, JSON.stringify(report.acknowledged));
     assert.ok(report.acknowledged.verified >= 3, JSON.stringify(report.acknowledged));
     assert.ok(report.acknowledged.issued >= 1, JSON.stringify(report.acknowledged));
+    // And on the operator plane (accounts, organization agents, scoped keys).
+    const { signups, orgAgents, keysCreated } = report.acknowledged;
+    assert.ok(
+      signups >= 2 && orgAgents >= 1 && keysCreated >= 1,
+      JSON.stringify(report.acknowledged),
+    );
     assert.deepEqual(report.missing, []);
     assert.deepEqual(report.integrity, []);
     assert.deepEqual(report.audit, []);

@@ -61,7 +61,8 @@ async function verificationToken(dataDir: string, email: string): Promise<string
     for (const mail of mails) {
       const text = decodeQuotedPrintable(readFileSync(join(outbox, mail), "utf8"));
       if (!new RegExp(`^To: ${email.replace(/[.+]/g, "\\$&")}$`, "m").test(text)) continue;
-      const token = text.match(/\/api\/verify-email\?token=([A-Za-z0-9_-]+)/)?.[1];
+      // Agents' links are /api/verify-email, operators' /api/v1/auth/verify-email.
+      const token = text.match(/\/verify-email\?token=([A-Za-z0-9_-]+)/)?.[1];
       if (token !== undefined) return token;
     }
     await sleep(100);
@@ -914,6 +915,13 @@ describe("sdk > operator plane (auth, organizations, scoped API keys)", () => {
       name: "Bob",
       organization: "Bob Co",
     });
+    assert.equal(bobSignup.operator.email_verified, false);
+    // Only a verified address can be added: Bob follows the link mailed to him first.
+    await rejectsWith(
+      ops.organizations.members.add(orgId, { email: "bob@example.com", role: "viewer" }),
+      NotFoundError,
+    );
+    await bob.auth.verifyEmail(await verificationToken(dataDir, "bob@example.com"));
     const added = await ops.organizations.members.add(orgId, {
       email: "bob@example.com",
       role: "viewer",

@@ -13,10 +13,10 @@ export type Operator = {
 
 let counter = 0;
 
-/** Signs an operator up (with a new organization they own) and logs them in. */
+/** Signs an operator up (with a new organization they own), verifies the address, logs them in. */
 export async function signUpOperator(
   t: TestApp,
-  options: { email?: string; organization?: string } = {},
+  options: { email?: string; organization?: string; verify?: boolean } = {},
 ): Promise<Operator> {
   counter++;
   const email = options.email ?? `operator-${counter}@example.com`;
@@ -30,8 +30,14 @@ export async function signUpOperator(
     },
   });
   const created = await jsonOf(signup);
-  if (signup.status !== 201)
+  if (signup.status !== 201) {
     throw new Error(`signup failed: ${signup.status} ${JSON.stringify(created)}`);
+  }
+  if (options.verify !== false) {
+    const token = t.mailer.lastToken(email.toLowerCase());
+    const verified = await t.call("GET", `/api/v1/auth/verify-email?token=${token}`);
+    if (verified.status !== 200) throw new Error(`verification failed: ${verified.status}`);
+  }
   const login = await t.call("POST", "/api/v1/auth/login", { body: { email, password } });
   const tokens = await jsonOf(login);
   if (login.status !== 200)

@@ -96,6 +96,7 @@ describe("POST /api/v1/auth/signup", () => {
       id: operator.id,
       email: "grace.hopper@example.com",
       name: "Grace Hopper",
+      email_verified: false,
       created_at: "2026-11-23T12:00:00.000Z",
     });
     assert.match(String(organization.id), /^org_[0-9A-Za-z]{22}$/);
@@ -554,5 +555,63 @@ describe("audit chain", () => {
     assert.equal(res.status, 200);
     assert.equal(verdict.ok, true, JSON.stringify(verdict));
     assert.equal(verdict.entries, actions.length);
+  });
+});
+
+describe("operator e-mail verification", () => {
+  const verify = (t: ReturnType<typeof makeTestApp>, token: string) =>
+    t.call("GET", `/api/v1/auth/verify-email?token=${encodeURIComponent(token)}`);
+
+  test("signup mails a single-use link; following it verifies the address", async () => {
+    const t = makeTestApp();
+    await signup(t, { email: "ada@example.com" });
+    const mail = t.mailer.sent.at(-1);
+    assert.equal(mail?.to, "ada@example.com");
+    assert.ok(mail?.link.startsWith("https://gateway.test/api/v1/auth/verify-email?token="));
+    const token = t.mailer.lastToken("ada@example.com");
+    const row = t.store.db.prepare("SELECT hash FROM operator_email_tokens").get() as {
+      hash: Buffer;
+    };
+    assert.ok(!row.hash.toString("latin1").includes(token), "only the token's hash is stored");
+    const ok = await verify(t, token);
+    assert.equal(ok.status, 200);
+    assert.equal((await jsonOf(ok)).status, "ok");
+    const again = await verify(t, token);
+    assert.equal(again.status, 400);
+    assert.equal(((await jsonOf(again)).error as Json).type, "TOKEN_USED");
+    const unknown = await verify(t, "nope");
+    assert.equal(((await jsonOf(unknown)).error as Json).type, "TOKEN_INVALID");
+    assert.equal(
+      t.store.audit.query({ action: "operator.verified" }, 0, 10).length,
+      1,
+      "verified once, audited once",
+    );
+    assert.notEqual(t.store.operators.byEmail("ada@example.com")?.verifiedAt, null);
+  });
+
+  test("a link expires after 24 hours; resending retires the old one and answers 202 for anyone", async () => {
+    const t = makeTestApp();
+    await signup(t, { email: "bob@example.com" });
+    const first = t.mailer.lastToken("bob@example.com");
+    t.clock.advance(24 * 3_600_000);
+    const late = await verify(t, first);
+    assert.equal(((await jsonOf(late)).error as Json).type, "TOKEN_EXPIRED");
+    const sent = t.mailer.sent.length;
+    for (const email of ["bob@example.com", "nobody@example.com"]) {
+      const res = await t.call("POST", "/api/v1/auth/verify-email/resend", { body: { email } });
+      assert.equal(res.status, 202);
+    }
+    // Mails go out without being awaited by the request.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(t.mailer.sent.length, sent + 1, "one new mail, to the address that signed up");
+    const second = t.mailer.lastToken("bob@example.com");
+    assert.notEqual(second, first);
+    assert.equal((await verify(t, second)).status, 200);
+    // A verified address gets no more mails.
+    await t.call("POST", "/api/v1/auth/verify-email/resend", {
+      body: { email: "bob@example.com" },
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(t.mailer.sent.length, sent + 1);
   });
 });

@@ -75,6 +75,8 @@ const PLANS: Readonly<Record<string, Plan>> = {
   registerAgent: { credential: "none" },
   verifyEmail: { credential: "none", needs: ["pendingAgent"] },
   resendVerification: { credential: "none", needs: ["pendingAgent"] },
+  verifyOperatorEmail: { credential: "none", needs: ["operator"] },
+  resendOperatorVerification: { credential: "none", needs: ["operator"] },
   agentLogin: { credential: "none", needs: ["agent"] },
   listPublicAgents: { credential: "none", needs: ["agent"] },
   getCurrentAgent: { credential: "agent" },
@@ -244,6 +246,8 @@ class World {
       const signup = bodyExample(operationById("signup").op);
       const created = await this.send("POST", "/api/v1/auth/signup", 201, signup);
       this.sub(EXAMPLE.orgId, (created.organization as Json | undefined)?.id);
+      // Left unspent: verifyOperatorEmail's example sends it.
+      this.sub(EXAMPLE.operatorVerificationToken, this.t.mailer.lastToken(EXAMPLE.operatorEmail));
       const login = bodyExample(operationById("login").op);
       const tokens = await this.send("POST", "/api/v1/auth/login", 200, login);
       this.accessToken = String(tokens.access_token);
@@ -258,6 +262,9 @@ class World {
         organization: "Hopper Labs",
       });
       this.sub(EXAMPLE.memberOperatorId, (created.operator as Json | undefined)?.id);
+      // Only a verified address can be added to an organization.
+      const token = encodeURIComponent(this.t.mailer.lastToken(EXAMPLE.memberEmail));
+      await this.send("GET", `/api/v1/auth/verify-email?token=${token}`, 200);
     },
     member: async () => {
       await this.need("memberSignedUp");

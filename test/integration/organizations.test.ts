@@ -153,6 +153,31 @@ describe("organizations and members", () => {
   });
 });
 
+describe("adding members needs a verified address", () => {
+  test("an unverified operator cannot be added until they follow their link", async () => {
+    const t = makeTestApp();
+    const owner = await signUpOperator(t);
+    // Someone signed up with a colleague's address but cannot read that mailbox.
+    const squatter = await signUpOperator(t, { email: "carol@example.com", verify: false });
+    const add = () =>
+      t.call("POST", `/api/v1/organizations/${owner.orgId}/members`, {
+        headers: owner.auth,
+        body: { email: "carol@example.com", role: "admin" },
+      });
+    const refused = await answer(await add(), 404);
+    assert.match(String((refused.error as Json).message), /verified/);
+    const me = await answer(
+      await t.call("GET", "/api/v1/auth/me", { headers: squatter.auth }),
+      200,
+    );
+    assert.equal((me.operator as Json).email_verified, false);
+    // The mailbox's owner follows the link: now the address is proven.
+    const token = t.mailer.lastToken("carol@example.com");
+    await answer(await t.call("GET", `/api/v1/auth/verify-email?token=${token}`), 200);
+    await answer(await add(), 201);
+  });
+});
+
 describe("organization agents", () => {
   test("operators create active agents whose key works at once; names are unique per organization", async () => {
     const t = makeTestApp();

@@ -43,6 +43,8 @@ const RULES: Readonly<Record<string, Rule>> = {
   "POST /api/auth/signup": PUBLIC,
   "POST /api/auth/login": PUBLIC,
   "POST /api/auth/refresh": PUBLIC,
+  "GET /api/auth/verify-email": PUBLIC,
+  "POST /api/auth/verify-email/resend": PUBLIC,
   // The refresh token in the body is the credential.
   "POST /api/auth/logout": PUBLIC,
   "GET /api/agents/me": { kind: "agent-key" },

@@ -3,7 +3,14 @@ import { Resource } from "./resource.js";
 
 export type MemberRole = "owner" | "admin" | "member" | "viewer";
 
-export type Operator = Readonly<{ id: string; email: string; name: string; created_at: string }>;
+export type Operator = Readonly<{
+  id: string;
+  email: string;
+  name: string;
+  /** False until the link mailed at signup is followed; only verified operators can be added to an organization. */
+  email_verified: boolean;
+  created_at: string;
+}>;
 
 export type OrganizationSummary = Readonly<{
   id: string;
@@ -52,6 +59,37 @@ export class Auth extends Resource {
   signup(body: SignupRequest, options?: CallOptions): Promise<SignupResult> {
     return this.transport.request(
       { method: "POST", path: "/auth/signup", body, credential: "none", retry: "unsafe" },
+      options,
+    );
+  }
+
+  /** GET /auth/verify-email: follows the link mailed at signup (`token` is its query value). */
+  verifyEmail(
+    token: string,
+    options?: CallOptions,
+  ): Promise<{ status: "ok"; operator_id: string }> {
+    return this.transport.request(
+      {
+        method: "GET",
+        path: "/auth/verify-email",
+        query: { token },
+        credential: "none",
+        retry: "safe",
+      },
+      options,
+    );
+  }
+
+  /** POST /auth/verify-email/resend: a new link for an unverified address (always 202). */
+  resendVerification(email: string, options?: CallOptions): Promise<{ status: "accepted" }> {
+    return this.transport.request(
+      {
+        method: "POST",
+        path: "/auth/verify-email/resend",
+        body: { email },
+        credential: "none",
+        retry: "unsafe",
+      },
       options,
     );
   }

@@ -1,7 +1,21 @@
-import { LoginBody, LogoutBody, RefreshBody, SignupBody } from "../../routes/auth.js";
+import {
+  LoginBody,
+  LogoutBody,
+  RefreshBody,
+  ResendVerificationBody,
+  SignupBody,
+  VerifyEmailQuery,
+} from "../../routes/auth.js";
 import { EXAMPLE } from "../examples.js";
 import type { OperationSpec } from "../operation.js";
-import { CurrentOperator, LoggedOut, SignedUp, TokenPair } from "../schemas/operators.js";
+import { Accepted } from "../schemas/agents.js";
+import {
+  CurrentOperator,
+  LoggedOut,
+  OperatorVerified,
+  SignedUp,
+  TokenPair,
+} from "../schemas/operators.js";
 import { BODY_LIMIT } from "./limits.js";
 
 /** Operator accounts: sign-up, login, refresh, logout, the signed-in operator. */
@@ -12,7 +26,7 @@ export const AUTH_OPERATIONS: readonly OperationSpec[] = [
     operationId: "signup",
     summary: "Create an operator account and its organization",
     description:
-      "Creates an operator (password hashed with scrypt) and an organization they own. An e-mail already signed up is 409. Limited per IP (`register` limiter).",
+      "Creates an operator (password hashed with scrypt) and an organization they own, and mails a link that verifies the address (`email_verified` stays false until it is followed; only verified operators can be added to an organization). An e-mail already signed up is 409. Limited per IP (`register` limiter).",
     tag: "Auth",
     access: "public",
     body: {
@@ -27,6 +41,36 @@ export const AUTH_OPERATIONS: readonly OperationSpec[] = [
     },
     responses: { 201: { description: "Signed up.", name: "SignedUp", schema: SignedUp } },
     errors: [409],
+  },
+  {
+    method: "get",
+    path: "/api/v1/auth/verify-email",
+    operationId: "verifyOperatorEmail",
+    summary: "Verify an operator's e-mail address",
+    description:
+      "The link mailed at signup. Unknown token: 400 TOKEN_INVALID; reused: 400 TOKEN_USED; older than 24 hours: 400 TOKEN_EXPIRED.",
+    tag: "Auth",
+    access: "public",
+    query: { schema: VerifyEmailQuery, example: { token: EXAMPLE.operatorVerificationToken } },
+    responses: {
+      200: { description: "Verified.", name: "OperatorVerified", schema: OperatorVerified },
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/verify-email/resend",
+    operationId: "resendOperatorVerification",
+    summary: "Send an operator a new verification link",
+    description:
+      "Always 202, whether or not an unverified operator has this address, so it reveals nothing. Earlier links stop working. Limited per IP (`register` rule).",
+    tag: "Auth",
+    access: "public",
+    body: {
+      schema: ResendVerificationBody,
+      maxBytes: BODY_LIMIT.public,
+      example: { email: EXAMPLE.operatorEmail },
+    },
+    responses: { 202: { description: "Accepted.", name: "Accepted", schema: Accepted } },
   },
   {
     method: "post",

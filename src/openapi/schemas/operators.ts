@@ -8,7 +8,14 @@ export const Operator = z.strictObject({
   id: idOf("opr"),
   email: z.string(),
   name: z.string(),
+  /** False until the operator follows the link mailed at signup; only verified operators can be added to an organization. */
+  email_verified: z.boolean(),
   created_at: isoTime(),
+});
+
+export const OperatorVerified = z.strictObject({
+  status: z.literal("ok"),
+  operator_id: idOf("opr"),
 });
 
 /** An organization as its member sees it: with the caller's role. */
