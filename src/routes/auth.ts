@@ -16,6 +16,7 @@ import { newId } from "../ids.js";
 import { bearerToken } from "../middleware/operator-auth.js";
 import type { OperatorRecord } from "../store/operators.js";
 import { email, parseInput, text } from "../validation.js";
+import { tokenRefused } from "./email-token.js";
 import type { RouteContext } from "./route-context.js";
 
 /** `rt_` + 32 random bytes in base64url (43 characters). */
@@ -285,19 +286,7 @@ export function mountAuth(app: Hono<AppEnv>, ctx: RouteContext): void {
     const result = ctx.store.operators.verifyEmail(hashSecret(token), ctx.clock.now(), {
       requestId: c.get("requestId"),
     });
-    if (!result.ok) {
-      switch (result.reason) {
-        case "UNKNOWN":
-          throw new GatewayError("TOKEN_INVALID", "Verification token is invalid");
-        case "USED":
-          throw new GatewayError("TOKEN_USED", "Verification token was already used");
-        case "EXPIRED":
-          throw new GatewayError(
-            "TOKEN_EXPIRED",
-            "Verification token has expired; ask for a new one with POST /api/v1/auth/verify-email/resend",
-          );
-      }
-    }
+    if (!result.ok) throw tokenRefused(result.reason, "/api/v1/auth/verify-email/resend");
     ctx.logger.info({ operator_id: result.operatorId }, "operator e-mail verified");
     return c.json({ status: "ok", operator_id: result.operatorId });
   });

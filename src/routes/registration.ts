@@ -7,6 +7,7 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { AgentRecord } from "../store/agents.js";
 import { email, parseInput, slug, text } from "../validation.js";
+import { tokenRefused } from "./email-token.js";
 import type { RouteContext } from "./route-context.js";
 
 const VERIFICATION_TTL_MS = 24 * 3_600_000;
@@ -125,19 +126,7 @@ export function mountRegistration(app: Hono<AppEnv>, ctx: RouteContext): void {
     const result = ctx.store.tokens.consume(hashSecret(token), ctx.clock.now(), {
       requestId: c.get("requestId"),
     });
-    if (!result.ok) {
-      switch (result.reason) {
-        case "UNKNOWN":
-          throw new GatewayError("TOKEN_INVALID", "Verification token is invalid");
-        case "USED":
-          throw new GatewayError("TOKEN_USED", "Verification token was already used");
-        case "EXPIRED":
-          throw new GatewayError(
-            "TOKEN_EXPIRED",
-            "Verification token has expired; ask for a new one with POST /api/verify-email/resend",
-          );
-      }
-    }
+    if (!result.ok) throw tokenRefused(result.reason, "/api/verify-email/resend");
     ctx.logger.info({ agent_id: result.agentId }, "owner e-mail verified");
     return c.json({ status: "ok", agent_id: result.agentId });
   });
