@@ -7,7 +7,7 @@ import { newId } from "../ids.js";
 import { ROLES, type Role, SCOPES, type Scope } from "../scopes.js";
 import { type AgentRecord, statusOf } from "../store/agents.js";
 import type { OrgApiKeyInfo } from "../store/org-api-keys.js";
-import { email, intString, parseInput, slug, text } from "../validation.js";
+import { AUTH_FIELDS, email, intString, parseInput, slug, text } from "../validation.js";
 import { cursorOf, seqOf } from "./cursor.js";
 import { nameKeyOf } from "./registration.js";
 import type { RouteContext } from "./route-context.js";
@@ -74,6 +74,8 @@ export const ChangeRoleBody = z.strictObject({
 });
 
 export const CreateOrgAgentBody = z.strictObject({
+  // An organization key may travel in the body, as on every route that takes keys.
+  api_key: AUTH_FIELDS.api_key,
   name: text(1, 64),
   type: slug(40),
   description: text(0, 1000, { multiline: true }).optional(),
@@ -133,9 +135,17 @@ function orgActor(c: Context<AppEnv>): OrgActor {
   return actor;
 }
 
-/** Which credential the request carries: an API key, an operator's access token, or none. */
+/**
+ * Which credential the request carries: an API key (in any carrier `authenticate` reads), an
+ * operator's access token, or none.
+ */
 function credentialOf(c: Context<AppEnv>): "key" | "token" | "none" {
-  if (c.req.header("x-api-key") !== undefined || c.req.header("x-aiegis-key") !== undefined) {
+  const body = c.get("body") as { api_key?: unknown } | null | undefined;
+  if (
+    c.req.header("x-api-key") !== undefined ||
+    c.req.header("x-aiegis-key") !== undefined ||
+    typeof body?.api_key === "string"
+  ) {
     return "key";
   }
   const authorization = c.req.header("authorization")?.trim() ?? "";
@@ -154,8 +164,8 @@ function credentialOf(c: Context<AppEnv>): "key" | "token" | "none" {
 export function mountOrganizations(app: Hono<AppEnv>, ctx: RouteContext): void {
   const access = (permission: Permission): MiddlewareHandler<AppEnv> => {
     const scope = KEY_SCOPE_FOR[permission];
+    // Where no scope applies, keyAuth itself refuses organization keys and byKey every other key.
     const keyAuth = ctx.auth("admin", scope);
-    // byKey runs only where the permission maps to a scope, so keyAuth never admits a key elsewhere.
     const byRole: MiddlewareHandler<AppEnv> = async (c, next) => {
       const orgId = parseInput(OrgParam, c.req.param("org"), "path");
       const operator = c.get("operator");

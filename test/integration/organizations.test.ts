@@ -478,6 +478,13 @@ describe("scoped organization API keys", () => {
       }),
       201,
     );
+    // The key may also travel in the body, as on every route that takes keys.
+    await answer(
+      await t.call("POST", `/api/v1/organizations/${owner.orgId}/agents`, {
+        body: { api_key: every.key, name: "made-by-body-key", type: "assistant" },
+      }),
+      201,
+    );
     const other = await signUpOperator(t);
     const elsewhere = await t.call("POST", `/api/v1/organizations/${other.orgId}/agents`, {
       headers: asKey,
