@@ -129,6 +129,8 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
     });
   };
   const resolveKey = keyResolver(deps.store, config.adminKeyHash, clock);
+  // Runs `first`, then `second`, as one middleware. Both refuse by throwing (a GatewayError the
+  // error handler renders); neither answers with a response of its own, which this would drop.
   const then =
     (
       first: MiddlewareHandler<AppEnv>,
