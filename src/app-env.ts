@@ -56,6 +56,7 @@ export const LIMITERS = {
   operatorLogin: "login",
   signup: "register",
   operatorResend: "register",
+  passwordReset: "register",
   resend: "register",
   protect: "protect",
   scoreFree: "scoreFree",

@@ -37,6 +37,8 @@ const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
   "/api/auth/signup",
   "/api/auth/login",
   "/api/auth/verify-email/resend",
+  "/api/auth/password/forgot",
+  "/api/auth/password/reset",
   "/api/score/free",
   "/api/score/deep",
 ]);
@@ -154,6 +156,7 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
       operatorLogin: limiter("operatorLogin"),
       signup: limiter("signup"),
       operatorResend: limiter("operatorResend"),
+      passwordReset: limiter("passwordReset"),
       resend: limiter("resend"),
       protect: limiter("protect", undefined, byPrincipal),
       scoreFree: limiter("scoreFree"),

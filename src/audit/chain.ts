@@ -24,6 +24,8 @@ export type AuditAction =
   | "audit.pruned"
   | "operator.signed_up"
   | "operator.verified"
+  | "operator.password_changed"
+  | "operator.password_reset"
   | "operator.login_failed"
   | "operator.session_revoked"
   | "organization.created"
@@ -52,6 +54,8 @@ export const AUDIT_ACTIONS = [
   "audit.pruned",
   "operator.signed_up",
   "operator.verified",
+  "operator.password_changed",
+  "operator.password_reset",
   "operator.login_failed",
   "operator.session_revoked",
   "organization.created",

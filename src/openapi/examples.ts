@@ -16,6 +16,7 @@ export const EXAMPLE = {
   webhookId: "whk_2Jx9QmTfVb7LcZr4NpWsHd",
   operatorEmail: "ada@acme.example",
   operatorPassword: "correct horse battery staple",
+  passwordResetToken: "Rb8tY3nQw5KzV1mL7xPc2HdJ9sFg4TaU0eNo6WiXq3E",
   operatorVerificationToken: "Wc5nR2xTq8LmZ0vB4yKd7HsJ1gFa3PeU6tNo9XiQr2M",
   memberEmail: "grace@acme.example",
   memberOperatorId: "opr_5Gk2LmQw9XrTbY7cVnHs3D",

@@ -24,6 +24,8 @@ const REFRESH_PREFIX = "rt_";
 const REFRESH_LENGTH = REFRESH_PREFIX.length + 43;
 const DAY_MS = 86_400_000;
 const EMAIL_TOKEN_TTL_MS = 24 * 3_600_000;
+/** A reset link is a password: short-lived. */
+const RESET_TOKEN_TTL_MS = 3_600_000;
 
 /** A password as clients send it: never trimmed; characters and UTF-8 bytes both bounded. */
 function password(min: number) {
@@ -53,6 +55,18 @@ export const VerifyEmailQuery = z.strictObject({ token: z.string().min(1).max(25
 
 export const ResendVerificationBody = z.strictObject({ email: email() });
 
+export const ForgotPasswordBody = z.strictObject({ email: email() });
+
+export const ResetPasswordBody = z.strictObject({
+  token: z.string().min(1).max(256),
+  new_password: password(PASSWORD_MIN_CHARS),
+});
+
+export const ChangePasswordBody = z.strictObject({
+  current_password: password(1),
+  new_password: password(PASSWORD_MIN_CHARS),
+});
+
 export const RefreshBody = z.strictObject({ refresh_token: RefreshToken });
 
 /** Logout ends the refresh token's session; with an access token alone, that token's session. */
@@ -68,6 +82,39 @@ function operatorView(operator: OperatorRecord) {
     email_verified: operator.verifiedAt !== null,
     created_at: iso(operator.createdAt),
   };
+}
+
+/** Mails a password reset token; a failure is logged, not thrown. */
+async function sendPasswordReset(
+  ctx: RouteContext,
+  operator: Pick<OperatorRecord, "id" | "email" | "name">,
+  token: string,
+): Promise<void> {
+  const link = `${ctx.config.publicUrl}/api/v1/auth/password/reset?token=${encodeURIComponent(token)}`;
+  try {
+    await ctx.mailer.send({
+      to: operator.email,
+      subject: "Reset your AiEGIS password",
+      text: [
+        `Hello ${operator.name},`,
+        "",
+        "Someone asked to reset the password of the AiEGIS operator account with this address.",
+        "To choose a new one, send this token with the new password to",
+        'POST /api/v1/auth/password/reset as {"token", "new_password"}:',
+        "",
+        token,
+        "",
+        `(${link})`,
+        "",
+        "It works once and expires in an hour; every session of the account ends when it is used.",
+        "If you did not ask for this, ignore this message: your password stays as it is.",
+        "",
+      ].join("\n"),
+      link,
+    });
+  } catch (err) {
+    ctx.logger.error({ err, operator_id: operator.id }, "password reset e-mail could not be sent");
+  }
 }
 
 /** Mails the link that proves the operator owns the address; a failure is logged, not thrown. */
@@ -308,6 +355,64 @@ export function mountAuth(app: Hono<AppEnv>, ctx: RouteContext): void {
     }
     return c.json({ status: "accepted" }, 202);
   });
+
+  // Always 202, whatever the address matched, so the endpoint does not reveal who signed up.
+  app.post("/api/auth/password/forgot", ctx.limits.passwordReset, ctx.publicBody, (c) => {
+    const input = parseInput(ForgotPasswordBody, c.get("body"));
+    const operator = ctx.store.operators.byEmail(input.email);
+    if (operator !== undefined) {
+      const now = ctx.clock.now();
+      const token = issueToken();
+      ctx.store.operators.issuePasswordReset(
+        operator.id,
+        { hash: hashSecret(token), expiresAt: now + RESET_TOKEN_TTL_MS },
+        now,
+      );
+      // Not awaited: answering as fast for a match as for a miss keeps timing from telling them apart.
+      void sendPasswordReset(ctx, operator, token);
+    }
+    return c.json({ status: "accepted" }, 202);
+  });
+
+  // Counted with logins: a reset token is a credential someone might try to guess.
+  app.post("/api/auth/password/reset", ctx.limits.operatorLogin, ctx.publicBody, async (c) => {
+    const input = parseInput(ResetPasswordBody, c.get("body"));
+    const hash = hashSecret(input.token);
+    // Checked before the (costly) hash, and again inside the transaction that spends it.
+    if (!ctx.store.operators.passwordResetUsable(hash, ctx.clock.now())) {
+      throw new GatewayError("TOKEN_INVALID", "Reset token is invalid, used or expired");
+    }
+    const passwordHash = await hasher.hash(input.new_password);
+    const result = ctx.store.operators.resetPassword(hash, passwordHash, ctx.clock.now(), {
+      requestId: c.get("requestId"),
+    });
+    if (!result.ok) throw tokenRefused(result.reason, "/api/v1/auth/password/forgot");
+    ctx.logger.info({ operator_id: result.operatorId }, "operator password reset");
+    return c.json({ status: "ok", operator_id: result.operatorId });
+  });
+
+  app.post(
+    "/api/auth/password",
+    ctx.limits.operatorLogin,
+    ctx.publicBody,
+    ctx.operatorAuth,
+    async (c) => {
+      const input = parseInput(ChangePasswordBody, c.get("body"));
+      const { operatorId, sessionId, email: address } = c.get("operator");
+      const account = ctx.store.operators.credentialsOf(address);
+      if (!(await hasher.verify(input.current_password, account?.passwordHash ?? null))) {
+        throw denied("INVALID_CREDENTIALS", "Current password is wrong");
+      }
+      const passwordHash = await hasher.hash(input.new_password);
+      // This session stays; every other one ends (a stolen refresh token dies with the old password).
+      ctx.store.operators.changePassword(operatorId, passwordHash, sessionId, ctx.clock.now(), {
+        actor: operatorId,
+        requestId: c.get("requestId"),
+      });
+      ctx.logger.info({ operator_id: operatorId }, "operator password changed");
+      return c.json({ status: "ok" });
+    },
+  );
 
   app.get("/api/auth/me", ctx.operatorAuth, (c) => {
     const { operatorId } = c.get("operator");

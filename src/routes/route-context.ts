@@ -31,6 +31,8 @@ export type RouteContext = AppDeps &
       signup: MiddlewareHandler<AppEnv>;
       /** /api/auth/verify-email/resend: the register rule, per IP, a count of its own. */
       operatorResend: MiddlewareHandler<AppEnv>;
+      /** /api/auth/password/forgot: the register rule, per IP, a count of its own. */
+      passwordReset: MiddlewareHandler<AppEnv>;
       /** Per agent key, after authentication. */
       protect: MiddlewareHandler<AppEnv>;
       /** Per client IP: the public scoring endpoint. */

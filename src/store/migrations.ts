@@ -301,4 +301,15 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX operator_email_tokens_operator ON operator_email_tokens(operator_id);
   `,
+  `
+  -- A password reset mailed to the address: single use, short-lived, stored as SHA-256 only.
+  CREATE TABLE operator_password_tokens (
+    hash         BLOB    PRIMARY KEY CHECK (length(hash) = 32),
+    operator_id  TEXT    NOT NULL REFERENCES operators(id),
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    used_at      INTEGER
+  ) STRICT;
+  CREATE INDEX operator_password_tokens_operator ON operator_password_tokens(operator_id);
+  `,
 ];

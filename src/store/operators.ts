@@ -46,7 +46,11 @@ export type NewSession = Readonly<{
 }>;
 
 /** Why a session ended, as recorded on the row and in the audit entry. */
-export type SessionRevokeReason = "logout" | "refresh_token_reused";
+export type SessionRevokeReason =
+  | "logout"
+  | "refresh_token_reused"
+  | "password_changed"
+  | "password_reset";
 
 export type RotateResult =
   | Readonly<{ ok: true; sessionId: string; operatorId: string }>
@@ -92,6 +96,11 @@ export class OperatorRepo {
   readonly #spendEmailToken;
   readonly #retireEmailTokens;
   readonly #markVerified;
+  readonly #insertResetToken;
+  readonly #resetToken;
+  readonly #spendResetToken;
+  readonly #retireResetTokens;
+  readonly #liveSessions;
 
   constructor(db: Db, organizations: OrganizationRepo, audit?: AuditLog) {
     this.#db = db;
@@ -122,6 +131,22 @@ export class OperatorRepo {
     this.#markVerified = db.prepare(
       `UPDATE operators SET verified_at = ? WHERE id = ? AND verified_at IS NULL`,
     );
+    this.#insertResetToken = db.prepare(
+      `INSERT INTO operator_password_tokens (hash, operator_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+    );
+    this.#resetToken = db.prepare(
+      `SELECT operator_id AS operatorId, expires_at AS expiresAt, used_at AS usedAt
+         FROM operator_password_tokens WHERE hash = ?`,
+    );
+    this.#spendResetToken = db.prepare(
+      `UPDATE operator_password_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL`,
+    );
+    this.#retireResetTokens = db.prepare(
+      `UPDATE operator_password_tokens SET used_at = ? WHERE operator_id = ? AND used_at IS NULL`,
+    );
+    this.#liveSessions = db
+      .prepare(`SELECT id FROM operator_sessions WHERE operator_id = ? AND revoked_at IS NULL`)
+      .pluck();
     this.#insertSession = db.prepare(
       `INSERT INTO operator_sessions (id, operator_id, created_at) VALUES (?, ?, ?)`,
     );
@@ -397,5 +422,100 @@ export class OperatorRepo {
         this.#insertEmailToken.run(token.hash, operatorId, now, token.expiresAt);
       })
       .immediate();
+  }
+
+  /**
+   * Sets a new password hash and ends every live session of the operator but `keepSessionId`
+   * (the one that asked, when changing a known password), audited, in one transaction.
+   */
+  changePassword(
+    operatorId: string,
+    passwordHash: string,
+    keepSessionId: string | null,
+    at: number,
+    context: AuditContext = {},
+  ): void {
+    this.#db
+      .transaction(() => {
+        this.#setPasswordHash.run(passwordHash, operatorId);
+        this.#endSessions(operatorId, keepSessionId, "password_changed", at, context);
+        this.#audit?.append({
+          action: "operator.password_changed",
+          at,
+          actor: context.actor ?? operatorId,
+          data: { operator_id: operatorId, request_id: context.requestId },
+        });
+      })
+      .immediate();
+  }
+
+  /** Retires an operator's outstanding reset tokens and stores a new one (a mailed reset link). */
+  issuePasswordReset(operatorId: string, token: EmailToken, now: number): void {
+    this.#db
+      .transaction(() => {
+        this.#retireResetTokens.run(now, operatorId);
+        this.#insertResetToken.run(token.hash, operatorId, now, token.expiresAt);
+      })
+      .immediate();
+  }
+
+  /**
+   * Spends a reset token: the new password hash, the address verified (the link reached its
+   * mailbox), every session ended, audited, all in one transaction; a token works once.
+   */
+  resetPassword(
+    hash: Buffer,
+    passwordHash: string,
+    now: number,
+    context: AuditContext = {},
+  ): VerifyEmailResult {
+    return this.#db
+      .transaction((): VerifyEmailResult => {
+        const row = this.#resetToken.get(hash) as
+          | { operatorId: string; expiresAt: number; usedAt: number | null }
+          | undefined;
+        if (row === undefined) return { ok: false, reason: "UNKNOWN" };
+        if (row.usedAt !== null) return { ok: false, reason: "USED" };
+        if (now >= row.expiresAt) return { ok: false, reason: "EXPIRED" };
+        this.#spendResetToken.run(now, hash);
+        this.#setPasswordHash.run(passwordHash, row.operatorId);
+        this.#endSessions(row.operatorId, null, "password_reset", now, context);
+        this.#audit?.append({
+          action: "operator.password_reset",
+          at: now,
+          actor: row.operatorId,
+          data: { operator_id: row.operatorId, request_id: context.requestId },
+        });
+        if (this.#markVerified.run(now, row.operatorId).changes > 0) {
+          this.#audit?.append({
+            action: "operator.verified",
+            at: now,
+            actor: row.operatorId,
+            data: { operator_id: row.operatorId, request_id: context.requestId },
+          });
+        }
+        return { ok: true, operatorId: row.operatorId };
+      })
+      .immediate();
+  }
+
+  #endSessions(
+    operatorId: string,
+    keepSessionId: string | null,
+    reason: SessionRevokeReason,
+    at: number,
+    context: AuditContext,
+  ): void {
+    for (const sessionId of this.#liveSessions.all(operatorId) as string[]) {
+      if (sessionId !== keepSessionId) this.#revoke(sessionId, reason, at, context);
+    }
+  }
+
+  /** True while a reset token is unspent and unexpired (a cheap check before hashing a password). */
+  passwordResetUsable(hash: Buffer, now: number): boolean {
+    const row = this.#resetToken.get(hash) as
+      | { expiresAt: number; usedAt: number | null }
+      | undefined;
+    return row !== undefined && row.usedAt === null && now < row.expiresAt;
   }
 }

@@ -922,6 +922,18 @@ describe("sdk > operator plane (auth, organizations, scoped API keys)", () => {
       NotFoundError,
     );
     await bob.auth.verifyEmail(await verificationToken(dataDir, "bob@example.com"));
+    await bob.auth.login({ email: "bob@example.com", password: "bob's long password" });
+    assert.deepEqual(
+      await bob.auth.changePassword({
+        current_password: "bob's long password",
+        new_password: "bob's longer password now",
+      }),
+      { status: "ok" },
+    );
+    await rejectsWith(
+      bob.auth.changePassword({ current_password: "wrong", new_password: "whatever it is" }),
+      AuthenticationError,
+    );
     const added = await ops.organizations.members.add(orgId, {
       email: "bob@example.com",
       role: "viewer",
@@ -929,7 +941,7 @@ describe("sdk > operator plane (auth, organizations, scoped API keys)", () => {
     assert.equal(added.operator_id, bobSignup.operator.id);
     const members = await ops.organizations.members.list(orgId);
     assert.equal(members.members.length, 2);
-    await bob.auth.login({ email: "bob@example.com", password: "bob's long password" });
+    await bob.auth.login({ email: "bob@example.com", password: "bob's longer password now" });
     await rejectsWith(
       bob.organizations.apiKeys.create(orgId, { name: "nope", scopes: ["protect"] }),
       PermissionError,

@@ -615,3 +615,85 @@ describe("operator e-mail verification", () => {
     assert.equal(t.mailer.sent.length, sent + 1);
   });
 });
+
+describe("passwords: change and reset", () => {
+  const errorType = async (res: Response) => ((await jsonOf(res)).error as Json).type;
+
+  test("changing the password needs the current one and ends every other session", async () => {
+    const t = makeTestApp();
+    const { body } = await signup(t);
+    const here = await login(t, body.email);
+    const elsewhere = await login(t, body.email);
+    const change = (current: string, next: string) =>
+      t.call("POST", `${V1}/password`, {
+        headers: { authorization: `Bearer ${here.access_token}` },
+        body: { current_password: current, new_password: next },
+      });
+    const wrong = await change("not my password", "a brand new passphrase");
+    assert.equal(wrong.status, 401);
+    assert.equal(await errorType(wrong), "INVALID_CREDENTIALS");
+    const short = await change(PASSWORD, "short");
+    assert.equal(short.status, 400);
+    assert.equal((await change(PASSWORD, "a brand new passphrase")).status, 200);
+    // This session goes on; the other one (and its refresh token) is over.
+    assert.equal((await me(t, here.access_token)).status, 200);
+    assert.equal((await me(t, elsewhere.access_token)).status, 401);
+    assert.equal((await refresh(t, elsewhere.refresh_token)).status, 401);
+    const old = await t.call("POST", `${V1}/login`, {
+      body: { email: body.email, password: PASSWORD },
+    });
+    assert.equal(old.status, 401);
+    await login(t, body.email, "a brand new passphrase");
+    const actions = auditEntries(t).map((e) => e.action);
+    assert.ok(actions.includes("operator.password_changed"));
+    const noToken = await t.call("POST", `${V1}/password`, {
+      body: { current_password: PASSWORD, new_password: "whatever it is now" },
+    });
+    assert.equal(noToken.status, 401);
+  });
+
+  test("a mailed reset token sets a new password once, ends every session and proves the address", async () => {
+    const t = makeTestApp();
+    // Someone signed up first with Dana's address; Dana never saw the verification mail.
+    const { body } = await signup(t, { email: "dana@example.com" });
+    const squatter = await login(t, body.email);
+    const sent = t.mailer.sent.length;
+    for (const email of ["dana@example.com", "nobody@example.com"]) {
+      const res = await t.call("POST", `${V1}/password/forgot`, { body: { email } });
+      assert.equal(res.status, 202);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(t.mailer.sent.length, sent + 1, "one mail, to the address that signed up");
+    const token = t.mailer.lastToken("dana@example.com");
+    const reset = (tok: string) =>
+      t.call("POST", `${V1}/password/reset`, {
+        body: { token: tok, new_password: "dana's own passphrase" },
+      });
+    const ok = await reset(token);
+    assert.equal(ok.status, 200);
+    const operatorId = (await jsonOf(ok)).operator_id;
+    // The squatter's session is over, and the old password with it.
+    assert.equal((await me(t, squatter.access_token)).status, 401);
+    assert.equal((await refresh(t, squatter.refresh_token)).status, 401);
+    const old = await t.call("POST", `${V1}/login`, {
+      body: { email: body.email, password: PASSWORD },
+    });
+    assert.equal(old.status, 401);
+    const dana = await login(t, body.email, "dana's own passphrase");
+    const profile = (await jsonOf(await me(t, dana.access_token))).operator as Json;
+    assert.equal(profile.id, operatorId);
+    assert.equal(profile.email_verified, true, "the reset link reached the mailbox");
+    // A token works once, and not after an hour.
+    const again = await reset(token);
+    assert.equal(again.status, 400);
+    assert.equal(await errorType(again), "TOKEN_INVALID");
+    await t.call("POST", `${V1}/password/forgot`, { body: { email: body.email } });
+    await new Promise((resolve) => setImmediate(resolve));
+    const late = t.mailer.lastToken(body.email);
+    t.clock.advance(3_600_000);
+    assert.equal(await errorType(await reset(late)), "TOKEN_INVALID");
+    const actions = auditEntries(t).map((e) => e.action);
+    assert.ok(actions.includes("operator.password_reset"));
+    assert.ok(actions.includes("operator.verified"));
+  });
+});

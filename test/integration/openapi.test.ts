@@ -66,7 +66,8 @@ type Need =
   | "member"
   | "orgAgent"
   | "orgKey"
-  | "apiKey";
+  | "apiKey"
+  | "passwordReset";
 type Plan = Readonly<{ credential: Credential; needs?: readonly Need[] }>;
 
 /** How each operation is called; an operation without a plan fails, so none goes untested. */
@@ -107,6 +108,9 @@ const PLANS: Readonly<Record<string, Plan>> = {
   refreshToken: { credential: "none", needs: ["operator"] },
   logout: { credential: "none", needs: ["operator"] },
   getCurrentOperator: { credential: "operator" },
+  changePassword: { credential: "operator" },
+  forgotPassword: { credential: "none", needs: ["operator"] },
+  resetPassword: { credential: "none", needs: ["passwordReset"] },
   createOrganization: { credential: "operator" },
   listOrganizations: { credential: "operator" },
   getOrganization: { credential: "operator" },
@@ -252,6 +256,15 @@ class World {
       const tokens = await this.send("POST", "/api/v1/auth/login", 200, login);
       this.accessToken = String(tokens.access_token);
       this.sub(EXAMPLE.refreshToken, tokens.refresh_token);
+    },
+    passwordReset: async () => {
+      await this.need("operator");
+      await this.send("POST", "/api/v1/auth/password/forgot", 202, {
+        email: EXAMPLE.operatorEmail,
+      });
+      // The mail goes out after the answer.
+      await new Promise((resolve) => setImmediate(resolve));
+      this.sub(EXAMPLE.passwordResetToken, this.t.mailer.lastToken(EXAMPLE.operatorEmail));
     },
     memberSignedUp: async () => {
       await this.need("operator");

@@ -94,6 +94,42 @@ export class Auth extends Resource {
     );
   }
 
+  /** POST /auth/password: a new password; this session goes on, every other one ends. */
+  changePassword(
+    body: Readonly<{ current_password: string; new_password: string }>,
+    options?: CallOptions,
+  ): Promise<{ status: "ok" }> {
+    return this.transport.request(
+      { method: "POST", path: "/auth/password", body, credential: "operator", retry: "unsafe" },
+      options,
+    );
+  }
+
+  /** POST /auth/password/forgot: mails a reset token to an operator's address (always 202). */
+  forgotPassword(email: string, options?: CallOptions): Promise<{ status: "accepted" }> {
+    return this.transport.request(
+      {
+        method: "POST",
+        path: "/auth/password/forgot",
+        body: { email },
+        credential: "none",
+        retry: "unsafe",
+      },
+      options,
+    );
+  }
+
+  /** POST /auth/password/reset: spends a mailed token; every session of the operator ends. */
+  resetPassword(
+    body: Readonly<{ token: string; new_password: string }>,
+    options?: CallOptions,
+  ): Promise<{ status: "ok"; operator_id: string }> {
+    return this.transport.request(
+      { method: "POST", path: "/auth/password/reset", body, credential: "none", retry: "unsafe" },
+      options,
+    );
+  }
+
   /** POST /auth/login: signs in; the client keeps the tokens for later calls. */
   async login(body: LoginRequest, options?: CallOptions): Promise<Tokens> {
     const tokens = await this.transport.request<Tokens>(

@@ -1,8 +1,11 @@
 import {
+  ChangePasswordBody,
+  ForgotPasswordBody,
   LoginBody,
   LogoutBody,
   RefreshBody,
   ResendVerificationBody,
+  ResetPasswordBody,
   SignupBody,
   VerifyEmailQuery,
 } from "../../routes/auth.js";
@@ -13,6 +16,7 @@ import {
   CurrentOperator,
   LoggedOut,
   OperatorVerified,
+  PasswordChanged,
   SignedUp,
   TokenPair,
 } from "../schemas/operators.js";
@@ -88,6 +92,62 @@ export const AUTH_OPERATIONS: readonly OperationSpec[] = [
     },
     responses: { 200: { description: "Signed in.", name: "TokenPair", schema: TokenPair } },
     errors: [401],
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/password",
+    operationId: "changePassword",
+    summary: "Change the signed-in operator's password",
+    description:
+      "Needs the current password (wrong: 401 INVALID_CREDENTIALS). The calling session goes on; every other session of the operator ends, with its refresh and access tokens. Counted with logins per IP.",
+    tag: "Auth",
+    access: "operator",
+    body: {
+      schema: ChangePasswordBody,
+      maxBytes: BODY_LIMIT.public,
+      example: {
+        current_password: EXAMPLE.operatorPassword,
+        new_password: "a fresh and longer passphrase",
+      },
+    },
+    responses: {
+      200: { description: "Changed.", name: "PasswordChanged", schema: PasswordChanged },
+    },
+    errors: [401],
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/password/forgot",
+    operationId: "forgotPassword",
+    summary: "Mail a password reset token",
+    description:
+      "Always 202, whether or not an operator has this address, so it reveals nothing. The token works once, for an hour; earlier ones stop working. Limited per IP (`register` rule).",
+    tag: "Auth",
+    access: "public",
+    body: {
+      schema: ForgotPasswordBody,
+      maxBytes: BODY_LIMIT.public,
+      example: { email: EXAMPLE.operatorEmail },
+    },
+    responses: { 202: { description: "Accepted.", name: "Accepted", schema: Accepted } },
+  },
+  {
+    method: "post",
+    path: "/api/v1/auth/password/reset",
+    operationId: "resetPassword",
+    summary: "Set a new password with a mailed reset token",
+    description:
+      "Spends the token (unknown, used or expired: 400 TOKEN_INVALID), sets the password, marks the address verified (the token reached its mailbox) and ends every session of the operator. Counted with logins per IP.",
+    tag: "Auth",
+    access: "public",
+    body: {
+      schema: ResetPasswordBody,
+      maxBytes: BODY_LIMIT.public,
+      example: { token: EXAMPLE.passwordResetToken, new_password: "a fresh and longer passphrase" },
+    },
+    responses: {
+      200: { description: "Reset.", name: "OperatorVerified", schema: OperatorVerified },
+    },
   },
   {
     method: "post",

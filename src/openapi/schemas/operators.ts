@@ -13,6 +13,8 @@ export const Operator = z.strictObject({
   created_at: isoTime(),
 });
 
+export const PasswordChanged = z.strictObject({ status: z.literal("ok") });
+
 export const OperatorVerified = z.strictObject({
   status: z.literal("ok"),
   operator_id: idOf("opr"),
