@@ -1,7 +1,11 @@
+import type Database from "better-sqlite3";
 import { sha256Text } from "../crypto/sha256.js";
 import type { AuditContext, AuditLog } from "./audit-log.js";
 import type { Db } from "./db.js";
 import type { MembershipView, OrganizationRepo } from "./organizations.js";
+
+/** A prepared statement taking positional parameters. */
+type Statement = Database.Statement<unknown[]>;
 
 /** An operator account as routes see it; the password hash stays behind `credentialsOf`. */
 export type OperatorRecord = Readonly<{
@@ -394,22 +398,9 @@ export class OperatorRepo {
   verifyEmail(hash: Buffer, now: number, context: AuditContext = {}): VerifyEmailResult {
     return this.#db
       .transaction((): VerifyEmailResult => {
-        const row = this.#emailToken.get(hash) as
-          | { operatorId: string; expiresAt: number; usedAt: number | null }
-          | undefined;
-        if (row === undefined) return { ok: false, reason: "UNKNOWN" };
-        if (row.usedAt !== null) return { ok: false, reason: "USED" };
-        if (now >= row.expiresAt) return { ok: false, reason: "EXPIRED" };
-        this.#spendEmailToken.run(now, hash);
-        if (this.#markVerified.run(now, row.operatorId).changes > 0) {
-          this.#audit?.append({
-            action: "operator.verified",
-            at: now,
-            actor: row.operatorId,
-            data: { operator_id: row.operatorId, request_id: context.requestId },
-          });
-        }
-        return { ok: true, operatorId: row.operatorId };
+        const spent = this.#spend(this.#emailToken, this.#spendEmailToken, hash, now);
+        if (spent.ok) this.#verified(spent.operatorId, now, context);
+        return spent;
       })
       .immediate();
   }
@@ -471,32 +462,44 @@ export class OperatorRepo {
   ): VerifyEmailResult {
     return this.#db
       .transaction((): VerifyEmailResult => {
-        const row = this.#resetToken.get(hash) as
-          | { operatorId: string; expiresAt: number; usedAt: number | null }
-          | undefined;
-        if (row === undefined) return { ok: false, reason: "UNKNOWN" };
-        if (row.usedAt !== null) return { ok: false, reason: "USED" };
-        if (now >= row.expiresAt) return { ok: false, reason: "EXPIRED" };
-        this.#spendResetToken.run(now, hash);
-        this.#setPasswordHash.run(passwordHash, row.operatorId);
-        this.#endSessions(row.operatorId, null, "password_reset", now, context);
+        const spent = this.#spend(this.#resetToken, this.#spendResetToken, hash, now);
+        if (!spent.ok) return spent;
+        const { operatorId } = spent;
+        this.#setPasswordHash.run(passwordHash, operatorId);
+        this.#endSessions(operatorId, null, "password_reset", now, context);
         this.#audit?.append({
           action: "operator.password_reset",
           at: now,
-          actor: row.operatorId,
-          data: { operator_id: row.operatorId, request_id: context.requestId },
+          actor: operatorId,
+          data: { operator_id: operatorId, request_id: context.requestId },
         });
-        if (this.#markVerified.run(now, row.operatorId).changes > 0) {
-          this.#audit?.append({
-            action: "operator.verified",
-            at: now,
-            actor: row.operatorId,
-            data: { operator_id: row.operatorId, request_id: context.requestId },
-          });
-        }
-        return { ok: true, operatorId: row.operatorId };
+        this.#verified(operatorId, now, context);
+        return spent;
       })
       .immediate();
+  }
+
+  /** Inside a transaction: spends a mailed single-use token (its row read by `lookup`). */
+  #spend(lookup: Statement, spend: Statement, hash: Buffer, now: number): VerifyEmailResult {
+    const row = lookup.get(hash) as
+      | { operatorId: string; expiresAt: number; usedAt: number | null }
+      | undefined;
+    if (row === undefined) return { ok: false, reason: "UNKNOWN" };
+    if (row.usedAt !== null) return { ok: false, reason: "USED" };
+    if (now >= row.expiresAt) return { ok: false, reason: "EXPIRED" };
+    spend.run(now, hash);
+    return { ok: true, operatorId: row.operatorId };
+  }
+
+  /** Inside a transaction: marks the address verified, audited the first time only. */
+  #verified(operatorId: string, now: number, context: AuditContext): void {
+    if (this.#markVerified.run(now, operatorId).changes === 0) return;
+    this.#audit?.append({
+      action: "operator.verified",
+      at: now,
+      actor: operatorId,
+      data: { operator_id: operatorId, request_id: context.requestId },
+    });
   }
 
   #endSessions(
