@@ -3,10 +3,9 @@ import { z } from "zod";
 import type { AppEnv } from "../app-env.js";
 import { AUDIT_ACTIONS, type AuditEntry } from "../audit/chain.js";
 import { verifyStoredLog } from "../audit/jobs.js";
-import { denied, GatewayError } from "../errors.js";
 import type { AuditFilter } from "../store/audit-log.js";
 import { intString, parseInput } from "../validation.js";
-import { ownerScope } from "./agent-access.js";
+import { accessibleAgent, ownerScope } from "./agent-access.js";
 import { cursorOf, seqOf } from "./cursor.js";
 import type { RouteContext } from "./route-context.js";
 
@@ -67,17 +66,12 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
     const query = parseInput(ListQuery, c.req.query(), "query");
     const principal = c.get("principal");
     const agentId = query.agent_id;
-    // An agent key sees what concerns its owner's agents (as for assessments), never another
-    // owner's: naming one of those is refused rather than answered with an empty page.
-    // An organization key, its organization's agents (the organization is their owner).
-    const ownerEmail = ownerScope(principal);
-    if (agentId !== undefined && ownerEmail !== undefined) {
-      if (ctx.store.agents.byId(agentId)?.ownerEmail !== ownerEmail) {
-        if (principal.kind === "agent") throw denied("AGENT_ID_MISMATCH", "agent_id mismatch");
-        throw new GatewayError("NOT_FOUND", "Agent not found");
-      }
+    // An agent key sees what concerns its owner's agents (as for assessments), an organization
+    // key its organization's; naming another's is refused rather than answered with an empty page.
+    if (agentId !== undefined && principal.kind !== "admin") {
+      accessibleAgent(ctx.store, principal, agentId);
     }
-    const filter: AuditFilter = { ...query, agentId, ownerEmail };
+    const filter: AuditFilter = { ...query, agentId, ownerEmail: ownerScope(principal) };
     const limit = query.limit ?? 100;
     // One extra row tells whether another page exists without a COUNT.
     const rows = ctx.store.audit.query(
@@ -95,13 +89,15 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
 
   app.get("/api/audit/export", exportAuth, (c) => {
     const query = parseInput(ExportQuery, c.req.query(), "query");
-    const ownerEmail = ownerScope(c.get("principal"));
-    if (query.agent_id !== undefined && ownerEmail !== undefined) {
-      if (ctx.store.agents.byId(query.agent_id)?.ownerEmail !== ownerEmail) {
-        throw new GatewayError("NOT_FOUND", "Agent not found");
-      }
+    const principal = c.get("principal");
+    if (query.agent_id !== undefined && principal.kind !== "admin") {
+      accessibleAgent(ctx.store, principal, query.agent_id);
     }
-    const filter: AuditFilter = { ...query, agentId: query.agent_id, ownerEmail };
+    const filter: AuditFilter = {
+      ...query,
+      agentId: query.agent_id,
+      ownerEmail: ownerScope(principal),
+    };
     let after = query.cursor === undefined ? 0 : seqOf("a", query.cursor);
     // A snapshot up to the head as it is now: entries appended while streaming are left out.
     const end = ctx.store.audit.head().size;
