@@ -62,3 +62,20 @@ export function outboxMailer(dir: string, from: string, logger: Logger): Mailer 
     close: () => builder.close(),
   };
 }
+
+/**
+ * Sends a message whose change is already committed: a failure is logged (with `context`, never
+ * the message) rather than thrown, since the recipient can ask for a new one.
+ */
+export async function sendOrLog(
+  mailer: Mailer,
+  logger: Logger,
+  message: MailMessage,
+  context: Readonly<Record<string, string>>,
+): Promise<void> {
+  try {
+    await mailer.send(message);
+  } catch (err) {
+    logger.error({ err, ...context }, `${message.subject}: e-mail could not be sent`);
+  }
+}

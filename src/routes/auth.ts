@@ -13,8 +13,9 @@ import {
 } from "../crypto/password.js";
 import { denied, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
+import { type MailMessage, sendOrLog } from "../mail/mailer.js";
 import { bearerToken } from "../middleware/operator-auth.js";
-import type { OperatorRecord } from "../store/operators.js";
+import type { EmailToken, OperatorRecord } from "../store/operators.js";
 import { email, parseInput, text } from "../validation.js";
 import { tokenRefused } from "./email-token.js";
 import type { RouteContext } from "./route-context.js";
@@ -55,7 +56,8 @@ export const VerifyEmailQuery = z.strictObject({ token: z.string().min(1).max(25
 
 export const ResendVerificationBody = z.strictObject({ email: email() });
 
-export const ForgotPasswordBody = z.strictObject({ email: email() });
+/** The address a resent verification link or a password reset token goes to. */
+export const ForgotPasswordBody = ResendVerificationBody;
 
 export const ResetPasswordBody = z.strictObject({
   token: z.string().min(1).max(256),
@@ -84,67 +86,52 @@ function operatorView(operator: OperatorRecord) {
   };
 }
 
-/** Mails a password reset token; a failure is logged, not thrown. */
-async function sendPasswordReset(
-  ctx: RouteContext,
-  operator: Pick<OperatorRecord, "id" | "email" | "name">,
-  token: string,
-): Promise<void> {
+type Addressee = Pick<OperatorRecord, "id" | "email" | "name">;
+
+/** The mail carrying a password reset token. */
+function resetMail(ctx: RouteContext, operator: Addressee, token: string): MailMessage {
   const link = `${ctx.config.publicUrl}/api/v1/auth/password/reset?token=${encodeURIComponent(token)}`;
-  try {
-    await ctx.mailer.send({
-      to: operator.email,
-      subject: "Reset your AiEGIS password",
-      text: [
-        `Hello ${operator.name},`,
-        "",
-        "Someone asked to reset the password of the AiEGIS operator account with this address.",
-        "To choose a new one, send this token with the new password to",
-        'POST /api/v1/auth/password/reset as {"token", "new_password"}:',
-        "",
-        token,
-        "",
-        `(${link})`,
-        "",
-        "It works once and expires in an hour; every session of the account ends when it is used.",
-        "If you did not ask for this, ignore this message: your password stays as it is.",
-        "",
-      ].join("\n"),
-      link,
-    });
-  } catch (err) {
-    ctx.logger.error({ err, operator_id: operator.id }, "password reset e-mail could not be sent");
-  }
+  return {
+    to: operator.email,
+    subject: "Reset your AiEGIS password",
+    text: [
+      `Hello ${operator.name},`,
+      "",
+      "Someone asked to reset the password of the AiEGIS operator account with this address.",
+      "To choose a new one, send this token with the new password to",
+      'POST /api/v1/auth/password/reset as {"token", "new_password"}:',
+      "",
+      token,
+      "",
+      `(${link})`,
+      "",
+      "It works once and expires in an hour; every session of the account ends when it is used.",
+      "If you did not ask for this, ignore this message: your password stays as it is.",
+      "",
+    ].join("\n"),
+    link,
+  };
 }
 
-/** Mails the link that proves the operator owns the address; a failure is logged, not thrown. */
-async function sendOperatorVerification(
-  ctx: RouteContext,
-  operator: Pick<OperatorRecord, "id" | "email" | "name">,
-  token: string,
-): Promise<void> {
+/** The mail carrying the link that proves the operator owns the address. */
+function verificationMail(ctx: RouteContext, operator: Addressee, token: string): MailMessage {
   const link = `${ctx.config.publicUrl}/api/v1/auth/verify-email?token=${encodeURIComponent(token)}`;
-  try {
-    await ctx.mailer.send({
-      to: operator.email,
-      subject: "Verify your e-mail address for AiEGIS",
-      text: [
-        `Hello ${operator.name},`,
-        "",
-        "An AiEGIS operator account was created with this address. Open this link to confirm it;",
-        "until then no organization can add you as a member:",
-        "",
-        link,
-        "",
-        "The link works once and expires in 24 hours. If you did not sign up, ignore this message.",
-        "",
-      ].join("\n"),
+  return {
+    to: operator.email,
+    subject: "Verify your e-mail address for AiEGIS",
+    text: [
+      `Hello ${operator.name},`,
+      "",
+      "An AiEGIS operator account was created with this address. Open this link to confirm it;",
+      "until then no organization can add you as a member:",
+      "",
       link,
-    });
-  } catch (err) {
-    // The signup is committed; the operator can ask for a new mail (resend endpoint).
-    ctx.logger.error({ err, operator_id: operator.id }, "verification e-mail could not be sent");
-  }
+      "",
+      "The link works once and expires in 24 hours. If you did not sign up, ignore this message.",
+      "",
+    ].join("\n"),
+    link,
+  };
 }
 
 /** True for `rt_` + 43 base64url characters; anything else never reaches the database. */
@@ -212,6 +199,25 @@ export function mountAuth(app: Hono<AppEnv>, ctx: RouteContext): void {
   // e-mail would pay for it and take twice as long as any other.
   void hasher.verify("", null).catch(() => undefined);
 
+  /**
+   * Stores a fresh single-use token for `operator` (its hash, expiring after `ttlMs`) and mails
+   * it, not awaited: answering as fast for a match as for a miss keeps timing from telling them
+   * apart.
+   */
+  const mailNewToken = (
+    operator: Addressee,
+    ttlMs: number,
+    mail: (ctx: RouteContext, operator: Addressee, token: string) => MailMessage,
+    store: (operatorId: string, token: EmailToken, now: number) => void,
+  ): void => {
+    const now = ctx.clock.now();
+    const token = issueToken();
+    store(operator.id, { hash: hashSecret(token), expiresAt: now + ttlMs }, now);
+    void sendOrLog(ctx.mailer, ctx.logger, mail(ctx, operator, token), {
+      operator_id: operator.id,
+    });
+  };
+
   app.post("/api/auth/signup", ctx.limits.signup, ctx.publicBody, async (c) => {
     const input = parseInput(SignupBody, c.get("body"));
     const passwordHash = await hasher.hash(input.password);
@@ -237,7 +243,10 @@ export function mountAuth(app: Hono<AppEnv>, ctx: RouteContext): void {
       throw new GatewayError("CONFLICT", "An operator with this e-mail has already signed up");
     }
     ctx.logger.info({ operator_id: operator.id, org_id: organization.id }, "operator signed up");
-    await sendOperatorVerification(ctx, operator, token);
+    // The signup is committed: a failed send is logged, and the resend endpoint mails a new link.
+    await sendOrLog(ctx.mailer, ctx.logger, verificationMail(ctx, operator, token), {
+      operator_id: operator.id,
+    });
     return c.json(
       {
         operator: operatorView(operator),
@@ -343,15 +352,9 @@ export function mountAuth(app: Hono<AppEnv>, ctx: RouteContext): void {
     const input = parseInput(ResendVerificationBody, c.get("body"));
     const operator = ctx.store.operators.byEmail(input.email);
     if (operator !== undefined && operator.verifiedAt === null) {
-      const now = ctx.clock.now();
-      const token = issueToken();
-      ctx.store.operators.reissueEmailToken(
-        operator.id,
-        { hash: hashSecret(token), expiresAt: now + EMAIL_TOKEN_TTL_MS },
-        now,
+      mailNewToken(operator, EMAIL_TOKEN_TTL_MS, verificationMail, (id, token, now) =>
+        ctx.store.operators.reissueEmailToken(id, token, now),
       );
-      // Not awaited: answering as fast for a match as for a miss keeps timing from telling them apart.
-      void sendOperatorVerification(ctx, operator, token);
     }
     return c.json({ status: "accepted" }, 202);
   });
@@ -361,15 +364,9 @@ export function mountAuth(app: Hono<AppEnv>, ctx: RouteContext): void {
     const input = parseInput(ForgotPasswordBody, c.get("body"));
     const operator = ctx.store.operators.byEmail(input.email);
     if (operator !== undefined) {
-      const now = ctx.clock.now();
-      const token = issueToken();
-      ctx.store.operators.issuePasswordReset(
-        operator.id,
-        { hash: hashSecret(token), expiresAt: now + RESET_TOKEN_TTL_MS },
-        now,
+      mailNewToken(operator, RESET_TOKEN_TTL_MS, resetMail, (id, token, now) =>
+        ctx.store.operators.issuePasswordReset(id, token, now),
       );
-      // Not awaited: answering as fast for a match as for a miss keeps timing from telling them apart.
-      void sendPasswordReset(ctx, operator, token);
     }
     return c.json({ status: "accepted" }, 202);
   });

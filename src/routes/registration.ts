@@ -5,6 +5,7 @@ import { hashSecret, issueApiKey, issueToken } from "../crypto/api-key.js";
 import { signJwt } from "../crypto/jwt.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
+import { sendOrLog } from "../mail/mailer.js";
 import type { AgentRecord } from "../store/agents.js";
 import { email, parseInput, slug, text } from "../validation.js";
 import { tokenRefused } from "./email-token.js";
@@ -53,33 +54,33 @@ function agentTag(
   );
 }
 
-async function sendVerification(
+/**
+ * Mails the verification link. The registration is already committed, so a failed send is
+ * logged, not thrown: the owner can ask for a new mail (resend endpoint).
+ */
+function sendVerification(
   ctx: RouteContext,
   agent: Pick<AgentRecord, "id" | "name" | "ownerName" | "ownerEmail">,
   token: string,
-) {
+): Promise<void> {
   const link = `${ctx.config.publicUrl}/api/verify-email?token=${encodeURIComponent(token)}`;
-  try {
-    await ctx.mailer.send({
-      to: agent.ownerEmail,
-      subject: `Verify your e-mail to activate agent ${agent.name}`,
-      text: [
-        `Hello ${agent.ownerName},`,
-        "",
-        `The agent "${agent.name}" (${agent.id}) was registered with AiEGIS under this address.`,
-        "Open this link to confirm the address and activate the agent's API key:",
-        "",
-        link,
-        "",
-        "The link works once and expires in 24 hours. If you did not register this agent, ignore this message.",
-        "",
-      ].join("\n"),
+  const message = {
+    to: agent.ownerEmail,
+    subject: `Verify your e-mail to activate agent ${agent.name}`,
+    text: [
+      `Hello ${agent.ownerName},`,
+      "",
+      `The agent "${agent.name}" (${agent.id}) was registered with AiEGIS under this address.`,
+      "Open this link to confirm the address and activate the agent's API key:",
+      "",
       link,
-    });
-  } catch (err) {
-    // The registration is already committed; the owner can ask for a new mail (resend endpoint).
-    ctx.logger.error({ err, agent_id: agent.id }, "verification e-mail could not be sent");
-  }
+      "",
+      "The link works once and expires in 24 hours. If you did not register this agent, ignore this message.",
+      "",
+    ].join("\n"),
+    link,
+  };
+  return sendOrLog(ctx.mailer, ctx.logger, message, { agent_id: agent.id });
 }
 
 /** POST /api/register, GET /api/verify-email, POST /api/verify-email/resend. */

@@ -407,12 +407,7 @@ export class OperatorRepo {
 
   /** Retires an operator's outstanding e-mail tokens and stores a new one (a resent mail). */
   reissueEmailToken(operatorId: string, token: EmailToken, now: number): void {
-    this.#db
-      .transaction(() => {
-        this.#retireEmailTokens.run(now, operatorId);
-        this.#insertEmailToken.run(token.hash, operatorId, now, token.expiresAt);
-      })
-      .immediate();
+    this.#reissue(this.#retireEmailTokens, this.#insertEmailToken, operatorId, token, now);
   }
 
   /**
@@ -442,12 +437,7 @@ export class OperatorRepo {
 
   /** Retires an operator's outstanding reset tokens and stores a new one (a mailed reset link). */
   issuePasswordReset(operatorId: string, token: EmailToken, now: number): void {
-    this.#db
-      .transaction(() => {
-        this.#retireResetTokens.run(now, operatorId);
-        this.#insertResetToken.run(token.hash, operatorId, now, token.expiresAt);
-      })
-      .immediate();
+    this.#reissue(this.#retireResetTokens, this.#insertResetToken, operatorId, token, now);
   }
 
   /**
@@ -475,6 +465,22 @@ export class OperatorRepo {
         });
         this.#verified(operatorId, now, context);
         return spent;
+      })
+      .immediate();
+  }
+
+  /** Retires an operator's outstanding tokens of one kind and stores a new one, atomically. */
+  #reissue(
+    retire: Statement,
+    insert: Statement,
+    operatorId: string,
+    token: EmailToken,
+    now: number,
+  ): void {
+    this.#db
+      .transaction(() => {
+        retire.run(now, operatorId);
+        insert.run(token.hash, operatorId, now, token.expiresAt);
       })
       .immediate();
   }
