@@ -7,6 +7,7 @@ import { newId } from "../ids.js";
 import { type AgentRecord, statusOf } from "../store/agents.js";
 import { AUTH_FIELDS, email, intString, parseInput, text } from "../validation.js";
 import { accessibleAgent } from "./agent-access.js";
+import { afterCursor, paged } from "./cursor.js";
 import type { RouteContext } from "./route-context.js";
 
 export const LoginBody = z.strictObject({
@@ -27,21 +28,6 @@ export const AuthOnlyBody = z.strictObject(AUTH_FIELDS);
 export const StatusChangeBody = z.strictObject({ ...AUTH_FIELDS, reason: text(1, 500) });
 
 export const AgentIdParam = z.string().min(1).max(64);
-
-function encodeCursor(seq: number): string {
-  return Buffer.from(`s${seq}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): number {
-  const decoded = Buffer.from(cursor, "base64url").toString("latin1");
-  const seq = Number(decoded.slice(1));
-  if (decoded[0] !== "s" || !Number.isSafeInteger(seq) || seq < 0 || encodeCursor(seq) !== cursor) {
-    throw new GatewayError("VALIDATION_FAILED", "Validation failed: invalid query", [
-      { field: "cursor", message: "is not a cursor this API returned" },
-    ]);
-  }
-  return seq;
-}
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -108,15 +94,10 @@ export function mountAgents(app: Hono<AppEnv>, ctx: RouteContext): void {
   app.get("/api/agents/public", (c) => {
     const query = parseInput(PublicQuery, c.req.query(), "query");
     const limit = query.limit ?? 50;
-    const after = query.cursor === undefined ? 0 : decodeCursor(query.cursor);
-    // One extra row tells whether another page exists without a COUNT.
+    const after = afterCursor("s", query.cursor);
     const rows = ctx.store.agents.listPublic(query.status ?? "ANY_VERIFIED", after, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return c.json({
-      agents: page.map(publicView),
-      next_cursor: rows.length > limit && last !== undefined ? encodeCursor(last.seq) : null,
-    });
+    const { page, nextCursor } = paged(rows, limit, "s");
+    return c.json({ agents: page.map(publicView), next_cursor: nextCursor });
   });
 
   app.get("/api/agents/me", agentAuth, (c) => {

@@ -6,7 +6,7 @@ import { verifyStoredLog } from "../audit/jobs.js";
 import type { AuditFilter } from "../store/audit-log.js";
 import { intString, parseInput } from "../validation.js";
 import { accessibleAgent, ownerScope } from "./agent-access.js";
-import { cursorOf, seqOf } from "./cursor.js";
+import { afterCursor, paged } from "./cursor.js";
 import type { RouteContext } from "./route-context.js";
 
 /** The largest page GET /api/audit returns, and the page size of the export. */
@@ -73,18 +73,9 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
     }
     const filter: AuditFilter = { ...query, agentId, ownerEmail: ownerScope(principal) };
     const limit = query.limit ?? 100;
-    // One extra row tells whether another page exists without a COUNT.
-    const rows = ctx.store.audit.query(
-      filter,
-      query.cursor === undefined ? 0 : seqOf("a", query.cursor),
-      limit + 1,
-    );
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return c.json({
-      entries: page.map(view),
-      next_cursor: rows.length > limit && last !== undefined ? cursorOf("a", last.seq) : null,
-    });
+    const rows = ctx.store.audit.query(filter, afterCursor("a", query.cursor), limit + 1);
+    const { page, nextCursor } = paged(rows, limit, "a");
+    return c.json({ entries: page.map(view), next_cursor: nextCursor });
   });
 
   app.get("/api/audit/export", exportAuth, (c) => {
@@ -98,7 +89,7 @@ export function mountAudit(app: Hono<AppEnv>, ctx: RouteContext): void {
       agentId: query.agent_id,
       ownerEmail: ownerScope(principal),
     };
-    let after = query.cursor === undefined ? 0 : seqOf("a", query.cursor);
+    let after = afterCursor("a", query.cursor);
     // A snapshot up to the head as it is now: entries appended while streaming are left out.
     const end = ctx.store.audit.head().size;
     const encoder = new TextEncoder();

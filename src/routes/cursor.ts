@@ -24,3 +24,25 @@ export function seqOf(letter: string, cursor: string): number {
   }
   return seq;
 }
+
+/** Where a listing starts: after the cursor's seq, or from the beginning without one. */
+export function afterCursor(letter: string, cursor: string | undefined): number {
+  return cursor === undefined ? 0 : seqOf(letter, cursor);
+}
+
+/**
+ * A page of a listing fetched with one row too many (that row tells whether another page exists
+ * without a COUNT): the first `limit` rows and the cursor of the next page, or null.
+ */
+export function paged<T extends Readonly<{ seq: number }>>(
+  rows: readonly T[],
+  limit: number,
+  letter: string,
+): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    page,
+    nextCursor: rows.length > limit && last !== undefined ? cursorOf(letter, last.seq) : null,
+  };
+}

@@ -8,7 +8,7 @@ import { ROLES, type Role, SCOPES, type Scope } from "../scopes.js";
 import { type AgentRecord, statusOf } from "../store/agents.js";
 import type { OrgApiKeyInfo } from "../store/org-api-keys.js";
 import { AUTH_FIELDS, email, intString, parseInput, slug, text } from "../validation.js";
-import { cursorOf, seqOf } from "./cursor.js";
+import { afterCursor, paged } from "./cursor.js";
 import { nameKeyOf } from "./registration.js";
 import type { RouteContext } from "./route-context.js";
 
@@ -385,17 +385,9 @@ export function mountOrganizations(app: Hono<AppEnv>, ctx: RouteContext): void {
     const query = parseInput(AgentListQuery, c.req.query(), "query");
     const { orgId } = orgActor(c);
     const limit = query.limit ?? 50;
-    const rows = ctx.store.agents.listInOrg(
-      orgId,
-      query.cursor === undefined ? 0 : seqOf("g", query.cursor),
-      limit + 1,
-    );
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return c.json({
-      agents: page.map(agentView),
-      next_cursor: rows.length > limit && last !== undefined ? cursorOf("g", last.seq) : null,
-    });
+    const rows = ctx.store.agents.listInOrg(orgId, afterCursor("g", query.cursor), limit + 1);
+    const { page, nextCursor } = paged(rows, limit, "g");
+    return c.json({ agents: page.map(agentView), next_cursor: nextCursor });
   });
 
   app.get("/api/organizations/:org/agents/:id", access("agents:read"), (c) => {

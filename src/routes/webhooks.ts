@@ -13,7 +13,7 @@ import { maskOf, typesOf, WEBHOOK_EVENT_TYPES } from "../webhooks/events.js";
 import { generateWebhookSecret } from "../webhooks/signing.js";
 import { checkWebhookUrl } from "../webhooks/url-guard.js";
 import { accessibleAgent } from "./agent-access.js";
-import { cursorOf, seqOf } from "./cursor.js";
+import { afterCursor, paged, seqOf } from "./cursor.js";
 import type { RouteContext } from "./route-context.js";
 
 export const CreateBody = z.strictObject({
@@ -152,7 +152,7 @@ export function mountWebhooks(app: Hono<AppEnv>, ctx: RouteContext): void {
     const query = parseInput(PageQuery, c.req.query(), "query");
     const principal = c.get("principal");
     const limit = query.limit ?? 50;
-    const after = query.cursor === undefined ? 0 : seqOf("w", query.cursor);
+    const after = afterCursor("w", query.cursor);
     const scope: EndpointScope =
       principal.kind === "agent"
         ? { kind: "agent", agentId: principal.agent.id }
@@ -160,12 +160,8 @@ export function mountWebhooks(app: Hono<AppEnv>, ctx: RouteContext): void {
           ? { kind: "org", orgId: principal.orgId }
           : { kind: "all" };
     const rows = ctx.store.webhooks.list(scope, after, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return c.json({
-      webhooks: page.map(endpointView),
-      next_cursor: rows.length > limit && last !== undefined ? cursorOf("w", last.seq) : null,
-    });
+    const { page, nextCursor } = paged(rows, limit, "w");
+    return c.json({ webhooks: page.map(endpointView), next_cursor: nextCursor });
   });
 
   app.delete("/api/webhooks/:id", auth, (c) => {
@@ -217,8 +213,7 @@ export function mountWebhooks(app: Hono<AppEnv>, ctx: RouteContext): void {
     const limit = query.limit ?? 20;
     const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : seqOf("d", query.cursor);
     const rows = ctx.store.webhooks.deliveries(endpoint.id, before, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
+    const { page, nextCursor } = paged(rows, limit, "d");
     return c.json({
       webhook_id: endpoint.id,
       deliveries: page.map((d) => ({
@@ -237,7 +232,7 @@ export function mountWebhooks(app: Hono<AppEnv>, ctx: RouteContext): void {
           duration_ms: a.durationMs,
         })),
       })),
-      next_cursor: rows.length > limit && last !== undefined ? cursorOf("d", last.seq) : null,
+      next_cursor: nextCursor,
     });
   });
 }
