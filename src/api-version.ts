@@ -15,6 +15,11 @@ export function routedPath(request: Request): string {
   return rest.startsWith("/registry/") ? rest : `/api${rest}`;
 }
 
+/** True when the request came in under /api/v1/ (read from the URL when asked, never stored). */
+export function isV1(c: Readonly<{ req: Readonly<{ url: string }> }>): boolean {
+  return isV1Url(c.req.url);
+}
+
 /** True when the URL's path is under /api/v1/. */
 export function isV1Url(url: string): boolean {
   const scheme = url.indexOf("://");

@@ -42,8 +42,6 @@ export type AppEnv = {
     operator: OperatorSession;
     /** On /api/organizations/:org routes: who acts in which organization, with which role. */
     orgActor: Readonly<{ orgId: string; actor: string; role: Role | null }>;
-    /** "v1" when the request came in under /api/v1 (errors then use the structured envelope). */
-    apiVersion: "v1" | "legacy";
     clientIp: string;
     rateLimit: RateLimitInfo;
   };

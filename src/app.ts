@@ -1,5 +1,5 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import { routedPath } from "./api-version.js";
+import { isV1, routedPath } from "./api-version.js";
 import { type AppDeps, type AppEnv, LIMITERS, type LimiterId } from "./app-env.js";
 import { GatewayError } from "./errors.js";
 import { httpMetrics } from "./metrics.js";
@@ -124,7 +124,7 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
   const v1Key = limiter("v1Key", undefined, credentialOf);
   const v1Burst = limiter("v1Burst", undefined, credentialOf);
   const v1Limit: MiddlewareHandler<AppEnv> = (c, next) => {
-    if (c.get("apiVersion") !== "v1") return next();
+    if (!isV1(c)) return next();
     const perMinute = c.get("operator") === undefined ? v1Key : v1User;
     return v1Burst(c, async () => {
       await perMinute(c, next);

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { isV1Url } from "../api-version.js";
+import { isV1 } from "../api-version.js";
 import type { AppEnv } from "../app-env.js";
 import { type ErrorCode, GatewayError, toEnvelope, toV1Envelope } from "../errors.js";
 import { newRequestId } from "../ids.js";
@@ -24,7 +24,6 @@ export function requestContext(
     const requestId = newRequestId();
     c.set("requestId", requestId);
     c.set("startedAt", started);
-    c.set("apiVersion", isV1Url(c.req.url) ? "v1" : "legacy");
     c.header("X-Request-Id", requestId);
     c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");
@@ -70,10 +69,10 @@ export function renderError(err: unknown, c: Context<AppEnv>, logger: Logger): R
   if (gatewayError.code === "METHOD_NOT_ALLOWED" && gatewayError.extras?.allow !== undefined) {
     c.header("Allow", String(gatewayError.extras.allow));
   }
-  // Errors raised before requestContext ran have no apiVersion yet: read the URL then.
-  const v1 = (c.get("apiVersion") ?? (isV1Url(c.req.url) ? "v1" : "legacy")) === "v1";
   return c.json(
-    v1 ? toV1Envelope(gatewayError, requestId, new Date()) : toEnvelope(gatewayError, requestId),
+    isV1(c)
+      ? toV1Envelope(gatewayError, requestId, new Date())
+      : toEnvelope(gatewayError, requestId),
     gatewayError.status,
   );
 }
