@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { isV1, routedPath } from "./api-version.js";
 import { type AppDeps, type AppEnv, LIMITERS, type LimiterId } from "./app-env.js";
+import { BODY_LIMIT } from "./body-limits.js";
 import { GatewayError } from "./errors.js";
 import { httpMetrics } from "./metrics.js";
 import { authenticate, keyResolver } from "./middleware/auth.js";
@@ -51,15 +52,6 @@ const OWN_LIMIT_PATHS: ReadonlySet<string> = new Set([
 const UNLIMITED_PATHS: ReadonlySet<string> = new Set(["/metrics"]);
 
 export type { AppDeps } from "./app-env.js";
-
-/** Bodies that carry a passport (up to 8 KiB) or an inline policy bundle. */
-const PASSPORT_BODY_LIMIT = 16_384;
-
-/**
- * Scoring bodies: a 2000-character description may take 6 bytes a character once JSON-escaped,
- * and the deep tier adds tool names, data categories and deployment facts.
- */
-const SCORE_BODY_LIMIT = 32_768;
 
 const passThrough: MiddlewareHandler<AppEnv> = (_c, next) => next();
 
@@ -168,8 +160,8 @@ export function buildApp(deps: AppDeps): Hono<AppEnv> {
         : new AutoQuarantine(config.autoQuarantine, clock, deps.rateLimitStore?.("autoQuarantine")),
     publicBody: jsonBody(config.publicMaxBody),
     protectBody: jsonBody(config.maxBody),
-    passportBody: jsonBody(PASSPORT_BODY_LIMIT),
-    scoreBody: jsonBody(SCORE_BODY_LIMIT),
+    passportBody: jsonBody(BODY_LIMIT.passport),
+    scoreBody: jsonBody(BODY_LIMIT.score),
     // Validated and compiled here, at start-up: a broken pack stops the gateway at once.
     scorePack: defaultPack(),
     policies,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { BODY_LIMIT } from "./body-limits.js";
 
 /** A rate-limit rule: at most `limit` requests in any sliding window of `windowMs`. */
 export type RateRule = Readonly<{ limit: number; windowMs: number }>;
@@ -156,7 +157,7 @@ const EnvSchema = z.object({
   AIEGIS_RATE_LIMIT_V1_KEY: rateRule("1000/1m"),
   AIEGIS_RATE_LIMIT_V1_BURST: rateRule("200/1s"),
   // The layers are measured and bounded up to 1 MiB of text; larger bodies are refused at the door.
-  AIEGIS_MAX_BODY: intInRange("AIEGIS_MAX_BODY", 1024, 1024 * 1024, 65_536),
+  AIEGIS_MAX_BODY: intInRange("AIEGIS_MAX_BODY", 1024, 1024 * 1024, BODY_LIMIT.protect),
   AIEGIS_AUTO_QUARANTINE: z
     .string()
     .default("5/10m")
@@ -265,7 +266,7 @@ export function loadConfig(env: EnvInput): Config {
     },
     maxBody: e.AIEGIS_MAX_BODY,
     autoQuarantine: e.AIEGIS_AUTO_QUARANTINE,
-    publicMaxBody: 2000,
+    publicMaxBody: BODY_LIMIT.public,
     trustedProxies: e.AIEGIS_TRUSTED_PROXIES,
     logLevel: e.AIEGIS_LOG_LEVEL,
     shutdownGraceMs: e.AIEGIS_SHUTDOWN_GRACE_MS,

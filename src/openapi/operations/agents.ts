@@ -1,3 +1,4 @@
+import { BODY_LIMIT } from "../../body-limits.js";
 import {
   AgentIdParam,
   AuthOnlyBody,
@@ -17,7 +18,6 @@ import {
   RegisteredAgent,
   RotatedAgentKey,
 } from "../schemas/agents.js";
-import { BODY_LIMIT } from "./limits.js";
 
 const agentIdParam = {
   id: { schema: AgentIdParam, description: "The agent's id.", example: EXAMPLE.agentId },

@@ -1,3 +1,4 @@
+import { BODY_LIMIT } from "../../body-limits.js";
 import {
   ChangePasswordBody,
   ForgotPasswordBody,
@@ -20,7 +21,6 @@ import {
   SignedUp,
   TokenPair,
 } from "../schemas/operators.js";
-import { BODY_LIMIT } from "./limits.js";
 
 /** Operator accounts: sign-up, login, refresh, logout, the signed-in operator. */
 export const AUTH_OPERATIONS: readonly OperationSpec[] = [

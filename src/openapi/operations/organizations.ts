@@ -1,3 +1,4 @@
+import { BODY_LIMIT } from "../../body-limits.js";
 import {
   AddMemberBody,
   AgentListQuery,
@@ -28,7 +29,6 @@ import {
   RevokedApiKey,
   RotatedApiKey,
 } from "../schemas/operators.js";
-import { BODY_LIMIT } from "./limits.js";
 
 const org: ParamSpec = {
   schema: OrgParam,

@@ -1,3 +1,4 @@
+import { BODY_LIMIT } from "../../body-limits.js";
 import { IssueBody, RevocationsQuery, RevokeBody, VerifyBody } from "../../routes/passports.js";
 import { EXAMPLE } from "../examples.js";
 import type { OperationSpec } from "../operation.js";
@@ -7,7 +8,6 @@ import {
   RevocationList,
   RevocationResult,
 } from "../schemas/passports.js";
-import { BODY_LIMIT } from "./limits.js";
 
 const OWNER_NOTE =
   "An agent key may act on the agents of its own (verified) owner e-mail (another owner's agent, or an unknown one, is 403 AGENT_ID_MISMATCH); an admin key on any agent (unknown: 404).";

@@ -1,7 +1,7 @@
+import { BODY_LIMIT } from "../../body-limits.js";
 import { ProtectBody } from "../../routes/protect.js";
 import type { OperationSpec } from "../operation.js";
 import { ProtectDecision } from "../schemas/protect.js";
-import { BODY_LIMIT } from "./limits.js";
 
 /** POST /api/v1/protect. */
 export const PROTECT_OPERATIONS: readonly OperationSpec[] = [

@@ -1,8 +1,8 @@
+import { BODY_LIMIT } from "../../body-limits.js";
 import { AssessmentId, DeepBody, FreeBody } from "../../routes/score.js";
 import { EXAMPLE } from "../examples.js";
 import type { OperationSpec } from "../operation.js";
 import { Assessment, ScoreResult } from "../schemas/score.js";
-import { BODY_LIMIT } from "./limits.js";
 
 /** EU AI Act scoring: free, deep and stored assessments. */
 export const SCORE_OPERATIONS: readonly OperationSpec[] = [

@@ -1,3 +1,4 @@
+import { BODY_LIMIT } from "../../body-limits.js";
 import { AuthOnlyBody, CreateBody, IdParam, PageQuery } from "../../routes/webhooks.js";
 import { EXAMPLE } from "../examples.js";
 import type { OperationSpec } from "../operation.js";
@@ -8,7 +9,6 @@ import {
   QueuedPing,
   WebhookPage,
 } from "../schemas/webhooks.js";
-import { BODY_LIMIT } from "./limits.js";
 
 const webhookIdParam = {
   id: { schema: IdParam, description: "The webhook endpoint id.", example: EXAMPLE.webhookId },
